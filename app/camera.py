@@ -1,0 +1,95 @@
+"""Pinhole camera geometry: intrinsics, pixels <-> millimetres. Imports numpy only.
+
+Conventions used everywhere in the project:
+- camera frame: x right, y down, z forward (away from the lens), millimetres;
+- pixel coordinates (u_px, v_px): continuous, the centre of pixel column i is u_px = i;
+- projection: u_px = fx * x / z + cx, v_px = fy * y / z + cy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.errors import InputError
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics of a depth stream. width/height in px; fx, fy, cx, cy in px; depth_unit_mm = mm per
+    raw depth unit (RealSense default 1.0; 0.1 on some D4xx presets)."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    depth_unit_mm: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise InputError(f"intrinsics: image size must be positive, got {self.width}x{self.height}")
+        if not (self.fx > 0 and self.fy > 0):
+            raise InputError(f"intrinsics: focal lengths must be positive, got fx={self.fx}, fy={self.fy}")
+        if not self.depth_unit_mm > 0:
+            raise InputError(f"intrinsics: depth scale must be positive mm per unit, got {self.depth_unit_mm}")
+
+    @staticmethod
+    def parse(text: str, width: int, height: int, depth_unit_mm: float = 1.0) -> "Intrinsics":
+        """Parse 'fx,fy,cx,cy' (pixels) as given on the command line."""
+        parts = text.replace(" ", "").split(",")
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise InputError(f"--intrinsics expects four numbers fx,fy,cx,cy in pixels, got '{text}'")
+        return Intrinsics(width, height, values[0], values[1], values[2], values[3], depth_unit_mm)
+
+    def mirrored(self) -> "Intrinsics":
+        """Intrinsics of the horizontally flipped image (column i -> width - 1 - i)."""
+        return Intrinsics(self.width, self.height, self.fx, self.fy, self.width - 1 - self.cx, self.cy,
+                          self.depth_unit_mm)
+
+    def as_dict(self) -> dict:
+        return {"width": self.width, "height": self.height, "fx": self.fx, "fy": self.fy, "cx": self.cx,
+                "cy": self.cy, "depth_unit_mm": self.depth_unit_mm}
+
+    @staticmethod
+    def from_dict(d: dict) -> "Intrinsics":
+        return Intrinsics(int(d["width"]), int(d["height"]), float(d["fx"]), float(d["fy"]), float(d["cx"]),
+                          float(d["cy"]), float(d.get("depth_unit_mm", 1.0)))
+
+
+def project_mm_to_px(xyz_mm: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """(..., 3) camera-frame mm -> (..., 3) as (u_px, v_px, z_mm)."""
+    xyz = np.asarray(xyz_mm, dtype=np.float64)
+    z = xyz[..., 2]
+    u = intr.fx * xyz[..., 0] / z + intr.cx
+    v = intr.fy * xyz[..., 1] / z + intr.cy
+    return np.stack([u, v, z], axis=-1)
+
+
+def unproject_px_to_mm(uvz: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """(..., 3) (u_px, v_px, z_mm) -> (..., 3) camera-frame mm."""
+    uvz = np.asarray(uvz, dtype=np.float64)
+    z = uvz[..., 2]
+    x = (uvz[..., 0] - intr.cx) * z / intr.fx
+    y = (uvz[..., 1] - intr.cy) * z / intr.fy
+    return np.stack([x, y, z], axis=-1)
+
+
+def depth_to_mm(depth_raw: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Raw depth units (uint16, 0 = invalid) -> float32 millimetres (0 = invalid)."""
+    return depth_raw.astype(np.float32) * np.float32(intr.depth_unit_mm)
+
+
+def point_cloud_mm(depth_mm: np.ndarray, intr: Intrinsics, mask: np.ndarray | None = None,
+                   step: int = 1) -> np.ndarray:
+    """Back-project valid depth pixels (optionally inside mask, every step-th pixel) to an (N, 3) mm cloud."""
+    d = depth_mm[::step, ::step]
+    vs, us = np.nonzero((d > 0) if mask is None else ((d > 0) & mask[::step, ::step]))
+    z = d[vs, us].astype(np.float64)
+    uvz = np.stack([us * step, vs * step, z], axis=-1).astype(np.float64)
+    return unproject_px_to_mm(uvz, intr)

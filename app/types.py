@@ -1,0 +1,142 @@
+"""Data that flows between pipeline stages: frozen dataclasses whose arrays are treated as read-only, so they
+cross threads without copies. Every field says its unit and frame. Imports numpy and app foundation only.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.camera import Intrinsics
+from app.tracking.crop import CropGeometry
+
+
+def readonly(a: np.ndarray | None) -> np.ndarray | None:
+    if a is not None:
+        a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class DepthFrame:
+    """One depth image as delivered by a source.
+
+    index: 0-based position in this run's stream (assigned by the source, gap-free for files);
+    frame_number: the device's/recording's own frame counter; timestamp_ms: device clock (ms);
+    arrival_s: host time.perf_counter() when the frame reached the capture thread (s);
+    depth_raw: H x W uint16 in raw depth units (0 = invalid), mm = raw * intrinsics.depth_unit_mm;
+    gt_xyz_mm: 21 x 3 ground-truth joints in camera-frame mm when the source knows them (synthetic, datasets);
+    gt_hand: 'right'/'left' when known.
+    """
+
+    index: int
+    frame_number: int
+    timestamp_ms: float
+    arrival_s: float
+    depth_raw: np.ndarray
+    intrinsics: Intrinsics
+    gt_xyz_mm: np.ndarray | None = None
+    gt_hand: str | None = None
+
+    def depth_mm(self) -> np.ndarray:
+        return self.depth_raw.astype(np.float32) * np.float32(self.intrinsics.depth_unit_mm)
+
+
+class TrackingStatus(str, enum.Enum):
+    """Why a frame has (or has no) pose. The value is what files and the JSONL say."""
+
+    TRACKING = "tracking"
+    NO_HAND = "no_hand"
+    TOO_NEAR = "too_near"
+    TOO_FAR = "too_far"
+    AT_BORDER = "at_border"
+    LOW_CONFIDENCE = "low_confidence"
+
+    @property
+    def message(self) -> str:
+        return _STATUS_MESSAGES[self]
+
+    @property
+    def has_pose(self) -> bool:
+        return self in (TrackingStatus.TRACKING, TrackingStatus.AT_BORDER, TrackingStatus.LOW_CONFIDENCE)
+
+
+_STATUS_MESSAGES = {
+    TrackingStatus.TRACKING: "tracking",
+    TrackingStatus.NO_HAND: "no hand \u2014 hold one hand up in front of the camera",
+    TrackingStatus.TOO_NEAR: "hand too near \u2014 move it away from the camera",
+    TrackingStatus.TOO_FAR: "hand too far \u2014 move it closer",
+    TrackingStatus.AT_BORDER: "hand at the image border \u2014 move it towards the centre",
+    TrackingStatus.LOW_CONFIDENCE: "low confidence",
+}
+
+
+@dataclass(frozen=True)
+class HandLocation:
+    """Output of hand finding: centre_uvz = (u_px, v_px, z_mm) of the hand centre, or None with a status.
+    mask: H x W bool of the pixels segmented as hand (for point clouds), may be None."""
+
+    status: TrackingStatus
+    centre_uvz: tuple[float, float, float] | None
+    mask: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class HandPose:
+    """The estimated hand in one frame.
+
+    joints_xyz_mm: J x 3 smoothed joints, camera frame (x right, y down, z forward), mm;
+    joints_xyz_raw_mm: J x 3 before smoothing; joints_uv_px: J x 2 of the smoothed joints in image pixels;
+    joints_uvd: J x 3 raw network output in normalised crop coordinates (already un-mirrored);
+    weights: J x F x F float32 softmax weight maps in crop orientation as shown to the user (un-mirrored);
+    confidence: J values in [0, 1] (see tracking/postprocess.py for the definition);
+    hand: 'right' or 'left'; joint_names: the layout's names in order.
+    """
+
+    joints_xyz_mm: np.ndarray
+    joints_xyz_raw_mm: np.ndarray
+    joints_uv_px: np.ndarray
+    joints_uvd: np.ndarray
+    weights: np.ndarray
+    confidence: np.ndarray
+    hand: str
+    joint_names: tuple[str, ...]
+
+
+STAGES = ("wait", "localise", "crop", "infer", "postprocess", "smooth")
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    """Milliseconds per stage. wait: frame arrival -> tracker start; end_to_end: arrival -> result ready."""
+
+    wait: float = 0.0
+    localise: float = 0.0
+    crop: float = 0.0
+    infer: float = 0.0
+    postprocess: float = 0.0
+    smooth: float = 0.0
+    end_to_end: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(float(getattr(self, k)), 3) for k in STAGES + ("end_to_end",)}
+
+
+@dataclass(frozen=True)
+class TrackerResult:
+    """A frame paired with its own result, so a skeleton is always drawn on the frame it came from.
+
+    crop_depth: S x S normalised crop that went into the network (None when no hand); pose None unless
+    status.has_pose; ready_s: host perf_counter when the result was ready.
+    """
+
+    frame: DepthFrame
+    status: TrackingStatus
+    location: HandLocation
+    crop: CropGeometry | None
+    crop_depth: np.ndarray | None
+    pose: HandPose | None
+    timings: StageTimings
+    ready_s: float = 0.0
+    extra: dict = field(default_factory=dict)
