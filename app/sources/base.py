@@ -1,0 +1,59 @@
+"""The frame-source contract every source implements (live RealSense, .bag/.db3 file, session, PNG, synthetic).
+
+A source is used by exactly one thread (the capture thread): open() once, read() until it returns None (end of
+stream), close() from any thread to unblock a pending read. Imports numpy and app foundation only.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+from app.types import DepthFrame
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source is. kind: 'realsense' | 'rs-file' | 'session' | 'png' | 'synthetic'; name: shown to the
+    user; live: frames arrive at the device's pace and cannot be re-read; frame_count: number of frames for
+    finite sources (None when unknown/live); seekable: seek() works; fps: nominal frame rate (Hz);
+    device: free-form device description (serial, firmware, product) written into recordings."""
+
+    kind: str
+    name: str
+    live: bool
+    frame_count: int | None
+    seekable: bool
+    fps: float
+    device: dict = field(default_factory=dict)
+
+
+class FrameSource(abc.ABC):
+    """Base class. Subclasses implement open/read/close (+ seek when seekable)."""
+
+    @property
+    @abc.abstractmethod
+    def info(self) -> SourceInfo: ...
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Start streaming. Raises SourceError/InputError with a one-line message on failure."""
+
+    @abc.abstractmethod
+    def read(self, timeout_s: float = 1.0) -> DepthFrame | None:
+        """Next frame; None at the end of a finite stream. Raises SourceError on failure (e.g. unplugged).
+        A live source that has no frame within timeout_s raises SourceError."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop streaming and release the device/file. Safe to call twice and from another thread."""
+
+    def seek(self, index: int) -> None:
+        """Make the next read() return frame `index` (0-based). Only when info.seekable."""
+        raise NotImplementedError(f"{self.info.name} cannot seek")
+
+    def __enter__(self) -> "FrameSource":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
