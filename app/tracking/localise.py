@@ -1,0 +1,266 @@
+"""Find the hand in a depth frame without ground truth: centre (u_px, v_px, z_mm), a hand mask and a status.
+
+Method (all on a depth image downsampled by striding to about 160 px wide, so one frame costs well under 1.5 ms
+on one core; the mask is then computed at full resolution inside the hand's box only):
+1. The nearest object in the depth band [near_mm, far_mm]. A 3x3 max filter before taking the minimum makes a
+   pixel count only if its whole neighbourhood is that near, so single flying pixels and thin edge fringes never
+   win.
+2. Its connected component within a depth slab behind that nearest point (a body or desk further back is a
+   different component).
+3. The centre: mean-shift of a 3-D ball (radius ball_radius_mm) over that component's back-projected points,
+   started at the nearest point. A forearm entering from the border only pulls the ball until the ball's own
+   mean balances, so the centre stays on the hand instead of sliding to the elbow; the visible surface is the
+   front of the hand, so the centre is pushed surface_offset_mm along the viewing ray towards the palm's middle.
+4. Status: TOO_NEAR (a sizeable object nearer than near_mm), TOO_FAR (nothing in the band but a hand-sized
+   object just beyond it), NO_HAND (nothing hand-like; a wall or desk filling the whole ball is not a hand),
+   AT_BORDER (the hand's points reach the image border, so the hand is cut off; a crop box that merely runs
+   off the image is normal at short range and is padded by the crop), else TRACKING.
+Tracking: with previous_centre_uvz the search first runs in a window around the previous centre (it keeps the
+same hand when another object comes nearer elsewhere, and is cheaper); it falls back to the whole image.
+
+Imports numpy, cv2 and app foundation only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.camera import Intrinsics
+from app.errors import InputError
+from app.types import HandLocation, TrackingStatus
+
+_TARGET_WIDTH_PX = 160      # width of the downsampled search image
+_KERNEL3 = np.ones((3, 3), np.uint8)
+_FLYING_TOLERANCE_MM = 25.0  # the robust minimum may sit a little behind the true nearest surface
+
+
+@dataclass(frozen=True)
+class LocaliserConfig:
+    """Hand finding parameters (all distances along the optical axis or in 3-D, mm; pixels at full resolution).
+
+    near_mm / far_mm: the depth band where a hand is looked for; cube_mm: side of the crop cube (sets the box
+    used for the border test and the tracking window); min_hand_pixels: smallest hand, in full-resolution pixels;
+    border_margin_px: the hand counts as at the border when its points come this close to the image edge;
+    ball_radius_mm: mean-shift ball radius (None = 0.45 * cube_mm, about a hand's half-length);
+    slab_mm: depth range behind the nearest point that can belong to the hand and arm;
+    surface_offset_mm: push from the visible surface towards the middle of the hand (half a palm's thickness);
+    max_fill_fraction: a "hand" that fills more of the ball's disc than this is a wall or desk -> NO_HAND;
+    too_far_margin_mm: how far beyond far_mm an object is still reported as TOO_FAR rather than NO_HAND;
+    reach_mm: only points this close to the hand's free end (fingertips) take part (about a hand's length);
+    mean_shift_iterations: at most this many steps (stops earlier when the centre moves < 0.5 mm);
+    compute_mask: produce the full-resolution hand mask (the GUI's point cloud uses it; training does not).
+    """
+
+    near_mm: float = 150.0
+    far_mm: float = 1000.0
+    cube_mm: float = 250.0
+    min_hand_pixels: int = 300
+    border_margin_px: int = 3
+    ball_radius_mm: float | None = None
+    slab_mm: float = 300.0
+    surface_offset_mm: float = 10.0
+    max_fill_fraction: float = 0.85
+    too_far_margin_mm: float = 500.0
+    reach_mm: float = 170.0
+    mean_shift_iterations: int = 6
+    compute_mask: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.near_mm < self.far_mm:
+            raise InputError(f"localiser: need 0 <= near_mm < far_mm, got near={self.near_mm}, far={self.far_mm}")
+        if not self.cube_mm > 0:
+            raise InputError(f"localiser: cube_mm must be positive, got {self.cube_mm}")
+        if self.min_hand_pixels < 1:
+            raise InputError(f"localiser: min_hand_pixels must be >= 1, got {self.min_hand_pixels}")
+
+    @property
+    def radius_mm(self) -> float:
+        return float(self.ball_radius_mm) if self.ball_radius_mm is not None else 0.45 * self.cube_mm
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A located hand inside a (sub)image: centre in full-image (u_px, v_px, z_mm) and status."""
+
+    status: TrackingStatus
+    centre_uvz: tuple[float, float, float] | None
+
+
+class HandLocaliser:
+    """Stateless hand finder (the caller keeps the previous centre). Safe to share between threads."""
+
+    def __init__(self, config: LocaliserConfig | None = None) -> None:
+        self.config = config if config is not None else LocaliserConfig()
+
+    def locate(self, depth_mm: np.ndarray, intr: Intrinsics,
+               previous_centre_uvz: tuple[float, float, float] | None = None) -> HandLocation:
+        """depth_mm: H x W float32 millimetres (0 = invalid); intr: the frame's intrinsics; previous_centre_uvz:
+        last frame's centre to track from, or None for a global search."""
+        if depth_mm.ndim != 2 or depth_mm.shape != (intr.height, intr.width):
+            raise InputError(f"localiser: depth is {depth_mm.shape}, intrinsics say {intr.height}x{intr.width}")
+        step = max(1, int(round(intr.width / _TARGET_WIDTH_PX)))
+        found = None
+        if previous_centre_uvz is not None and previous_centre_uvz[2] > 0:
+            window = self._window(previous_centre_uvz, intr, step)
+            if window is not None:
+                found = self._search(depth_mm, intr, step, window)
+                if found.centre_uvz is None:
+                    found = None
+        if found is None:
+            found = self._search(depth_mm, intr, step, (0, 0, intr.width, intr.height))
+        mask = None
+        if found.centre_uvz is not None and self.config.compute_mask:
+            mask = self._mask(depth_mm, intr, found.centre_uvz)
+        return HandLocation(found.status, found.centre_uvz, mask)
+
+    # ---- search -------------------------------------------------------------------------------------------
+    def _window(self, centre_uvz, intr: Intrinsics, step: int) -> tuple[int, int, int, int] | None:
+        """Pixel window (u0, v0, u1, v1) around the previous centre: the crop box grown by half (hands move
+        up to ~60 mm between frames at 30 Hz), aligned to the sampling step."""
+        cu, cv_, cz = centre_uvz
+        half_u = 0.75 * self.config.cube_mm / cz * intr.fx
+        half_v = 0.75 * self.config.cube_mm / cz * intr.fy
+        u0 = max(0, int(cu - half_u) // step * step)
+        v0 = max(0, int(cv_ - half_v) // step * step)
+        u1, v1 = min(intr.width, int(cu + half_u) + 1), min(intr.height, int(cv_ + half_v) + 1)
+        if u1 - u0 < 4 * step or v1 - v0 < 4 * step:
+            return None
+        return u0, v0, u1, v1
+
+    def _search(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window) -> _Found:
+        cfg = self.config
+        u0, v0, u1, v1 = window
+        d = np.ascontiguousarray(depth_mm[v0:v1:step, u0:u1:step], dtype=np.float32)
+        # Full-resolution pixels per sample, to express min_hand_pixels on the downsampled grid.
+        min_samples = max(3, int(np.ceil(cfg.min_hand_pixels / (step * step))))
+        valid = d > 0
+        near = (valid & (d < cfg.near_mm)).astype(np.uint8)
+        if cv2.countNonZero(cv2.erode(near, _KERNEL3)) >= min_samples:
+            return _Found(TrackingStatus.TOO_NEAR, None)
+        band = valid & (d >= cfg.near_mm) & (d <= cfg.far_mm)
+        excluded = np.zeros_like(band)
+        # A nearest component that is too small (a speck, a cable) is excluded and the next one tried.
+        for _ in range(3):
+            found = self._nearest_component(d, band & ~excluded, min_samples, step, (u0, v0), intr)
+            if isinstance(found, _Found):
+                return found
+            if found is None:
+                break
+            excluded |= found
+        return self._beyond_far(d, valid, min_samples, step, intr)
+
+    def _nearest_component(self, d, band, min_samples, step, origin, intr: Intrinsics):
+        """_Found, or the boolean mask of a too-small nearest component (to exclude), or None (nothing)."""
+        cfg = self.config
+        d_band = np.where(band, d, np.float32(np.inf))
+        robust = cv2.dilate(d_band, _KERNEL3)   # max over 3x3: only solid surfaces can be the minimum
+        idx = int(np.argmin(robust))
+        z_near = float(robust.flat[idx])
+        if not np.isfinite(z_near):
+            return None
+        # Pixels clearly nearer than the robust minimum are flying pixels: keep them out of the component.
+        slab = (band & (d >= z_near - _FLYING_TOLERANCE_MM) & (d <= z_near + cfg.slab_mm)).astype(np.uint8)
+        _, labels = cv2.connectedComponents(slab, connectivity=8)
+        component = labels == labels.flat[idx]
+        vs, us = np.nonzero(component)
+        if vs.size < min_samples:
+            return component
+        z = d[vs, us].astype(np.float64)
+        u_px = us * float(step) + origin[0]
+        v_px = vs * float(step) + origin[1]
+        points = np.stack([(u_px - intr.cx) * z / intr.fx, (v_px - intr.cy) * z / intr.fy, z], axis=1)
+        core = cv2.erode(component.astype(np.uint8), _KERNEL3)[vs, us] > 0
+        start = self._extremity(points, us, vs, core, d.shape, idx)
+        centre, inside = self._mean_shift(points, start)
+        if inside.size < min_samples:
+            return component
+        # Frontal area of the points in the ball (each sample covers (step z / f)^2 mm^2) against the ball's disc.
+        area_mm2 = float(np.sum(z[inside] ** 2)) * step * step / (intr.fx * intr.fy)
+        if area_mm2 > cfg.max_fill_fraction * np.pi * cfg.radius_mm ** 2:
+            return _Found(TrackingStatus.NO_HAND, None)
+        centre = centre + centre / np.linalg.norm(centre) * cfg.surface_offset_mm
+        cu = intr.fx * centre[0] / centre[2] + intr.cx
+        cv_ = intr.fy * centre[1] / centre[2] + intr.cy
+        status = TrackingStatus.TRACKING
+        m = cfg.border_margin_px
+        if (u_px[inside].min() <= m or v_px[inside].min() <= m or u_px[inside].max() >= intr.width - 1 - m
+                or v_px[inside].max() >= intr.height - 1 - m):
+            status = TrackingStatus.AT_BORDER
+        return _Found(status, (float(cu), float(cv_), float(centre[2])))
+
+    @staticmethod
+    def _extremity(points: np.ndarray, us: np.ndarray, vs: np.ndarray, core: np.ndarray, shape,
+                   nearest_idx: int) -> np.ndarray:
+        """Where the hand is: the free end of the object. When the component touches the border of the search
+        image an arm enters there, and the hand is the point farthest, in the image plane, from where it
+        enters; otherwise the nearest point (a hand held towards the camera, or its arm outside the slab).
+        Only core points (the component eroded by one sample) are candidates: edge fringes and flying pixels
+        behind the silhouette would otherwise be the farthest points."""
+        h, w = shape
+        on_border = (us == 0) | (vs == 0) | (us == w - 1) | (vs == h - 1)
+        if on_border.any() and core.any():
+            entry_xy = points[on_border, :2].mean(axis=0)
+            # Image-plane direction only: x/z and y/z are what the image shows, scaled by the mean depth.
+            plane = points[:, :2] / points[:, 2:3] * points[:, 2].mean()
+            far2 = np.where(core, np.sum((plane - entry_xy) ** 2, axis=1), -1.0)
+            return points[int(np.argmax(far2))]
+        iv, iu = divmod(nearest_idx, w)
+        return points[int(np.flatnonzero((vs == iv) & (us == iu))[0])]
+
+    def _mean_shift(self, points: np.ndarray, start: np.ndarray):
+        """Flat-kernel mean-shift of a ball over the points within reach_mm of the hand's free end: the cap
+        keeps a dense forearm from pulling the ball along the arm."""
+        cfg = self.config
+        reach = np.flatnonzero(np.sum((points - start) ** 2, axis=1) < cfg.reach_mm ** 2)
+        points = points[reach]
+        r2 = cfg.radius_mm ** 2
+        centre = start
+        inside = np.sum((points - centre) ** 2, axis=1) < r2
+        for _ in range(cfg.mean_shift_iterations):
+            new_centre = points[inside].mean(axis=0)
+            moved = float(np.linalg.norm(new_centre - centre))
+            centre = new_centre
+            inside = np.sum((points - centre) ** 2, axis=1) < r2
+            if moved < 0.5 or not inside.any():
+                break
+        return centre, reach[inside]
+
+    def _beyond_far(self, d, valid, min_samples, step, intr: Intrinsics) -> _Found:
+        """Nothing in the band: TOO_FAR when a compact (hand-sized, not wall-sized) object lies just beyond it."""
+        cfg = self.config
+        beyond = valid & (d > cfg.far_mm) & (d <= cfg.far_mm + cfg.too_far_margin_mm)
+        d_far = cv2.dilate(np.where(beyond, d, np.float32(np.inf)), _KERNEL3)
+        idx = int(np.argmin(d_far))
+        z_near = float(d_far.flat[idx])
+        if not np.isfinite(z_near):
+            return _Found(TrackingStatus.NO_HAND, None)
+        slab = (beyond & (d <= z_near + cfg.cube_mm)).astype(np.uint8)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(slab, connectivity=8)
+        x, y, w, h, area = stats[labels.flat[idx]]
+        extent_mm = max(w, h) * step * z_near / min(intr.fx, intr.fy)
+        if area >= min_samples * (z_near / cfg.far_mm) ** -2 * 0.5 and extent_mm < 3.0 * cfg.cube_mm:
+            return _Found(TrackingStatus.TOO_FAR, None)
+        return _Found(TrackingStatus.NO_HAND, None)
+
+    # ---- mask ---------------------------------------------------------------------------------------------
+    def _mask(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz) -> np.ndarray:
+        """Full-resolution pixels whose 3-D point lies within the ball around the centre, computed only inside
+        the ball's image box."""
+        r = self.config.radius_mm
+        cu, cv_, cz = centre_uvz
+        z_front = max(cz - r, 1.0)
+        u0, u1 = max(0, int(cu - r / z_front * intr.fx)), min(intr.width, int(cu + r / z_front * intr.fx) + 2)
+        v0, v1 = max(0, int(cv_ - r / z_front * intr.fy)), min(intr.height, int(cv_ + r / z_front * intr.fy) + 2)
+        mask = np.zeros(depth_mm.shape, dtype=bool)
+        if u1 <= u0 or v1 <= v0:
+            return mask
+        z = depth_mm[v0:v1, u0:u1].astype(np.float32)
+        cx_mm = (cu - intr.cx) * cz / intr.fx
+        cy_mm = (cv_ - intr.cy) * cz / intr.fy
+        dx = (np.arange(u0, u1, dtype=np.float32) - np.float32(intr.cx)) / np.float32(intr.fx)
+        dy = (np.arange(v0, v1, dtype=np.float32) - np.float32(intr.cy)) / np.float32(intr.fy)
+        dist2 = (z * dx[None, :] - cx_mm) ** 2 + (z * dy[:, None] - cy_mm) ** 2 + (z - cz) ** 2
+        mask[v0:v1, u0:u1] = (dist2 < r * r) & (z > 0)
+        return mask

@@ -1,0 +1,96 @@
+"""Fabricated depth scenes for the tracking and runtime tests: a hand of spheres (21 joints in the project's
+layout, palm facing the camera, fingers up), an optional forearm reaching the image border, a background wall.
+
+Spheres are rendered by exact ray-sphere intersection, each only inside its projected bounding box.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from app.camera import Intrinsics
+
+INTR = Intrinsics(640, 480, 475.0, 475.0, 319.5, 239.5, 1.0)
+
+# Joint positions of a right hand in its own frame (mm): wrist at the origin, fingers along -y (up in the image),
+# thumb towards -x (the image left for a right hand seen palm-on... the exact side does not matter for tests).
+_FINGER_BASES_X = (-22.0, -10.0, 3.0, 15.0, 26.0)        # thumb, index, middle, ring, pinky (MCP/CMC x)
+_FINGER_LENGTHS = ((30.0, 30.0, 25.0, 22.0), (68.0, 45.0, 26.0, 20.0), (68.0, 50.0, 30.0, 21.0),
+                   (62.0, 46.0, 28.0, 20.0), (55.0, 36.0, 21.0, 18.0))
+
+
+def hand_joints_mm(centre_mm=(0.0, 0.0, 500.0), spread=1.0) -> np.ndarray:
+    """21 x 3 joints: wrist, then thumb, index, middle, ring, pinky x 4, translated so the wrist sits 80 mm
+    below centre_mm (so the mean of the joints is near centre_mm)."""
+    joints = [np.zeros(3)]
+    for f, (bx, lengths) in enumerate(zip(_FINGER_BASES_X, _FINGER_LENGTHS)):
+        angle = np.deg2rad((-40.0 if f == 0 else (f - 2.5) * 6.0) * spread)
+        direction = np.array([np.sin(angle), -np.cos(angle), 0.0])
+        p = np.array([bx * 0.4 if f == 0 else bx, -12.0 if f == 0 else 0.0, 0.0])
+        for k, seg in enumerate(lengths):
+            p = p + direction * seg if k > 0 or f == 0 else p + np.array([bx - p[0], -seg, 0.0])
+            joints.append(p.copy())
+    joints = np.array(joints)
+    joints += np.asarray(centre_mm) - joints.mean(axis=0)
+    return joints
+
+
+def hand_spheres(joints: np.ndarray, forearm_to_v_px: float | None = None, intr: Intrinsics = INTR):
+    """(centre_mm, radius_mm) spheres: bones sampled every 4 mm, a palm filled between wrist and MCPs, and a
+    forearm from the wrist straight down (+y) to image row forearm_to_v_px."""
+    spheres = []
+    for finger in ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20)):
+        chain = (0,) + finger if finger[0] == 1 else finger
+        for a, b in zip(chain[:-1], chain[1:]):
+            n = max(2, int(np.linalg.norm(joints[b] - joints[a]) / 4))
+            for t in np.linspace(0, 1, n):
+                spheres.append((joints[a] * (1 - t) + joints[b] * t, 9.0))
+    for mcp in (5, 9, 13, 17):
+        for t in np.linspace(0, 1, 14):
+            spheres.append((joints[0] * (1 - t) + joints[mcp] * t, 13.0))
+    if forearm_to_v_px is not None:
+        wrist = joints[0]
+        y_end = (forearm_to_v_px - intr.cy) * wrist[2] / intr.fy
+        for y in np.arange(wrist[1], y_end + 30, 6.0):
+            spheres.append((np.array([wrist[0], y, wrist[2] + 10]), 28.0))
+    return spheres
+
+
+def render(spheres, intr: Intrinsics = INTR, wall_mm: float | None = 1600.0) -> np.ndarray:
+    """H x W float32 depth (mm, 0 = invalid) of the spheres in front of an optional wall."""
+    depth = np.full((intr.height, intr.width), np.inf, np.float32)
+    for c, r in spheres:
+        c = np.asarray(c, dtype=np.float64)
+        if c[2] - r <= 1:
+            continue
+        half_u, half_v = r / (c[2] - r) * intr.fx, r / (c[2] - r) * intr.fy
+        cu, cv_ = intr.fx * c[0] / c[2] + intr.cx, intr.fy * c[1] / c[2] + intr.cy
+        u0, u1 = max(0, int(cu - half_u)), min(intr.width, int(cu + half_u) + 2)
+        v0, v1 = max(0, int(cv_ - half_v)), min(intr.height, int(cv_ + half_v) + 2)
+        if u1 <= u0 or v1 <= v0:
+            continue
+        rx = (np.arange(u0, u1) - intr.cx) / intr.fx
+        ry = (np.arange(v0, v1) - intr.cy) / intr.fy
+        dx, dy = np.meshgrid(rx, ry)
+        # Ray p = t (dx, dy, 1): |t d - c|^2 = r^2, nearest root; depth z = t.
+        a = dx * dx + dy * dy + 1.0
+        b = -2.0 * (dx * c[0] + dy * c[1] + c[2])
+        disc = b * b - 4 * a * (c @ c - r * r)
+        t = np.where(disc >= 0, (-b - np.sqrt(np.maximum(disc, 0))) / (2 * a), np.inf)
+        depth[v0:v1, u0:u1] = np.minimum(depth[v0:v1, u0:u1], t.astype(np.float32))
+    if wall_mm is not None:
+        depth = np.minimum(depth, np.float32(wall_mm))
+    depth[~np.isfinite(depth)] = 0.0
+    return depth
+
+
+def hand_scene(centre_mm=(0.0, 0.0, 500.0), forearm: bool = True, intr: Intrinsics = INTR,
+               wall_mm: float | None = 1600.0, flying_pixels: int = 0, seed: int = 0):
+    """(depth_mm, joints_mm): a hand whose joint mean is centre_mm, forearm down to the bottom border."""
+    joints = hand_joints_mm(centre_mm)
+    depth = render(hand_spheres(joints, intr.height + 10 if forearm else None, intr), intr, wall_mm)
+    if flying_pixels:
+        rng = np.random.default_rng(seed)
+        vs = rng.integers(0, intr.height, flying_pixels)
+        us = rng.integers(0, intr.width, flying_pixels)
+        depth[vs, us] = rng.uniform(160, 300, flying_pixels)
+    return depth, joints
