@@ -33,6 +33,7 @@ from app.types import HandLocation, TrackingStatus
 
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
 _KERNEL3 = np.ones((3, 3), np.uint8)
+_MAX_POINTS = 2500          # mean-shift samples (more adds time, not accuracy)
 _FLYING_TOLERANCE_MM = 25.0  # the robust minimum may sit a little behind the true nearest surface
 
 
@@ -46,7 +47,10 @@ class LocaliserConfig:
     ball_radius_mm: mean-shift ball radius (None = 0.45 * cube_mm, about a hand's half-length);
     slab_mm: depth range behind the nearest point that can belong to the hand and arm;
     surface_offset_mm: push from the visible surface towards the middle of the hand (half a palm's thickness);
-    max_fill_fraction: a "hand" that fills more of the ball's disc than this is a wall or desk -> NO_HAND;
+    max_fill_fraction: a "hand" that fills more of the ball's projected disc (clipped to the image) than this
+        is a wall or desk -> NO_HAND;
+    max_arm_width_mm: an object entering the image across a wider stretch of border is a surface, not an arm;
+    edge_jump_mm: depth step between neighbouring samples that separates two objects;
     too_far_margin_mm: how far beyond far_mm an object is still reported as TOO_FAR rather than NO_HAND;
     reach_mm: only points this close to the hand's free end (fingertips) take part (about a hand's length);
     mean_shift_iterations: at most this many steps (stops earlier when the centre moves < 0.5 mm);
@@ -62,6 +66,8 @@ class LocaliserConfig:
     slab_mm: float = 300.0
     surface_offset_mm: float = 10.0
     max_fill_fraction: float = 0.85
+    max_arm_width_mm: float = 250.0
+    edge_jump_mm: float = 40.0
     too_far_margin_mm: float = 500.0
     reach_mm: float = 170.0
     mean_shift_iterations: int = 6
@@ -86,6 +92,7 @@ class _Found:
 
     status: TrackingStatus
     centre_uvz: tuple[float, float, float] | None
+    box_px: tuple[int, int, int, int] | None = None   # (u0, v0, u1, v1) of the hand's samples, exclusive end
 
 
 class HandLocaliser:
@@ -112,7 +119,7 @@ class HandLocaliser:
             found = self._search(depth_mm, intr, step, (0, 0, intr.width, intr.height))
         mask = None
         if found.centre_uvz is not None and self.config.compute_mask:
-            mask = self._mask(depth_mm, intr, found.centre_uvz)
+            mask = self._mask(depth_mm, intr, found.centre_uvz, found.box_px)
         return HandLocation(found.status, found.centre_uvz, mask)
 
     # ---- search -------------------------------------------------------------------------------------------
@@ -161,71 +168,110 @@ class HandLocaliser:
         if not np.isfinite(z_near):
             return None
         # Pixels clearly nearer than the robust minimum are flying pixels: keep them out of the component.
-        slab = (band & (d >= z_near - _FLYING_TOLERANCE_MM) & (d <= z_near + cfg.slab_mm)).astype(np.uint8)
-        _, labels = cv2.connectedComponents(slab, connectivity=8)
+        slab = band & (d >= z_near - _FLYING_TOLERANCE_MM) & (d <= z_near + cfg.slab_mm)
+        # Depth jumps separate objects that touch in the image: a hand in front of a wall or body is its own
+        # component. A pixel with a neighbour more than edge_jump_mm nearer lies on the far side of an edge and
+        # is dropped before labelling; the near side (the hand's silhouette, thin fingers) is kept whole.
+        nearest_neighbour = cv2.erode(np.where(slab, d, np.float32(np.inf)), _KERNEL3)
+        slab &= d - nearest_neighbour <= cfg.edge_jump_mm
+        if not slab.flat[idx]:
+            slab.flat[idx] = True     # the nearest sample itself is on a solid surface (robust minimum)
+        _, labels = cv2.connectedComponents(slab.astype(np.uint8), connectivity=8)
         component = labels == labels.flat[idx]
         vs, us = np.nonzero(component)
         if vs.size < min_samples:
             return component
-        z = d[vs, us].astype(np.float64)
-        u_px = us * float(step) + origin[0]
-        v_px = vs * float(step) + origin[1]
-        points = np.stack([(u_px - intr.cx) * z / intr.fx, (v_px - intr.cy) * z / intr.fy, z], axis=1)
+        # Large near hands give thousands of samples; a regular subset gives the same mean, faster.
+        thin = max(1, vs.size // _MAX_POINTS + 1)
+        if thin > 1:
+            vs, us = vs[::thin], us[::thin]
+        z = d[vs, us]
+        u_px = us.astype(np.float32) * step + origin[0]
+        v_px = vs.astype(np.float32) * step + origin[1]
+        points = np.empty((3, vs.size), np.float32)    # (3, N) rows x, y, z in mm: vector ops per row are fast
+        np.multiply((u_px - np.float32(intr.cx)) / np.float32(intr.fx), z, out=points[0])
+        np.multiply((v_px - np.float32(intr.cy)) / np.float32(intr.fy), z, out=points[1])
+        points[2] = z
+        on_border = (us == 0) | (vs == 0) | (us == d.shape[1] - 1) | (vs == d.shape[0] - 1)
+        if on_border.any():
+            entry = points[:, on_border]
+            if float(np.linalg.norm(entry.max(axis=1) - entry.min(axis=1))) > cfg.max_arm_width_mm:
+                # Enters the image wider than any forearm: a body or surface with the hand in front of it,
+                # so the hand is its nearest part, not its far end.
+                on_border = np.zeros_like(on_border)
         core = cv2.erode(component.astype(np.uint8), _KERNEL3)[vs, us] > 0
-        start = self._extremity(points, us, vs, core, d.shape, idx)
+        start = self._extremity(points, us, vs, core, on_border, idx, d.shape[1])
         centre, inside = self._mean_shift(points, start)
-        if inside.size < min_samples:
+        if inside.size * thin < min_samples:
             return component
-        # Frontal area of the points in the ball (each sample covers (step z / f)^2 mm^2) against the ball's disc.
-        area_mm2 = float(np.sum(z[inside] ** 2)) * step * step / (intr.fx * intr.fy)
-        if area_mm2 > cfg.max_fill_fraction * np.pi * cfg.radius_mm ** 2:
+        if self._fills_ball(inside.size * thin, centre, step, origin, d.shape, intr):
             return _Found(TrackingStatus.NO_HAND, None)
         centre = centre + centre / np.linalg.norm(centre) * cfg.surface_offset_mm
         cu = intr.fx * centre[0] / centre[2] + intr.cx
         cv_ = intr.fy * centre[1] / centre[2] + intr.cy
         status = TrackingStatus.TRACKING
         m = cfg.border_margin_px
-        if (u_px[inside].min() <= m or v_px[inside].min() <= m or u_px[inside].max() >= intr.width - 1 - m
-                or v_px[inside].max() >= intr.height - 1 - m):
+        u_min, u_max = int(u_px[inside].min()), int(u_px[inside].max())
+        v_min, v_max = int(v_px[inside].min()), int(v_px[inside].max())
+        if u_min <= m or v_min <= m or u_max >= intr.width - 1 - m or v_max >= intr.height - 1 - m:
             status = TrackingStatus.AT_BORDER
-        return _Found(status, (float(cu), float(cv_), float(centre[2])))
+        box = (max(0, u_min - step), max(0, v_min - step), min(intr.width, u_max + step + 1),
+               min(intr.height, v_max + step + 1))
+        return _Found(status, (float(cu), float(cv_), float(centre[2])), box)
 
     @staticmethod
-    def _extremity(points: np.ndarray, us: np.ndarray, vs: np.ndarray, core: np.ndarray, shape,
-                   nearest_idx: int) -> np.ndarray:
+    def _extremity(points: np.ndarray, us: np.ndarray, vs: np.ndarray, core: np.ndarray, on_border: np.ndarray,
+                   nearest_idx: int, width: int) -> np.ndarray:
         """Where the hand is: the free end of the object. When the component touches the border of the search
         image an arm enters there, and the hand is the point farthest, in the image plane, from where it
         enters; otherwise the nearest point (a hand held towards the camera, or its arm outside the slab).
         Only core points (the component eroded by one sample) are candidates: edge fringes and flying pixels
         behind the silhouette would otherwise be the farthest points."""
-        h, w = shape
-        on_border = (us == 0) | (vs == 0) | (us == w - 1) | (vs == h - 1)
         if on_border.any() and core.any():
-            entry_xy = points[on_border, :2].mean(axis=0)
-            # Image-plane direction only: x/z and y/z are what the image shows, scaled by the mean depth.
-            plane = points[:, :2] / points[:, 2:3] * points[:, 2].mean()
-            far2 = np.where(core, np.sum((plane - entry_xy) ** 2, axis=1), -1.0)
-            return points[int(np.argmax(far2))]
-        iv, iu = divmod(nearest_idx, w)
-        return points[int(np.flatnonzero((vs == iv) & (us == iu))[0])]
+            # Image-plane distance in sample units: what the image shows, blind to depth noise at the edges.
+            du = us - us[on_border].mean()
+            dv = vs - vs[on_border].mean()
+            return points[:, int(np.argmax(np.where(core, du * du + dv * dv, -1.0)))].astype(np.float64)
+        iv, iu = divmod(nearest_idx, width)
+        hits = np.flatnonzero((vs == iv) & (us == iu))
+        if hits.size == 0:   # the nearest sample was thinned out: take the nearest remaining one
+            hits = [int(np.argmin(points[2]))]
+        return points[:, int(hits[0])].astype(np.float64)
 
     def _mean_shift(self, points: np.ndarray, start: np.ndarray):
         """Flat-kernel mean-shift of a ball over the points within reach_mm of the hand's free end: the cap
-        keeps a dense forearm from pulling the ball along the arm."""
+        keeps a dense forearm from pulling the ball along the arm. points: (3, N) mm. Returns the centre (3,)
+        and the indices of the points inside the final ball."""
         cfg = self.config
-        reach = np.flatnonzero(np.sum((points - start) ** 2, axis=1) < cfg.reach_mm ** 2)
-        points = points[reach]
-        r2 = cfg.radius_mm ** 2
+        reach = np.flatnonzero(_dist2(points, start) < cfg.reach_mm ** 2)
+        points = points[:, reach]
+        r2 = np.float32(cfg.radius_mm ** 2)
         centre = start
-        inside = np.sum((points - centre) ** 2, axis=1) < r2
+        inside = _dist2(points, centre) < r2
         for _ in range(cfg.mean_shift_iterations):
-            new_centre = points[inside].mean(axis=0)
+            count = np.count_nonzero(inside)
+            if count == 0:
+                break
+            new_centre = (points @ inside.astype(np.float32)).astype(np.float64) / count
             moved = float(np.linalg.norm(new_centre - centre))
             centre = new_centre
-            inside = np.sum((points - centre) ** 2, axis=1) < r2
-            if moved < 0.5 or not inside.any():
+            inside = _dist2(points, centre) < r2
+            if moved < 0.5:
                 break
         return centre, reach[inside]
+
+    def _fills_ball(self, samples_inside: int, centre: np.ndarray, step: int, origin, shape,
+                    intr: Intrinsics) -> bool:
+        """A hand covers about a third of the disc the ball projects to; a wall or desk covers all of it. The
+        disc is clipped to the search image, so a wall is recognised wherever the ball sits."""
+        r_samples = self.config.radius_mm / centre[2] * np.sqrt(intr.fx * intr.fy) / step
+        cu = (intr.fx * centre[0] / centre[2] + intr.cx - origin[0]) / step
+        cv_ = (intr.fy * centre[1] / centre[2] + intr.cy - origin[1]) / step
+        h, w = shape
+        u = np.arange(max(0, int(cu - r_samples)), min(w, int(cu + r_samples) + 1)) - cu
+        v = np.arange(max(0, int(cv_ - r_samples)), min(h, int(cv_ + r_samples) + 1)) - cv_
+        disc = np.count_nonzero(u[None, :] ** 2 + v[:, None] ** 2 <= r_samples ** 2)
+        return samples_inside > self.config.max_fill_fraction * max(disc, 1)
 
     def _beyond_far(self, d, valid, min_samples, step, intr: Intrinsics) -> _Found:
         """Nothing in the band: TOO_FAR when a compact (hand-sized, not wall-sized) object lies just beyond it."""
@@ -245,14 +291,12 @@ class HandLocaliser:
         return _Found(TrackingStatus.NO_HAND, None)
 
     # ---- mask ---------------------------------------------------------------------------------------------
-    def _mask(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz) -> np.ndarray:
+    def _mask(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz, box_px) -> np.ndarray:
         """Full-resolution pixels whose 3-D point lies within the ball around the centre, computed only inside
-        the ball's image box."""
+        the box of the hand's samples (a sample step around it)."""
         r = self.config.radius_mm
         cu, cv_, cz = centre_uvz
-        z_front = max(cz - r, 1.0)
-        u0, u1 = max(0, int(cu - r / z_front * intr.fx)), min(intr.width, int(cu + r / z_front * intr.fx) + 2)
-        v0, v1 = max(0, int(cv_ - r / z_front * intr.fy)), min(intr.height, int(cv_ + r / z_front * intr.fy) + 2)
+        u0, v0, u1, v1 = box_px
         mask = np.zeros(depth_mm.shape, dtype=bool)
         if u1 <= u0 or v1 <= v0:
             return mask
@@ -264,3 +308,11 @@ class HandLocaliser:
         dist2 = (z * dx[None, :] - cx_mm) ** 2 + (z * dy[:, None] - cy_mm) ** 2 + (z - cz) ** 2
         mask[v0:v1, u0:u1] = (dist2 < r * r) & (z > 0)
         return mask
+
+
+def _dist2(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Squared distances (N,) of (3, N) float32 points from a 3-vector, row by row (no (3, N) temporaries)."""
+    dx = points[0] - np.float32(centre[0])
+    dy = points[1] - np.float32(centre[1])
+    dz = points[2] - np.float32(centre[2])
+    return dx * dx + dy * dy + dz * dz
