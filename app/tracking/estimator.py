@@ -1,0 +1,156 @@
+"""Run the AWR network: an onnxruntime session over normalised crops. The ONLY module that imports onnxruntime.
+
+The model file carries everything the runtime needs (app.model_info.ModelInfo as JSON under the metadata key
+"awr"): a file without it is refused as "not a hand-tracker model". Provider choice: 'auto' = CUDA when a
+CUDA driver is present (falls back to CPU silently when the CUDA libraries are missing), else CPU; 'cuda' and
+'tensorrt' ask for those (TensorRT falls back to CUDA, then CPU). onnxruntime never fails when a GPU provider
+cannot load, it runs on the CPU instead, so `.provider` reports what the session actually uses
+(session.get_providers()[0]) and `.provider_note` says when that differs from what was asked.
+Idle intra-op threads spin and starve the capture thread on a 2-core machine: spinning is turned off.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from app.errors import InputError, TrackerError
+from app.model_info import INPUT_NAME, METADATA_KEY, OUTPUT_JOINTS, OUTPUT_WEIGHTS, ModelInfo
+
+PROVIDERS = ("auto", "cuda", "cpu", "tensorrt")
+_ORT_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
+              "tensorrt": "TensorrtExecutionProvider"}
+_LOG_LOCK = threading.Lock()
+
+
+def cuda_driver_present() -> bool:
+    """True when the NVIDIA driver library loads: without it CUDA cannot work and is not even tried."""
+    for name in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _library_present(name: str) -> bool:
+    return ctypes.util.find_library(name) is not None
+
+
+def requested_providers(provider: str) -> list[str]:
+    """onnxruntime provider list, best first, for a --provider value."""
+    if provider not in PROVIDERS:
+        raise InputError(f"--provider must be one of {', '.join(PROVIDERS)}, got '{provider}'")
+    available = set(ort.get_available_providers())
+    if provider == "cpu":
+        chain = ["cpu"]
+    elif provider == "auto":
+        chain = ["cuda", "cpu"] if cuda_driver_present() else ["cpu"]
+    elif provider == "cuda":
+        chain = ["cuda", "cpu"]
+    else:
+        # Without the TensorRT libraries onnxruntime prints an error block to stdout before falling back.
+        chain = (["tensorrt"] if _library_present("nvinfer") else []) + ["cuda", "cpu"]
+    return [_ORT_NAMES[p] for p in chain if _ORT_NAMES[p] in available or p == "cpu"]
+
+
+class Estimator:
+    """One onnxruntime session. Not thread-safe: owned by the tracker thread.
+
+    model_path: .onnx exported by models/export.py; provider: 'auto' | 'cuda' | 'cpu' | 'tensorrt';
+    intra_op_threads: onnxruntime CPU threads (1 keeps a core free for capture and display).
+    Attributes: info (ModelInfo), provider (the provider actually used), provider_note (why it differs from
+    the request, or ''), model_path, model_name.
+    """
+
+    def __init__(self, model_path: str | os.PathLike, provider: str = "auto", intra_op_threads: int = 1) -> None:
+        path = Path(model_path)
+        if not path.is_file():
+            raise InputError(f"model file not found: {path}")
+        if intra_op_threads < 1:
+            raise InputError(f"intra-op threads must be >= 1, got {intra_op_threads}")
+        providers = requested_providers(provider)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(intra_op_threads)
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = self._open(path, options, providers)
+        self.info = self._read_info(path)
+        self._check_io(path)
+        self.model_path = str(path)
+        self.model_name = path.name
+        self.requested = provider
+        self.provider = self.session.get_providers()[0]
+        wanted = _ORT_NAMES.get(provider, providers[0])
+        self.provider_note = "" if self.provider == wanted or provider == "auto" else (
+            f"{wanted} was requested but is not usable here; running on {self.provider}")
+        self.infer(np.ones((1, self.info.input_size, self.info.input_size), np.float32))   # warm-up
+
+    @staticmethod
+    def _open(path: Path, options, providers: list[str]):
+        # A GPU provider that cannot load logs multi-line errors before onnxruntime falls back to the CPU; the
+        # fallback is reported in one line through .provider / .provider_note instead, so the global logger
+        # is silenced while the session is created.
+        with _LOG_LOCK:
+            ort.set_default_logger_severity(4)
+            try:
+                return ort.InferenceSession(str(path), options, providers=providers)
+            except Exception as exc:   # onnxruntime raises its own exception types for unreadable models
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InputError(f"not a hand-tracker model: {path}: {first[:200]}") from None
+            finally:
+                ort.set_default_logger_severity(2)
+
+    def _read_info(self, path: Path) -> ModelInfo:
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in meta:
+            raise InputError(f"not a hand-tracker model: {path} has no '{METADATA_KEY}' metadata "
+                             "(export it with python -m models.export)")
+        try:
+            info = ModelInfo.from_json(meta[METADATA_KEY])
+        except InputError as exc:
+            raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
+        if info.input_size < 8 or info.feature_size < 1 or info.num_joints < 1 or info.cube_mm <= 0:
+            raise InputError(f"not a hand-tracker model: {path}: implausible metadata (input {info.input_size}, "
+                             f"feature {info.feature_size}, {info.num_joints} joints, cube {info.cube_mm} mm)")
+        if info.hand not in ("right", "left"):
+            raise InputError(f"not a hand-tracker model: {path}: hand must be right or left, got '{info.hand}'")
+        return info
+
+    def _check_io(self, path: Path) -> None:
+        inputs = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if inputs != [INPUT_NAME] or not {OUTPUT_JOINTS, OUTPUT_WEIGHTS} <= set(outputs):
+            raise InputError(f"not a hand-tracker model: {path}: expected input '{INPUT_NAME}' and outputs "
+                             f"'{OUTPUT_JOINTS}', '{OUTPUT_WEIGHTS}', got {inputs} -> {outputs}")
+        shape = self.session.get_inputs()[0].shape
+        static = [d for d in shape[2:] if isinstance(d, int)]
+        if any(d != self.info.input_size for d in static):
+            raise InputError(f"not a hand-tracker model: {path}: input shape {shape} does not match "
+                             f"input_size {self.info.input_size} in its metadata")
+
+    def infer(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """crops: N x S x S float32 normalised crops -> (joints_uvd N x J x 3 normalised crop coordinates,
+        weights N x J x F x F softmax weight maps, each summing to 1)."""
+        s = self.info.input_size
+        crops = np.asarray(crops, dtype=np.float32)
+        if crops.ndim != 3 or crops.shape[1:] != (s, s):
+            raise InputError(f"estimator: expected N x {s} x {s} crops, got {crops.shape}")
+        try:
+            joints, weights = self.session.run([OUTPUT_JOINTS, OUTPUT_WEIGHTS],
+                                               {INPUT_NAME: np.ascontiguousarray(crops[:, None])})
+        except Exception as exc:
+            raise TrackerError(f"inference failed on {self.provider}: {str(exc).strip().splitlines()[0][:200]}") \
+                from None
+        j, f = self.info.num_joints, self.info.feature_size
+        if joints.shape != (len(crops), j, 3) or weights.shape != (len(crops), j, f, f):
+            raise TrackerError(f"model output {joints.shape}, {weights.shape} does not match its metadata "
+                               f"({j} joints, feature {f})")
+        return joints, weights
