@@ -1,0 +1,191 @@
+"""The depth view: one depth frame in false colour with a mm scale bar, the 2-D skeleton drawn on the frame it came
+from (bones coloured per finger), the crop box, the hand centre and the tracking state in words.
+
+Clicking near a joint selects it (signal joint_clicked). Imports PySide6, pyqtgraph, numpy and app foundation.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from app.gui import theme
+from app.joints import FINGER_COLOURS_RGB, FINGER_JOINTS, NUM_JOINTS, joint_colour_rgb
+from app.types import TrackerResult
+
+PICK_RADIUS_SCREEN_PX = 14.0   # how close (on screen) a click must be to a joint to select it
+_INVALID_INDEX, _BEYOND_INDEX = 0, 255   # LUT entries for missing depth and depth beyond the band's far end
+
+
+class DepthView(QtWidgets.QWidget):
+    """Depth image + overlays. show_result() draws one TrackerResult; set_depth_range() sets the colour band."""
+
+    joint_clicked = QtCore.Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._near_mm, self._far_mm = 200.0, 1000.0
+        self._image_shape: tuple[int, int] | None = None
+        self._joints_uv_px: np.ndarray | None = None
+        self._selected = 0
+        self.indexed_image: np.ndarray | None = None   # the LUT indices shown (kept for inspection)
+
+        self.status_label = QtWidgets.QLabel("no source")
+        self.status_label.setObjectName("statusBadge")
+        self.frame_label = QtWidgets.QLabel("")
+        self.frame_label.setObjectName("statValue")
+        title = QtWidgets.QLabel("DEPTH")
+        title.setObjectName("title")
+        header = QtWidgets.QHBoxLayout()
+        header.addWidget(title)
+        header.addWidget(self.status_label)
+        header.addStretch(1)
+        header.addWidget(self.frame_label)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.view_box = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.image = pg.ImageItem()
+        self.view_box.addItem(self.image)
+        self._lut = self._make_lut()
+        self.colour_bar = pg.ColorBarItem(values=(self._near_mm, self._far_mm), colorMap=pg.colormap.get("turbo"),
+                                          label="depth (mm)", interactive=False, colorMapMenu=False, width=16)
+        self.graphics.addItem(self.colour_bar, row=0, col=1)
+
+        self.crop_box_item = pg.PlotDataItem(pen=pg.mkPen(theme.TEXT, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+        self.centre_item = pg.ScatterPlotItem(symbol="+", size=18, pen=pg.mkPen("w", width=2), brush=None)
+        self.finger_lines = [pg.PlotDataItem(pen=pg.mkPen(rgb, width=3)) for rgb in FINGER_COLOURS_RGB]
+        self.joint_scatter = pg.ScatterPlotItem(size=9, pen=pg.mkPen(theme.BACKGROUND, width=1))
+        self.selection_ring = pg.ScatterPlotItem(size=20, pen=pg.mkPen("w", width=2), brush=None)
+        for item in (self.crop_box_item, self.centre_item, *self.finger_lines, self.joint_scatter,
+                     self.selection_ring):
+            self.view_box.addItem(item)
+        self._joint_brushes = [pg.mkBrush(joint_colour_rgb(j)) for j in range(NUM_JOINTS)]
+        self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.graphics, 1)
+        self._set_status_badge("no source", theme.TEXT_DIM)
+
+    # ---- public API ---------------------------------------------------------------------------------------
+    def set_depth_range(self, near_mm: float, far_mm: float) -> None:
+        """Colour depths in [near_mm, far_mm]; nearer clamps to the first colour, farther is grey, 0 is black."""
+        if not far_mm > near_mm:
+            raise ValueError(f"depth range: far_mm ({far_mm}) must exceed near_mm ({near_mm})")
+        self._near_mm, self._far_mm = float(near_mm), float(far_mm)
+        self.colour_bar.setLevels((self._near_mm, self._far_mm))
+
+    def depth_range(self) -> tuple[float, float]:
+        return self._near_mm, self._far_mm
+
+    def show_result(self, result: TrackerResult) -> None:
+        frame = result.frame
+        self._show_depth(frame.depth_mm())
+        if result.crop is not None:
+            u0, v0, u1, v1 = result.crop.box_px()
+            self.crop_box_item.setData([u0, u1, u1, u0, u0], [v0, v0, v1, v1, v0])
+        else:
+            self.crop_box_item.setData([], [])
+        centre = result.location.centre_uvz if result.location is not None else None
+        if centre is not None:
+            self.centre_item.setData([centre[0]], [centre[1]])
+        else:
+            self.centre_item.setData([], [])
+        self._show_skeleton(result.pose.joints_uv_px if result.pose is not None else None)
+        self._set_status_badge(result.status.message, theme.status_colour(result.status.value))
+        self.frame_label.setText(f"frame {frame.index}  ·  {frame.depth_raw.shape[1]}×{frame.depth_raw.shape[0]}")
+
+    def show_message(self, text: str, colour: str = theme.TEXT_DIM) -> None:
+        """A state without a result ('waiting for frames', 'stopped')."""
+        self._set_status_badge(text, colour)
+
+    def clear(self) -> None:
+        self.image.clear()
+        self.indexed_image = None
+        self._image_shape = None
+        self.crop_box_item.setData([], [])
+        self.centre_item.setData([], [])
+        self._show_skeleton(None)
+        self.frame_label.setText("")
+
+    def set_selected_joint(self, joint_id: int) -> None:
+        self._selected = int(joint_id)
+        self._update_selection_ring()
+
+    def select_joint_near(self, u_px: float, v_px: float) -> int | None:
+        """Select the joint nearest to image point (u_px, v_px) if it is within PICK_RADIUS_SCREEN_PX on screen."""
+        if self._joints_uv_px is None:
+            return None
+        pixel_w, pixel_h = self.view_box.viewPixelSize()   # image px per screen px
+        d_screen = np.hypot((self._joints_uv_px[:, 0] - u_px) / max(pixel_w, 1e-9),
+                            (self._joints_uv_px[:, 1] - v_px) / max(pixel_h, 1e-9))
+        joint = int(np.argmin(d_screen))
+        if d_screen[joint] > PICK_RADIUS_SCREEN_PX:
+            return None
+        self.joint_clicked.emit(joint)
+        return joint
+
+    def joint_screen_pos(self, joint_id: int) -> QtCore.QPoint | None:
+        """Where a joint is drawn, in self.graphics viewport coordinates (for tests and tooltips)."""
+        if self._joints_uv_px is None:
+            return None
+        u, v = self._joints_uv_px[joint_id]
+        scene = self.view_box.mapViewToScene(QtCore.QPointF(float(u), float(v)))
+        return self.graphics.mapFromScene(scene)
+
+    # ---- drawing -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _make_lut() -> np.ndarray:
+        lut = theme.colour_lut("turbo", 256, invalid_rgb=(0, 0, 0))
+        lut[_BEYOND_INDEX] = (52, 56, 66)
+        return lut
+
+    def _show_depth(self, depth_mm: np.ndarray) -> None:
+        span = self._far_mm - self._near_mm
+        # Indices 1..254 cover the band, so the LUT can keep 0 (invalid) and 255 (beyond) for themselves.
+        scaled = (depth_mm - np.float32(self._near_mm)) * np.float32(253.0 / span)
+        index = np.clip(scaled, 0.0, 253.0).astype(np.uint8) + np.uint8(1)
+        index[depth_mm > self._far_mm] = _BEYOND_INDEX
+        index[depth_mm <= 0] = _INVALID_INDEX
+        self.indexed_image = index
+        self.image.setImage(index, autoLevels=False, levels=(0, 255), lut=self._lut)
+        shape = depth_mm.shape[:2]
+        if shape != self._image_shape:
+            # Pixel i covers [i - 0.5, i + 0.5], so joint pixel coordinates land on pixel centres.
+            self.image.setRect(QtCore.QRectF(-0.5, -0.5, shape[1], shape[0]))
+            self.view_box.setRange(xRange=(-0.5, shape[1] - 0.5), yRange=(-0.5, shape[0] - 0.5), padding=0.0)
+            self._image_shape = shape
+
+    def _show_skeleton(self, joints_uv_px: np.ndarray | None) -> None:
+        self._joints_uv_px = None if joints_uv_px is None else np.asarray(joints_uv_px, dtype=np.float64)
+        if self._joints_uv_px is None:
+            for line in self.finger_lines:
+                line.setData([], [])
+            self.joint_scatter.setData([])
+        else:
+            uv = self._joints_uv_px
+            for line, finger in zip(self.finger_lines, FINGER_JOINTS):
+                chain = (0,) + finger   # wrist -> finger base -> ... -> tip: the finger's bones in order
+                line.setData(uv[list(chain), 0], uv[list(chain), 1])
+            self.joint_scatter.setData(x=uv[:, 0], y=uv[:, 1], brush=self._joint_brushes)
+        self._update_selection_ring()
+
+    def _update_selection_ring(self) -> None:
+        if self._joints_uv_px is None:
+            self.selection_ring.setData([])
+        else:
+            u, v = self._joints_uv_px[self._selected]
+            self.selection_ring.setData([u], [v])
+
+    def _set_status_badge(self, text: str, colour: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(f"background: {colour}; color: #111418;")
+
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        if not self.view_box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = self.view_box.mapSceneToView(event.scenePos())
+        self.select_joint_near(point.x(), point.y())

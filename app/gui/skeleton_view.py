@@ -1,0 +1,208 @@
+"""The 3-D view: the skeleton in millimetres in the camera frame, over the hand's (subsampled) point cloud, with a
+50 mm floor grid and the camera's axes for scale. Orbit (drag), zoom (wheel), pan (ctrl/middle drag); a click on a
+joint selects it. Shows smoothed joints, raw joints or both (raw faded) for a visible filter comparison.
+
+OpenGL needs a real (or virtual, Xvfb) display: under Qt's offscreen platform, or when no GL context can be made,
+the view shows a message instead and keeps its data logic, so everything else still works and tests run.
+Display coordinates are camera coordinates turned so the view's "up" is the image's up: (x, z, -y).
+Imports PySide6, pyqtgraph(.opengl), numpy and app foundation.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.camera import point_cloud_mm
+from app.gui import theme
+from app.joints import BONES, NUM_JOINTS
+from app.types import TrackerResult
+
+MODES = ("smoothed", "raw", "both")
+MAX_CLOUD_POINTS = 3000
+GRID_SPACING_MM = 50.0
+PICK_RADIUS_SCREEN_PX = 14.0
+_NO_GL_PLATFORMS = ("offscreen", "minimal", "vnc")
+_gl_state: tuple[bool, str] | None = None
+
+
+def gl_available() -> tuple[bool, str]:
+    """(usable, reason): whether an OpenGL context can be made on this display. Cached after the first call."""
+    global _gl_state
+    if _gl_state is None:
+        _gl_state = _probe_gl()
+    return _gl_state
+
+
+def _probe_gl() -> tuple[bool, str]:
+    if os.environ.get("HAND_TRACKER_NO_GL"):
+        return False, "disabled by HAND_TRACKER_NO_GL"
+    platform = QtGui.QGuiApplication.platformName()
+    if platform in _NO_GL_PLATFORMS:
+        return False, f"no OpenGL on the '{platform}' Qt platform (run under a display or xvfb-run)"
+    try:
+        import OpenGL.GL  # noqa: F401  (pyqtgraph.opengl needs PyOpenGL)
+    except ImportError as exc:
+        return False, f"PyOpenGL is missing ({exc})"
+    context, surface = QtGui.QOpenGLContext(), QtGui.QOffscreenSurface()
+    surface.create()
+    if not context.create() or not context.makeCurrent(surface):
+        return False, "could not create an OpenGL context"
+    context.doneCurrent()
+    return True, ""
+
+
+def to_display(xyz_mm: np.ndarray) -> np.ndarray:
+    """Camera frame (x right, y down, z forward) -> display frame (x right, depth away, up)."""
+    xyz = np.asarray(xyz_mm, dtype=np.float32)
+    return np.stack([xyz[..., 0], xyz[..., 2], -xyz[..., 1]], axis=-1)
+
+
+def bone_segments(joints: np.ndarray) -> np.ndarray:
+    """(2 * bones) x 3 vertex list, parent then child for every bone (for a 'lines' plot)."""
+    joints = np.asarray(joints)
+    return joints[np.array(BONES).reshape(-1)]
+
+
+def hand_cloud_mm(result: TrackerResult, max_points: int = MAX_CLOUD_POINTS) -> np.ndarray:
+    """The hand's points in camera-frame mm: the localiser's mask when it has one, else the crop's cube."""
+    frame = result.frame
+    depth_mm = frame.depth_mm()
+    mask = result.location.mask if result.location is not None else None
+    if mask is None:
+        if result.crop is None:
+            return np.zeros((0, 3))
+        u0, v0, u1, v1 = result.crop.box_px()
+        half = result.crop.cube_mm / 2.0
+        cz = result.crop.centre_uvz[2]
+        vs, us = np.mgrid[0:depth_mm.shape[0], 0:depth_mm.shape[1]]
+        mask = (us >= u0) & (us <= u1) & (vs >= v0) & (vs <= v1) & (np.abs(depth_mm - cz) < half)
+    count = int(np.count_nonzero(mask))
+    step = max(1, int(np.ceil(np.sqrt(count / max_points)))) if count else 1
+    return point_cloud_mm(depth_mm, frame.intrinsics, mask=np.asarray(mask, dtype=bool), step=step)
+
+
+class SkeletonView(QtWidgets.QWidget):
+    """show_result() draws one result; set_mode() picks smoothed/raw/both; joint_clicked(int) on a joint click."""
+
+    joint_clicked = QtCore.Signal(int)
+    mode_changed = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, use_gl: bool | None = None) -> None:
+        super().__init__(parent)
+        usable, reason = gl_available()
+        self.gl_enabled = usable if use_gl is None else (use_gl and usable)
+        self.unavailable_reason = reason
+        self._selected = 0
+        self._centred = False
+        self.shown_joints_mm: np.ndarray | None = None       # camera-frame joints drawn solid
+        self.shown_raw_joints_mm: np.ndarray | None = None   # camera-frame raw joints drawn faded (mode 'both')
+        self.cloud_mm: np.ndarray = np.zeros((0, 3))
+
+        title = QtWidgets.QLabel("3-D  ·  camera frame, mm  ·  grid 50 mm")
+        title.setObjectName("title")
+        self.mode_combo = QtWidgets.QComboBox()
+        self.mode_combo.addItems(MODES)
+        self.mode_combo.setToolTip("smoothed joints, raw network joints, or both (raw faded)")
+        self.mode_combo.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.cloud_check = QtWidgets.QCheckBox("point cloud")
+        self.cloud_check.setChecked(True)
+        self.cloud_check.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.reset_button = QtWidgets.QPushButton("reset view")
+        self.reset_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        header = QtWidgets.QHBoxLayout()
+        for widget in (title,):
+            header.addWidget(widget)
+        header.addStretch(1)
+        for widget in (self.cloud_check, self.mode_combo, self.reset_button):
+            header.addWidget(widget)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        if self.gl_enabled:
+            from app.gui.gl_scene import HandScene   # imports pyqtgraph.opengl only when GL works
+            self.scene = HandScene()
+            self.scene.view.clicked.connect(self._on_view_clicked)
+            layout.addWidget(self.scene.view, 1)
+        else:
+            self.scene = None
+            self.placeholder = QtWidgets.QLabel(f"3-D view unavailable\n{reason}")
+            self.placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+            self.placeholder.setWordWrap(True)
+            self.placeholder.setObjectName("card")
+            self.placeholder.setStyleSheet(f"color: {theme.TEXT_DIM};")
+            layout.addWidget(self.placeholder, 1)
+        self.mode_combo.currentTextChanged.connect(self._on_mode_changed)
+        self.cloud_check.toggled.connect(self._on_cloud_toggled)
+        self.reset_button.clicked.connect(self.reset_camera)
+        self._result: TrackerResult | None = None
+
+    # ---- public API ---------------------------------------------------------------------------------------
+    def mode(self) -> str:
+        return self.mode_combo.currentText()
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"3-D view mode must be one of {MODES}, got '{mode}'")
+        self.mode_combo.setCurrentText(mode)
+
+    def set_selected_joint(self, joint_id: int) -> None:
+        self._selected = int(joint_id)
+        self._redraw()
+
+    def show_result(self, result: TrackerResult) -> None:
+        self._result = result
+        self.cloud_mm = hand_cloud_mm(result) if (self.cloud_check.isChecked() and result.pose is not None) \
+            else np.zeros((0, 3))
+        if self.scene is not None:
+            self.scene.set_cloud(to_display(self.cloud_mm))
+        self._redraw()
+
+    def reset_camera(self) -> None:
+        self._centred = False
+        self._redraw()
+
+    def joint_screen_pos(self, joint_id: int) -> QtCore.QPointF | None:
+        """Where the solid skeleton's joint appears in the GL widget (logical px), or None."""
+        if self.scene is None or self.shown_joints_mm is None:
+            return None
+        return self.scene.project(to_display(self.shown_joints_mm[joint_id:joint_id + 1]))[0]
+
+    # ---- internals -----------------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        pose = self._result.pose if self._result is not None else None
+        mode = self.mode()
+        if pose is None:
+            self.shown_joints_mm = self.shown_raw_joints_mm = None
+        else:
+            smoothed = np.asarray(pose.joints_xyz_mm, dtype=np.float64)
+            raw = np.asarray(pose.joints_xyz_raw_mm, dtype=np.float64)
+            self.shown_joints_mm = raw if mode == "raw" else smoothed
+            self.shown_raw_joints_mm = raw if mode == "both" else None
+        if self.scene is None:
+            return
+        solid = None if self.shown_joints_mm is None else to_display(self.shown_joints_mm)
+        faded = None if self.shown_raw_joints_mm is None else to_display(self.shown_raw_joints_mm)
+        self.scene.set_skeleton(solid, faded, self._selected)
+        if solid is not None and not self._centred:
+            self.scene.look_at(solid.mean(axis=0))
+            self._centred = True
+
+    def _on_mode_changed(self, mode: str) -> None:
+        self._redraw()
+        self.mode_changed.emit(mode)
+
+    def _on_cloud_toggled(self, _checked: bool) -> None:
+        if self._result is not None:
+            self.show_result(self._result)
+
+    def _on_view_clicked(self, pos: QtCore.QPointF) -> None:
+        if self.scene is None or self.shown_joints_mm is None:
+            return
+        screen = self.scene.project(to_display(self.shown_joints_mm))
+        d = np.array([np.hypot(p.x() - pos.x(), p.y() - pos.y()) for p in screen])
+        joint = int(np.argmin(d))
+        if d[joint] <= PICK_RADIUS_SCREEN_PX and 0 <= joint < NUM_JOINTS:
+            self.joint_clicked.emit(joint)

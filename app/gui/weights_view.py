@@ -1,0 +1,209 @@
+"""The AWR weight maps: all J maps as a labelled grid (each over a faint copy of the crop), and the selected joint's
+map enlarged over the crop that went into the network, with the joint's estimate marked.
+
+Clicking a cell selects its joint (signal joint_clicked). Maps are shown each scaled to its own maximum, since a
+softmax map's absolute values depend on the feature size. Imports PySide6, pyqtgraph, numpy, cv2, app foundation.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.gui import theme
+from app.joints import JOINT_NAMES, NUM_JOINTS, joint_colour_rgb
+from app.tracking.crop import norm_to_crop_px
+from app.types import TrackerResult
+
+GRID_COLUMNS = 7
+CELL_GAP_PX = 2   # feature-map pixels between cells
+
+
+def grid_cell(joint_id: int) -> tuple[int, int]:
+    """(row, column) of a joint's cell in the grid."""
+    return divmod(int(joint_id), GRID_COLUMNS)
+
+
+class WeightsView(QtWidgets.QWidget):
+    """show_result() draws the maps of one result; set_selected_joint() chooses the enlarged map."""
+
+    joint_clicked = QtCore.Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._selected = 0
+        self._feature_px = 0
+        self._result: TrackerResult | None = None
+        self._heat_lut = theme.colour_lut("inferno", 256)
+        self.mosaic_rgb: np.ndarray | None = None   # what the grid shows (kept for inspection)
+        self.overlay_rgba: np.ndarray | None = None
+
+        self.grid_widget = pg.GraphicsLayoutWidget()
+        self.grid_box = self.grid_widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.grid_box.setMouseEnabled(x=False, y=False)
+        self.grid_image = pg.ImageItem()
+        self.grid_box.addItem(self.grid_image)
+        self.cell_labels = []
+        for j, name in enumerate(JOINT_NAMES):
+            label = pg.TextItem(name.replace("_", " "), color=joint_colour_rgb(j), anchor=(0, 0),
+                                fill=pg.mkBrush(22, 24, 29, 170))
+            label.setFont(QtGui.QFont("Sans", 7))
+            self.grid_box.addItem(label)
+            self.cell_labels.append(label)
+        self.cell_frame = QtWidgets.QGraphicsRectItem()
+        self.cell_frame.setPen(pg.mkPen("w", width=2, cosmetic=True))
+        self.grid_box.addItem(self.cell_frame)
+        self.grid_widget.scene().sigMouseClicked.connect(self._on_grid_clicked)
+
+        self.zoom_title = QtWidgets.QLabel("")
+        self.zoom_title.setObjectName("statValue")
+        self.zoom_widget = pg.GraphicsLayoutWidget()
+        self.zoom_box = self.zoom_widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.crop_image = pg.ImageItem()
+        self.overlay_image = pg.ImageItem()
+        self.joint_marker = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen("w", width=2), brush=None)
+        self.other_joints = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 110))
+        for item in (self.crop_image, self.overlay_image, self.other_joints, self.joint_marker):
+            self.zoom_box.addItem(item)
+
+        title = QtWidgets.QLabel("WEIGHT MAPS")
+        title.setObjectName("title")
+        self.grid_hint = QtWidgets.QLabel("click a map to select its joint")
+        self.grid_hint.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        left = QtWidgets.QVBoxLayout()
+        header = QtWidgets.QHBoxLayout()
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(self.grid_hint)
+        left.addLayout(header)
+        left.addWidget(self.grid_widget, 1)
+        right = QtWidgets.QVBoxLayout()
+        right.addWidget(self.zoom_title)
+        right.addWidget(self.zoom_widget, 1)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(left, 3)
+        layout.addLayout(right, 2)
+        self._update_title()
+
+    # ---- public API ---------------------------------------------------------------------------------------
+    def show_result(self, result: TrackerResult) -> None:
+        self._result = result
+        if result.pose is None or result.crop_depth is None:
+            self.grid_hint.setText(f"no weight maps: {result.status.message}")
+            self._update_title()
+            return
+        self.grid_hint.setText("click a map to select its joint")
+        weights = np.asarray(result.pose.weights, dtype=np.float32)
+        if weights.ndim != 3 or weights.shape[0] != NUM_JOINTS or weights.shape[1] != weights.shape[2]:
+            raise ValueError(f"weight maps: expected {NUM_JOINTS} x F x F, got {weights.shape}")
+        feature_px = weights.shape[1]
+        if feature_px != self._feature_px:
+            self._layout_grid(feature_px)
+        scaled = weights / np.maximum(weights.max(axis=(1, 2), keepdims=True), 1e-12)
+        self._show_grid(scaled, np.asarray(result.crop_depth, dtype=np.float32))
+        self._show_zoom(result, scaled)
+        self._update_title()
+
+    def set_selected_joint(self, joint_id: int) -> None:
+        self._selected = int(joint_id)
+        if self._feature_px:
+            self._place_cell_frame()
+            if self._result is not None and self._result.pose is not None:
+                weights = np.asarray(self._result.pose.weights, dtype=np.float32)
+                self._show_zoom(self._result, weights / np.maximum(weights.max(axis=(1, 2), keepdims=True), 1e-12))
+        self._update_title()
+
+    def cell_screen_pos(self, joint_id: int) -> QtCore.QPoint:
+        """Centre of a joint's cell in grid_widget viewport coordinates (for tests)."""
+        row, col = grid_cell(joint_id)
+        pitch = self._feature_px + CELL_GAP_PX
+        centre = QtCore.QPointF(col * pitch + self._feature_px / 2 - 0.5, row * pitch + self._feature_px / 2 - 0.5)
+        return self.grid_widget.mapFromScene(self.grid_box.mapViewToScene(centre))
+
+    def joint_at(self, x: float, y: float) -> int | None:
+        """The joint whose cell contains grid point (x, y), or None in a gap/outside."""
+        if not self._feature_px:
+            return None
+        pitch = self._feature_px + CELL_GAP_PX
+        col, row = int(np.floor(x / pitch)), int(np.floor(y / pitch))
+        inside = (x - col * pitch) < self._feature_px and (y - row * pitch) < self._feature_px
+        joint = row * GRID_COLUMNS + col
+        if not inside or not (0 <= col < GRID_COLUMNS) or not (0 <= joint < NUM_JOINTS):
+            return None
+        return joint
+
+    # ---- drawing -------------------------------------------------------------------------------------------
+    def _layout_grid(self, feature_px: int) -> None:
+        self._feature_px = feature_px
+        pitch = feature_px + CELL_GAP_PX
+        rows = (NUM_JOINTS + GRID_COLUMNS - 1) // GRID_COLUMNS
+        for j, label in enumerate(self.cell_labels):
+            row, col = grid_cell(j)
+            label.setPos(col * pitch - 0.5, row * pitch - 0.5)
+        self.grid_box.setRange(xRange=(0, GRID_COLUMNS * pitch - CELL_GAP_PX), yRange=(0, rows * pitch - CELL_GAP_PX),
+                               padding=0.01)
+        self._place_cell_frame()
+
+    def _place_cell_frame(self) -> None:
+        row, col = grid_cell(self._selected)
+        pitch = self._feature_px + CELL_GAP_PX
+        self.cell_frame.setRect(QtCore.QRectF(col * pitch - 0.5, row * pitch - 0.5, self._feature_px + 1,
+                                              self._feature_px + 1))
+
+    def _heat_rgb(self, scaled: np.ndarray, base_grey: np.ndarray) -> np.ndarray:
+        """Blend the inferno colour of each map over a grey crop: opacity grows with the weight."""
+        heat = self._heat_lut[np.clip(scaled * 255.0, 0, 255).astype(np.uint8)].astype(np.float32)
+        alpha = np.sqrt(np.clip(scaled, 0.0, 1.0))[..., None]
+        return (heat * alpha + base_grey[..., None] * (1.0 - alpha)).astype(np.uint8)
+
+    def _show_grid(self, scaled: np.ndarray, crop: np.ndarray) -> None:
+        f = self._feature_px
+        small = cv2.resize(crop, (f, f), interpolation=cv2.INTER_AREA)
+        base_grey = (1.0 - small) * 0.5 * 110.0   # near = light, background (+1) = black
+        cells = self._heat_rgb(scaled, np.broadcast_to(base_grey, scaled.shape))
+        pitch = f + CELL_GAP_PX
+        rows = (NUM_JOINTS + GRID_COLUMNS - 1) // GRID_COLUMNS
+        mosaic = np.full((rows * pitch - CELL_GAP_PX, GRID_COLUMNS * pitch - CELL_GAP_PX, 3), 22, np.uint8)
+        for j in range(NUM_JOINTS):
+            row, col = grid_cell(j)
+            mosaic[row * pitch:row * pitch + f, col * pitch:col * pitch + f] = cells[j]
+        self.mosaic_rgb = mosaic
+        self.grid_image.setImage(mosaic, autoLevels=False, levels=(0, 255))
+        self.grid_image.setRect(QtCore.QRectF(-0.5, -0.5, mosaic.shape[1], mosaic.shape[0]))
+
+    def _show_zoom(self, result: TrackerResult, scaled: np.ndarray) -> None:
+        crop = np.asarray(result.crop_depth, dtype=np.float32)
+        size_px = crop.shape[0]
+        grey = ((1.0 - crop) * 0.5 * 200.0).astype(np.uint8)
+        self.crop_image.setImage(grey, autoLevels=False, levels=(0, 255))
+        self.crop_image.setRect(QtCore.QRectF(-0.5, -0.5, size_px, size_px))
+        weight = scaled[self._selected]
+        rgba = np.empty(weight.shape + (4,), np.uint8)
+        rgba[..., :3] = self._heat_lut[np.clip(weight * 255.0, 0, 255).astype(np.uint8)]
+        rgba[..., 3] = (np.sqrt(np.clip(weight, 0.0, 1.0)) * 230).astype(np.uint8)
+        self.overlay_rgba = rgba
+        self.overlay_image.setImage(rgba, autoLevels=False, levels=(0, 255))
+        # The F x F map covers the same square as the S x S crop: pixel edges at -0.5 and S - 0.5.
+        self.overlay_image.setRect(QtCore.QRectF(-0.5, -0.5, size_px, size_px))
+        uv_crop = norm_to_crop_px(np.asarray(result.pose.joints_uvd)[:, :2], size_px)
+        self.joint_marker.setData([uv_crop[self._selected, 0]], [uv_crop[self._selected, 1]])
+        self.other_joints.setData(uv_crop[:, 0], uv_crop[:, 1])
+        self.zoom_box.setRange(xRange=(-0.5, size_px - 0.5), yRange=(-0.5, size_px - 0.5), padding=0.0)
+
+    def _update_title(self) -> None:
+        name = JOINT_NAMES[self._selected]
+        text = f"<b style='color: rgb{joint_colour_rgb(self._selected)}'>{name}</b>"
+        pose = self._result.pose if self._result is not None else None
+        if pose is not None:
+            text += f"&nbsp;&nbsp;confidence {float(pose.confidence[self._selected]):.2f}"
+        self.zoom_title.setText(text)
+
+    def _on_grid_clicked(self, event) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        point = self.grid_box.mapSceneToView(event.scenePos())
+        joint = self.joint_at(point.x() + 0.5, point.y() + 0.5)
+        if joint is not None:
+            self.joint_clicked.emit(joint)

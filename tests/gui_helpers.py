@@ -1,0 +1,99 @@
+"""Helpers for the GUI tests: pick the Qt platform before any QApplication exists, and build real, self-consistent
+TrackerResult objects (a drawn hand, its crop, weight maps peaked at the joints) to feed the widgets.
+
+Importing this module sets QT_QPA_PLATFORM: 'offscreen' when there is no X display, so 2-D widget tests run
+anywhere; under `xvfb-run` (DISPLAY set) Qt uses xcb and the OpenGL 3-D view is tested too.
+"""
+from __future__ import annotations
+
+import os
+
+if not os.environ.get("QT_QPA_PLATFORM"):
+    os.environ["QT_QPA_PLATFORM"] = "xcb" if os.environ.get("DISPLAY") else "offscreen"
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from app.camera import Intrinsics, project_mm_to_px  # noqa: E402
+from app.joints import BONES, FINGER_JOINTS, JOINT_NAMES, NUM_JOINTS  # noqa: E402
+from app.tracking.crop import crop_depth, crop_geometry, norm_to_crop_px, xyz_mm_to_crop_uvd  # noqa: E402
+from app.types import (DepthFrame, HandLocation, HandPose, StageTimings, TrackerResult,  # noqa: E402
+                       TrackingStatus, readonly)
+
+INTRINSICS = Intrinsics(width=320, height=240, fx=190.0, fy=190.0, cx=159.5, cy=119.5, depth_unit_mm=1.0)
+CROP_SIZE_PX = 128
+FEATURE_SIZE_PX = 32
+CUBE_MM = 250.0
+RAW_OFFSET_MM = np.array([4.0, -3.0, 2.0])   # raw joints = smoothed + this, so tests can tell them apart
+
+
+def hand_joints_mm(centre_mm=(10.0, -5.0, 450.0), spread: float = 1.0) -> np.ndarray:
+    """A flat open right hand, palm to the camera, fingers up (-y): 21 x 3 camera-frame mm."""
+    joints = np.zeros((NUM_JOINTS, 3))
+    bases_x = (-38.0, -24.0, -2.0, 18.0, 36.0)
+    bases_y = (-25.0, -85.0, -90.0, -85.0, -75.0)
+    segment_mm = ((35.0, 30.0, 28.0), (40.0, 25.0, 20.0), (45.0, 28.0, 22.0), (42.0, 26.0, 21.0),
+                  (32.0, 20.0, 18.0))
+    for f, finger in enumerate(FINGER_JOINTS):
+        x, y = bases_x[f] * spread, bases_y[f]
+        direction = np.array([-0.6, -0.8]) if f == 0 else np.array([0.08 * (f - 2) * spread, -1.0])
+        direction = direction / np.linalg.norm(direction)
+        joints[finger[0]] = (x, y, 0.0)
+        for k, length in enumerate(segment_mm[f]):
+            x, y = x + direction[0] * length, y + direction[1] * length
+            joints[finger[k + 1]] = (x, y, -3.0 * (k + 1))
+    return joints + np.asarray(centre_mm)
+
+
+def render_depth(joints_mm: np.ndarray, intr: Intrinsics = INTRINSICS, background_mm: int = 900) -> np.ndarray:
+    """uint16 depth (mm) of the hand as capsules along its bones plus a palm polygon, in front of a wall."""
+    depth = np.full((intr.height, intr.width), background_mm, np.uint16)
+    depth[:, :6] = 0   # a strip of missing depth, as real sensors have
+    uvz = project_mm_to_px(joints_mm, intr)
+    palm = [0, 1, 5, 9, 13, 17]
+    cv2.fillConvexPoly(depth, np.round(uvz[palm, :2]).astype(np.int32), int(np.mean(uvz[palm, 2]) + 5))
+    for a, b in BONES:
+        for t in np.linspace(0.0, 1.0, 8):
+            u, v, z = uvz[a] * (1 - t) + uvz[b] * t
+            radius_px = max(1, int(round(8.0 * intr.fx / z)))
+            cv2.circle(depth, (int(round(u)), int(round(v))), radius_px, int(z), -1)
+    return depth
+
+
+def gaussian_weights(joints_uvd: np.ndarray, feature_size: int = FEATURE_SIZE_PX,
+                     sigma_cells: float = 1.5) -> np.ndarray:
+    """J x F x F maps, each a normalised Gaussian at the joint's crop position (like trained AWR maps)."""
+    crop_px = norm_to_crop_px(joints_uvd[:, :2], CROP_SIZE_PX)
+    cells = (crop_px + 0.5) * (feature_size / CROP_SIZE_PX) - 0.5
+    grid = np.arange(feature_size, dtype=np.float64)
+    gx = np.exp(-0.5 * ((grid[None, :] - cells[:, :1]) / sigma_cells) ** 2)
+    gy = np.exp(-0.5 * ((grid[None, :] - cells[:, 1:2]) / sigma_cells) ** 2)
+    maps = gy[:, :, None] * gx[:, None, :]
+    return (maps / maps.sum(axis=(1, 2), keepdims=True)).astype(np.float32)
+
+
+def make_result(index: int = 0, joints_mm: np.ndarray | None = None, status: TrackingStatus = TrackingStatus.TRACKING,
+                arrival_s: float = 0.0, infer_ms: float = 7.0) -> TrackerResult:
+    """A complete TrackerResult: frame, location, crop, normalised crop depth, pose and timings."""
+    joints_mm = hand_joints_mm() if joints_mm is None else np.asarray(joints_mm, dtype=np.float64)
+    depth = render_depth(joints_mm)
+    frame = DepthFrame(index=index, frame_number=index + 100, timestamp_ms=33.3 * index, arrival_s=arrival_s,
+                       depth_raw=readonly(depth), intrinsics=INTRINSICS, gt_xyz_mm=readonly(joints_mm.copy()),
+                       gt_hand="right")
+    timings = StageTimings(wait=0.5, localise=1.5, crop=0.4, infer=infer_ms, postprocess=0.3, smooth=0.1,
+                           end_to_end=10.0)
+    if not status.has_pose:
+        location = HandLocation(status, None, None)
+        return TrackerResult(frame, status, location, None, None, None, timings, ready_s=arrival_s + 0.01)
+    centre_uvz = tuple(float(c) for c in project_mm_to_px(joints_mm.mean(axis=0), INTRINSICS))
+    location = HandLocation(status, centre_uvz, readonly(depth < 700))
+    geom = crop_geometry(centre_uvz, CUBE_MM, CROP_SIZE_PX, INTRINSICS)
+    crop = readonly(crop_depth(frame.depth_mm(), geom))
+    raw_mm = joints_mm + RAW_OFFSET_MM
+    joints_uvd = xyz_mm_to_crop_uvd(raw_mm, geom, INTRINSICS)
+    pose = HandPose(joints_xyz_mm=readonly(joints_mm.copy()), joints_xyz_raw_mm=readonly(raw_mm),
+                    joints_uv_px=readonly(project_mm_to_px(joints_mm, INTRINSICS)[:, :2]),
+                    joints_uvd=readonly(joints_uvd), weights=readonly(gaussian_weights(joints_uvd)),
+                    confidence=readonly(np.linspace(0.5, 0.95, NUM_JOINTS)), hand="right",
+                    joint_names=JOINT_NAMES)
+    return TrackerResult(frame, status, location, geom, crop, pose, timings, ready_s=arrival_s + 0.01)
