@@ -60,17 +60,22 @@ def dense_targets(depth: torch.Tensor, joints_uvd: torch.Tensor, kernel_radius: 
     if joints_uvd.dim() != 3 or joints_uvd.shape[-1] != 3 or joints_uvd.shape[0] != depth.shape[0]:
         raise ValueError(f"joints must be N x J x 3 with N = {depth.shape[0]}, got {tuple(joints_uvd.shape)}")
     t = float(kernel_radius)
-    d = downsample_depth(depth, feature_size)                          # N x 1 x F x F
-    n, _, f, _ = d.shape
+    d = downsample_depth(depth, feature_size)[:, 0]                    # N x F x F
+    n, f, _ = d.shape
     j = joints_uvd.shape[1]
     grid = feature_grid(f, depth.device, depth.dtype)                  # 2 x F x F
     joints = joints_uvd.to(depth.dtype)[:, :, :, None, None]           # N x J x 3 x 1 x 1
-    off = torch.cat((joints[:, :, :2] - grid, joints[:, :, 2:] - d[:, None]), dim=2)   # N x J x 3 x F x F
-    dist = torch.sqrt((off * off).sum(dim=2) + SQRT_EPS)               # N x J x F x F
+    # Per-component N x J x F x F tensors: fewer full-size temporaries than one N x J x 3 x F x F offset
+    # (this runs on every training batch).
+    du = joints[:, :, 0] - grid[0]
+    dv = joints[:, :, 1] - grid[1]
+    dd = joints[:, :, 2] - d[:, None]
+    dist = torch.sqrt(du * du + dv * dv + dd * dd + SQRT_EPS)
     closeness = (t - dist) / t
-    mask = ((closeness >= 0) & (d < BACKGROUND_THRESHOLD)).to(depth.dtype)
-    unit = off / dist[:, :, None] * mask[:, :, None]
-    return torch.cat((unit.reshape(n, 3 * j, f, f), closeness * mask), dim=1)
+    mask = ((closeness >= 0) & (d[:, None] < BACKGROUND_THRESHOLD)).to(depth.dtype)
+    scale = mask / dist
+    unit = torch.stack((du * scale, dv * scale, dd * scale), dim=2).reshape(n, 3 * j, f, f)
+    return torch.cat((unit, closeness * mask), dim=1)
 
 
 def aggregate(dense: torch.Tensor, depth: torch.Tensor, kernel_radius: float,

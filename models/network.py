@@ -1,9 +1,10 @@
-"""The AWR network: a ResNet encoder, a transposed-convolution decoder and two 1x1 heads (shared notes awr.md).
+"""The AWR network: a ResNet encoder, a transposed-convolution decoder and 1x1 heads (shared notes awr.md).
 
 depth crop N x 1 x S x S -> dense map N x 4J x F x F (F = S/2): 3J unit offsets (joint-major, channels
 3k..3k+2 are joint k's du, dv, dd) then J closeness heatmaps, no activation on either head. The named
 configurations in CONFIGS are the only ones the rest of the project refers to ("paper": ResNet-18 as in the
-paper; "lite": the CPU real-time model, chosen by measurement with models/benchmark_network.py).
+paper; "lite": the CPU real-time model, chosen by measurement with models/benchmark_network.py; "tiny": a
+faster-training fallback).
 """
 from __future__ import annotations
 
@@ -62,10 +63,22 @@ class NetworkConfig:
 
 CONFIGS: dict[str, NetworkConfig] = {
     # The paper's ResNet-18 AWR: 5x5 stem + max pool (128 -> 64), stages to 8x8, three 256-ch deconvs to 64x64.
+    # 15.4 M params, 3.8 GMAC: ~30 ms per crop on one CPU thread, far too slow to train on a CPU.
     "paper": NetworkConfig("paper", 64, (64, 128, 256, 512), (2, 2, 2, 2), 256),
-    # CPU real-time model (see the module docstring of models/benchmark_network.py for the measurements).
-    "lite": NetworkConfig("lite", 32, (32, 64, 128, 256), (2, 2, 2, 2), 128, stem_stride=2,
-                          decoder_min_channels=32),
+    # The CPU real-time model. Measured against a dozen variants with models/benchmark_network.py on the 2-core
+    # VM (onnxruntime, 1 thread, incl. aggregation; torch training at batch 32, 2 threads, best of 3):
+    #   paper-style stride-1 stem at half width: 19 ms, 5 img/s  (the 64x64 encoder stages dominate)
+    #   stride-2 stem, half width (32..256), decoder 128/64/32/32: 8.1-8.4 ms (over budget), 38 img/s
+    #   stride-2 stem, widths 24..192, decoder 96/48/24/24:        5.6 ms, 55 img/s
+    #   stride-2 stem, widths 16/32/64/256, decoder 128/64/32/16:  4.6 ms, 62 img/s   <- "lite"
+    #   stride-2 stem, quarter width (16..128), decoder 64/32/16/16: 3.4 ms, 79 img/s <- "tiny"
+    # "lite" keeps the expensive high-resolution layers narrow (16-32 ch) and spends its parameters at 4x4 and
+    # in the first decoder steps, where they cost little time; the fixed per-batch cost of the 84 x 64 x 64
+    # output (head, targets, loss) is why no variant with a 64x64 output trained at 100 img/s here.
+    "lite": NetworkConfig("lite", 16, (16, 32, 64, 256), (2, 2, 2, 2), 128, stem_stride=2,
+                          decoder_min_channels=16),
+    "tiny": NetworkConfig("tiny", 16, (16, 32, 64, 128), (2, 2, 2, 2), 64, stem_stride=2,
+                          decoder_min_channels=16),
 }
 
 
@@ -112,7 +125,7 @@ def _decoder(cfg: NetworkConfig) -> nn.Sequential:
 
 
 class AWRNet(nn.Module):
-    """depth N x 1 x S x S -> dense N x 4J x F x F. Parts: encoder (stem + stages), decoder, offset/heat heads."""
+    """depth N x 1 x S x S -> dense N x 4J x F x F. Parts: encoder (stem + stages), decoder, head."""
 
     def __init__(self, config: NetworkConfig):
         super().__init__()
@@ -121,8 +134,9 @@ class AWRNet(nn.Module):
         self.encoder = _encoder(config)
         self.decoder = _decoder(config)
         c = config.decoder_widths()[-1] if config.decoder_widths() else config.widths[-1]
-        self.offset_head = nn.Conv2d(c, 3 * config.num_joints, 1)
-        self.heat_head = nn.Conv2d(c, config.num_joints, 1)
+        # The offset head (3J channels) and the heatmap head (J channels) as one 1x1 conv: identical to two
+        # convs whose outputs are concatenated, without the copy of a 4J x F x F map per crop.
+        self.head = nn.Conv2d(c, 4 * config.num_joints, 1)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -133,13 +147,11 @@ class AWRNet(nn.Module):
                 nn.init.ones_(mod.weight)
                 nn.init.zeros_(mod.bias)
         # Small heads: the first dense predictions start near zero (the target value on most pixels).
-        for head in (self.offset_head, self.heat_head):
-            nn.init.normal_(head.weight, std=0.001)
-            nn.init.zeros_(head.bias)
+        nn.init.normal_(self.head.weight, std=0.001)
+        nn.init.zeros_(self.head.bias)
 
     def forward(self, depth: torch.Tensor) -> torch.Tensor:
-        x = self.decoder(self.encoder(depth))
-        return torch.cat((self.offset_head(x), self.heat_head(x)), dim=1)
+        return self.head(self.decoder(self.encoder(depth)))
 
 
 def build_network(config: str | NetworkConfig) -> AWRNet:
