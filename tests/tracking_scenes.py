@@ -5,9 +5,13 @@ Spheres are rendered by exact ray-sphere intersection, each only inside its proj
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from app.camera import Intrinsics
+from app.sources.base import FrameSource, SourceInfo
+from app.types import DepthFrame
 
 INTR = Intrinsics(640, 480, 475.0, 475.0, 319.5, 239.5, 1.0)
 
@@ -94,3 +98,49 @@ def hand_scene(centre_mm=(0.0, 0.0, 500.0), forearm: bool = True, intr: Intrinsi
         us = rng.integers(0, intr.width, flying_pixels)
         depth[vs, us] = rng.uniform(160, 300, flying_pixels)
     return depth, joints
+
+
+class ListSource(FrameSource):
+    """A finite, seekable source over fabricated depth images (test helper implementing the real contract).
+    live=True makes it behave like a camera: frames at `fps` in real time, never seekable."""
+
+    def __init__(self, depths, intr: Intrinsics = INTR, gt=None, fps: float = 30.0, live: bool = False,
+                 name: str = "fabricated") -> None:
+        self._depths = [np.round(d).astype(np.uint16) for d in depths]
+        self._gt = gt
+        self._intr = intr
+        self._live = live
+        self._info = SourceInfo("test", name, live, None if live else len(self._depths), not live, fps)
+        self._next = 0
+        self.opened = self.closed = False
+        self._t0 = 0.0
+
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    def open(self) -> None:
+        self.opened = True
+        self._t0 = time.perf_counter()
+
+    def read(self, timeout_s: float = 1.0):
+        if self.closed:
+            return None
+        i = self._next
+        if i >= len(self._depths):
+            if not self._live:
+                return None
+            i = i % len(self._depths)
+        if self._live:   # a camera delivers at its own pace
+            due = self._t0 + self._next / self._info.fps
+            time.sleep(max(0.0, due - time.perf_counter()))
+        self._next += 1
+        gt = None if self._gt is None else self._gt[i]
+        return DepthFrame(self._next - 1, self._next - 1, (self._next - 1) * 1000.0 / self._info.fps, 0.0,
+                          self._depths[i], self._intr, gt, "right" if gt is not None else None)
+
+    def seek(self, index: int) -> None:
+        self._next = index
+
+    def close(self) -> None:
+        self.closed = True

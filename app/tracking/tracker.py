@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from app.config import TrackerConfig
-from app.camera import project_mm_to_px
+from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
 from app.errors import InputError
 from app.tracking.crop import CropGeometry, crop_depth, crop_geometry
 from app.tracking.estimator import Estimator
@@ -28,6 +28,22 @@ from app.tracking.postprocess import crop_to_camera, joint_confidence, overall_c
 from app.tracking.smoothing import OneEuroFilter
 from app.types import (DepthFrame, HandLocation, HandPose, StageTimings, TrackerResult, TrackingStatus,
                        readonly)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One crop's network estimate, post-processed: geom (the crop), crop (S x S normalised depth as the user
+    sees it, i.e. un-mirrored), joints_uvd (J x 3, un-mirrored), weights (J x F x F, un-mirrored), xyz_mm
+    (J x 3 camera frame, unsmoothed), confidence (J,), overall (mean confidence), recentred (second pass)."""
+
+    geom: CropGeometry
+    crop: np.ndarray
+    joints_uvd: np.ndarray
+    weights: np.ndarray
+    xyz_mm: np.ndarray
+    confidence: np.ndarray
+    overall: float
+    recentred: bool
 
 
 class HandTracker:
@@ -61,14 +77,10 @@ class HandTracker:
                 raise InputError("near_mm must be smaller than far_mm")
             old_hand = self.config.hand
             self._apply(new)
-            self._filter = OneEuroFilter(new.smoothing) if not self._filter.active else self._retuned_filter()
+            # The filter keeps its state, so moving a smoothing slider does not make the skeleton jump.
+            self._filter.config = new.smoothing
             if new.hand != old_hand:
                 self._reset_locked()
-
-    def _retuned_filter(self) -> OneEuroFilter:
-        # Keep the filter state so retuning a slider does not make the skeleton jump.
-        self._filter.config = self.config.smoothing
-        return self._filter
 
     def reset(self) -> None:
         """Forget tracking history (previous centre, filter state): after a seek or a source change."""
@@ -86,16 +98,19 @@ class HandTracker:
 
     # ---- per frame ----------------------------------------------------------------------------------------
     def process(self, frame: DepthFrame) -> TrackerResult:
+        """Find the hand, crop, infer, post-process and smooth one frame. Frames whose index does not follow
+        the previous one (a seek, a gap) restart tracking history."""
         start_s = time.perf_counter()
         with self._lock:
             config, localiser, mirror, cube = self.config, self._localiser, self._mirror, self.cube_mm
             smoother = self._filter
             if self._last_index is not None and frame.index != self._last_index + 1:
-                self._reset_locked()   # a seek or a dropped stretch: old history is not this hand's past
+                self._reset_locked()
             self._last_index = frame.index
             previous = self._previous_centre
         times = {"wait": (start_s - frame.arrival_s) * 1e3 if frame.arrival_s > 0 else 0.0}
         intr = frame.intrinsics
+        extra = {"hand": config.hand, "mirrored": mirror, "cube_mm": cube}
 
         t = time.perf_counter()
         depth_mm = frame.depth_mm()
@@ -105,83 +120,71 @@ class HandTracker:
             with self._lock:
                 self._previous_centre = None
                 smoother.reset()
-            return self._result(frame, location, location.status, None, None, None, times, {})
+            return self._result(frame, location, location.status, None, None, None, times, extra)
 
+        est = self._estimate(depth_mm, intr, location.centre_uvz, cube, mirror, config, times)
         t = time.perf_counter()
-        geom, crop = self._crop(depth_mm, location.centre_uvz, cube, intr, mirror)
-        times["crop"] = _ms_since(t)
-        t = time.perf_counter()
-        joints_uvd, weights = self.estimator.infer(crop[None])
-        times["infer"] = _ms_since(t)
-        t = time.perf_counter()
-        joints_uvd, weights = joints_uvd[0].astype(np.float64), weights[0]
-        if mirror:
-            joints_uvd, weights = unmirror(joints_uvd, weights)
-        xyz_mm, _ = crop_to_camera(joints_uvd, geom, intr)
-        times["postprocess"] = _ms_since(t)
-
-        recentred = False
-        if config.recentre:
-            geom, crop, joints_uvd, weights, xyz_mm, recentred = self._recentre(
-                depth_mm, geom, crop, joints_uvd, weights, xyz_mm, cube, intr, mirror, config, times)
-
-        t = time.perf_counter()
-        confidence = joint_confidence(weights, joints_uvd, self.info.kernel_radius)
-        overall = overall_confidence(confidence)
-        times["postprocess"] += _ms_since(t)
-
-        t = time.perf_counter()
-        smoothed = smoother(xyz_mm, frame.timestamp_ms / 1e3)
+        smoothed = smoother(est.xyz_mm, frame.timestamp_ms / 1e3)
         uv_px = project_mm_to_px(smoothed, intr)[:, :2]
         times["smooth"] = _ms_since(t)
         with self._lock:
             self._previous_centre = location.centre_uvz
 
         status = location.status
-        if status == TrackingStatus.TRACKING and overall < config.min_confidence:
+        if status == TrackingStatus.TRACKING and est.overall < config.min_confidence:
             status = TrackingStatus.LOW_CONFIDENCE
         pose = HandPose(
             joints_xyz_mm=readonly(np.asarray(smoothed, dtype=np.float64)),
-            joints_xyz_raw_mm=readonly(np.asarray(xyz_mm, dtype=np.float64)),
+            joints_xyz_raw_mm=readonly(est.xyz_mm),
             joints_uv_px=readonly(uv_px),
-            joints_uvd=readonly(np.asarray(joints_uvd, dtype=np.float64)),
-            weights=readonly(np.ascontiguousarray(weights, dtype=np.float32)),
-            confidence=readonly(confidence),
+            joints_uvd=readonly(est.joints_uvd),
+            weights=readonly(est.weights),
+            confidence=readonly(est.confidence),
             hand=config.hand,
             joint_names=tuple(self.info.joint_names),
         )
-        # The crop is returned as the user sees it (un-mirrored), matching the un-mirrored weight maps.
-        shown_crop = np.ascontiguousarray(crop[:, ::-1]) if mirror else crop
-        extra = {"confidence": overall, "mirrored": mirror, "recentred": recentred, "cube_mm": cube}
-        return self._result(frame, location, status, geom, shown_crop, pose, times, extra)
+        extra.update(confidence=est.overall, recentred=est.recentred)
+        return self._result(frame, location, status, est.geom, est.crop, pose, times, extra)
 
-    def _crop(self, depth_mm, centre_uvz, cube, intr, mirror) -> tuple[CropGeometry, np.ndarray]:
-        """The AWR crop around centre_uvz; flipped left-right when the model was trained on the other hand."""
+    def estimate(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz: tuple[float, float, float]) -> Estimate:
+        """Crop at a given centre (u_px, v_px, z_mm), infer and post-process with the current settings, without
+        hand finding or smoothing (evaluation, tests, tools)."""
+        with self._lock:
+            config, mirror, cube = self.config, self._mirror, self.cube_mm
+        return self._estimate(np.asarray(depth_mm, dtype=np.float32), intr, centre_uvz, cube, mirror, config, {})
+
+    def _estimate(self, depth_mm, intr, centre_uvz, cube, mirror, config, times) -> Estimate:
+        est = self._one_pass(depth_mm, intr, centre_uvz, cube, mirror, times)
+        if config.recentre:
+            # A second pass on a crop centred on the first pass's joints when those sit far from the crop
+            # centre (the localiser's centre was off, e.g. an arm pulled it).
+            predicted_mm = est.xyz_mm.mean(axis=0)
+            if np.linalg.norm(predicted_mm - unproject_px_to_mm(np.asarray(est.geom.centre_uvz), intr)) \
+                    >= config.recentre_min_mm:
+                new_centre = tuple(float(c) for c in project_mm_to_px(predicted_mm, intr))
+                est = replace(self._one_pass(depth_mm, intr, new_centre, cube, mirror, times), recentred=True)
+        return est
+
+    def _one_pass(self, depth_mm, intr, centre_uvz, cube, mirror, times) -> Estimate:
+        t = time.perf_counter()
         geom = crop_geometry(centre_uvz, cube, self.info.input_size, intr)
         crop = crop_depth(depth_mm, geom)
-        return geom, (np.ascontiguousarray(crop[:, ::-1]) if mirror else crop)
-
-    def _recentre(self, depth_mm, geom, crop, joints_uvd, weights, xyz_mm, cube, intr, mirror, config, times):
-        """Second pass on a crop centred on the first pass's joints, when those sit far from the crop centre
-        (the localiser's centre was off, e.g. an arm pulled it). Returns the pass that is kept."""
-        centre_mm = np.asarray(crop_to_camera(np.zeros((1, 3)), geom, intr)[0][0])
-        predicted = xyz_mm.mean(axis=0)
-        if np.linalg.norm(predicted - centre_mm) < config.recentre_min_mm:
-            return geom, crop, joints_uvd, weights, xyz_mm, False
-        new_centre = tuple(float(c) for c in project_mm_to_px(predicted, intr))
+        if mirror:     # the model sees the other hand as the hand it was trained on
+            crop = np.ascontiguousarray(crop[:, ::-1])
+        _add(times, "crop", t)
         t = time.perf_counter()
-        geom2, crop2 = self._crop(depth_mm, new_centre, cube, intr, mirror)
-        times["crop"] += _ms_since(t)
+        joints_uvd, weights = self.estimator.infer(crop[None])
+        _add(times, "infer", t)
         t = time.perf_counter()
-        joints2, weights2 = self.estimator.infer(crop2[None])
-        times["infer"] += _ms_since(t)
-        t = time.perf_counter()
-        joints2, weights2 = joints2[0].astype(np.float64), weights2[0]
+        joints_uvd, weights = joints_uvd[0].astype(np.float64), weights[0]
         if mirror:
-            joints2, weights2 = unmirror(joints2, weights2)
-        xyz2, _ = crop_to_camera(joints2, geom2, intr)
-        times["postprocess"] += _ms_since(t)
-        return geom2, crop2, joints2, weights2, xyz2, True
+            joints_uvd, weights = unmirror(joints_uvd, weights)
+            crop = np.ascontiguousarray(crop[:, ::-1])   # shown as the user sees it, like the weight maps
+        xyz_mm, _ = crop_to_camera(joints_uvd, geom, intr)
+        confidence = joint_confidence(weights, joints_uvd, self.info.kernel_radius)
+        _add(times, "postprocess", t)
+        return Estimate(geom, readonly(crop), joints_uvd, np.ascontiguousarray(weights, dtype=np.float32), xyz_mm,
+                        confidence, overall_confidence(confidence), False)
 
     def _result(self, frame, location: HandLocation, status, geom, crop, pose, times, extra) -> TrackerResult:
         ready_s = time.perf_counter()
@@ -189,11 +192,13 @@ class HandTracker:
             times["end_to_end"] = (ready_s - frame.arrival_s) * 1e3
         else:
             times["end_to_end"] = sum(times.values())
-        if crop is not None:
-            readonly(crop)
         return TrackerResult(frame=frame, status=status, location=location, crop=geom, crop_depth=crop,
                              pose=pose, timings=StageTimings(**times), ready_s=ready_s, extra=extra)
 
 
 def _ms_since(t: float) -> float:
     return (time.perf_counter() - t) * 1e3
+
+
+def _add(times: dict, stage: str, t: float) -> None:
+    times[stage] = times.get(stage, 0.0) + _ms_since(t)

@@ -1,0 +1,140 @@
+"""Mailboxes between threads: a latest-value slot (live: the newest frame wins, older ones are dropped and
+counted) and a bounded lossless queue (replay: every item delivered in order, the producer waits).
+
+Both wake every waiter on close(), so a stop never leaves a thread blocked. get() returns None on timeout and
+once closed and empty; `closed` tells the two apart. Imports the standard library only.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class LatestSlot(Generic[T]):
+    """Holds one value. put() overwrites; a value overwritten before anyone took it counts as dropped.
+    get() takes the value (waits for a new one); peek() reads the newest without taking it."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._value: T | None = None
+        self._latest: T | None = None
+        self._fresh = False
+        self._closed = False
+        self.puts = 0
+        self.dropped = 0
+
+    def put(self, value: T) -> bool:
+        """Store value, replacing an untaken one (counted in .dropped). False (nothing stored) when closed."""
+        with self._cond:
+            if self._closed:
+                return False
+            if self._fresh:
+                self.dropped += 1
+            self._value = self._latest = value
+            self._fresh = True
+            self.puts += 1
+            self._cond.notify_all()
+            return True
+
+    def get(self, timeout_s: float | None = None) -> T | None:
+        """Take the newest value not yet taken, waiting up to timeout_s (None = forever). None on timeout or
+        when closed with nothing left."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._fresh or self._closed, timeout_s):
+                return None
+            if not self._fresh:
+                return None
+            self._fresh = False
+            value, self._value = self._value, None
+            return value
+
+    def peek(self) -> T | None:
+        """The newest value ever put (taken or not), without waiting."""
+        with self._cond:
+            return self._latest
+
+    def __len__(self) -> int:
+        """1 while a value waits to be taken, else 0."""
+        with self._cond:
+            return int(self._fresh)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class BoundedQueue(Generic[T]):
+    """FIFO of at most maxsize items; put() waits while full, so nothing is ever dropped (lockstep when
+    maxsize is 1: the producer runs at most one item ahead of the consumer)."""
+
+    def __init__(self, maxsize: int = 1) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+        self.maxsize = maxsize
+        self._items: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.puts = 0
+        self.dropped = 0   # always 0: kept so both mailboxes report the same counters
+
+    def put(self, item: T, timeout_s: float | None = None) -> bool:
+        """Append item, waiting while full. False when closed (item not queued) or on timeout."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._items) < self.maxsize or self._closed, timeout_s):
+                return False
+            if self._closed:
+                return False
+            self._items.append(item)
+            self.puts += 1
+            self._cond.notify_all()
+            return True
+
+    def get(self, timeout_s: float | None = None) -> T | None:
+        """Oldest item, waiting up to timeout_s. Items queued before close() are still delivered; None on
+        timeout or when closed and empty."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._items or self._closed, timeout_s):
+                return None
+            if not self._items:
+                return None
+            item = self._items.popleft()
+            self._cond.notify_all()
+            return item
+
+    def wait_not_full(self, timeout_s: float | None = None) -> bool:
+        """Wait until an item could be put without waiting (or closed). True when there is room."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._items) < self.maxsize or self._closed, timeout_s)
+            return len(self._items) < self.maxsize and not self._closed
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+def sleep_until(deadline_s: float, stop: threading.Event, slice_s: float = 0.05) -> bool:
+    """Sleep until time.perf_counter() reaches deadline_s, waking early when `stop` is set. True if stopped."""
+    while True:
+        remaining = deadline_s - time.perf_counter()
+        if remaining <= 0:
+            return stop.is_set()
+        if stop.wait(min(remaining, slice_s)):
+            return True

@@ -1,0 +1,187 @@
+"""The capture thread: the only user of the frame source. It opens the source, reads frames, stamps their
+arrival time and hands them to the tracker thread.
+
+Live sources go into a LatestSlot (a slow tracker sees the newest frame; older ones are dropped and counted).
+Recordings go into a BoundedQueue of one (lockstep: every frame is processed, results are deterministic).
+Replay control for finite sources: pause / resume / step(n) / seek(index) / set_speed(factor), where speed 1.0
+paces frames by their timestamps in real time, 2.0 twice as fast, and 0 means as fast as the tracker goes.
+On a live source, pause discards frames (the camera keeps streaming) and step(n) lets n through.
+Imports the standard library and app foundation only.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Callable
+
+from app.errors import InputError
+from app.mailbox import BoundedQueue, LatestSlot, sleep_until
+from app.runtime.stats import RateMeter
+from app.sources.base import FrameSource
+
+_POLL_S = 0.1   # how often a waiting capture thread looks at stop/pause/seek requests
+
+
+class CaptureThread(threading.Thread):
+    """source: an unopened FrameSource; out: where frames go; stop: the pipeline's stop event;
+    on_error(exc): called once if the source fails; on_end(): called when a finite source runs out (or, with
+    hold_at_end on a seekable source, when it reaches the end and waits there for a seek)."""
+
+    def __init__(self, source: FrameSource, out: LatestSlot | BoundedQueue, stop: threading.Event, *,
+                 speed: float, on_error: Callable[[BaseException], None], on_end: Callable[[], None],
+                 hold_at_end: bool = False) -> None:
+        super().__init__(name="capture", daemon=True)
+        self.source = source
+        self.out = out
+        self.stop_event = stop
+        self.live = source.info.live
+        self.lockstep = isinstance(out, BoundedQueue)
+        self.hold_at_end = hold_at_end and source.info.seekable
+        self._on_error, self._on_end = on_error, on_end
+        self._cond = threading.Condition()
+        self._paused = False
+        self._steps = 0
+        self._seek_to: int | None = None
+        self._speed = float(speed)
+        self._pace_ref: tuple[float, float] | None = None   # (wall perf_counter s, frame timestamp ms)
+        self.frames_captured = 0
+        self.at_end = False
+        self.rate = RateMeter()
+
+    # ---- control (any thread) -----------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused, self._steps, self._pace_ref = False, 0, None
+            self._cond.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """While paused, let n more frames through (then stay paused)."""
+        if n < 1:
+            raise InputError(f"step needs n >= 1, got {n}")
+        with self._cond:
+            self._paused = True
+            self._steps += int(n)
+            self._pace_ref = None
+            self._cond.notify_all()
+
+    def seek(self, index: int) -> None:
+        """Next frame delivered is `index`; when paused, that one frame is delivered so it is shown."""
+        info = self.source.info
+        if not info.seekable:
+            raise InputError(f"{info.name} cannot seek (live or sequential source)")
+        if index < 0 or (info.frame_count is not None and index >= info.frame_count):
+            raise InputError(f"seek: frame {index} is outside 0..{(info.frame_count or 1) - 1}")
+        with self._cond:
+            self._seek_to = int(index)
+            self._pace_ref = None
+            if self._paused:
+                self._steps = max(self._steps, 1)
+            self._cond.notify_all()
+
+    def set_speed(self, factor: float) -> None:
+        if not factor >= 0:
+            raise InputError(f"speed must be >= 0 (0 = as fast as possible), got {factor}")
+        with self._cond:
+            self._speed, self._pace_ref = float(factor), None
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    # ---- thread -------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self.source.open()
+            self._loop()
+        except BaseException as exc:   # reported as one line by the pipeline, never a traceback
+            if not self.stop_event.is_set():
+                self._on_error(exc)
+        finally:
+            self.out.close()
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            if not self._ready_to_read():
+                continue
+            if self.lockstep and not self.out.wait_not_full(_POLL_S):
+                if self.out.closed:
+                    return
+                continue
+            frame = self.source.read(timeout_s=1.0)
+            if self.stop_event.is_set():
+                return
+            if frame is None:
+                if self._reached_end():
+                    return
+                continue
+            if not self._admit():
+                continue
+            if frame.arrival_s <= 0:
+                frame = dataclasses.replace(frame, arrival_s=time.perf_counter())
+            if self._pace(frame.timestamp_ms):
+                return
+            self.frames_captured += 1
+            self.rate.tick()
+            if not self._deliver(frame):
+                return
+
+    def _ready_to_read(self) -> bool:
+        """Apply a pending seek; wait (briefly) while paused with no steps left on a finite source."""
+        with self._cond:
+            if self._seek_to is not None:
+                self.source.seek(self._seek_to)
+                self._seek_to, self.at_end = None, False
+            if self._paused and self._steps == 0 and not self.live:
+                self._cond.wait(_POLL_S)
+                return False
+            return True
+
+    def _admit(self) -> bool:
+        """Count a step; on a paused live source, discard the frame."""
+        with self._cond:
+            if self._paused and self._steps == 0:
+                return False
+            if self._paused:
+                self._steps -= 1
+            return True
+
+    def _reached_end(self) -> bool:
+        """End of a finite stream: finish, or (hold_at_end) wait paused at the end for a seek."""
+        self.at_end = True
+        self._on_end()
+        if not self.hold_at_end:
+            return True
+        with self._cond:
+            self._paused, self._steps = True, 0
+        return False
+
+    def _pace(self, timestamp_ms: float) -> bool:
+        """Real-time pacing of recordings by their timestamps (speed > 0). True when stopped while waiting."""
+        if self.live or self._speed <= 0:
+            return False
+        with self._cond:
+            speed = self._speed
+            if self._pace_ref is None or timestamp_ms < self._pace_ref[1]:
+                self._pace_ref = (time.perf_counter(), timestamp_ms)
+            wall0, ts0 = self._pace_ref
+        return sleep_until(wall0 + (timestamp_ms - ts0) / 1e3 / speed, self.stop_event)
+
+    def _deliver(self, frame) -> bool:
+        if not self.lockstep:
+            return self.out.put(frame)
+        while not self.stop_event.is_set():
+            if self.out.put(frame, timeout_s=_POLL_S):
+                return True
+            if self.out.closed:
+                return False
+        return False

@@ -1,0 +1,62 @@
+"""One tracker result as a JSON-ready dict: the per-frame record of the --output JSONL file and of recordings.
+
+Record fields (units in the names; camera frame x right, y down, z forward):
+  frame: the frame's 0-based index in this run; frame_number: the source's own counter; timestamp_ms: device
+  clock; status: TrackingStatus value ('tracking', 'no_hand', 'too_near', 'too_far', 'at_border',
+  'low_confidence'); hand: 'right' | 'left'; joint_names: the 21 names in order (layout mediapipe21);
+  joints_xyz_mm: 21 x [x, y, z] smoothed; joints_xyz_raw_mm: before smoothing; joints_uv_px: 21 x [u, v] of the
+  smoothed joints in image pixels; confidence: 21 values in [0, 1] (weight-map mass near each joint, see
+  app/tracking/postprocess.py); overall_confidence; centre_uvz: hand centre (u_px, v_px, z_mm) found by the
+  localiser; timings_ms: per stage; gt_xyz_mm: 21 x 3 ground truth when the source has it (key absent otherwise).
+Joint fields are null on frames without a pose; status says why; hand is the hand being tracked, on every frame. Provider and model are in the header record
+(header_record), written once as the first line. Imports the standard library and app foundation only.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from app.joints import JOINT_NAMES, LAYOUT_NAME
+from app.types import TrackerResult
+
+RECORD_VERSION = 1
+
+
+def _rounded(a, digits: int):
+    if a is None:
+        return None
+    return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
+
+
+def result_record(result: TrackerResult) -> dict:
+    """The JSONL/recording record of one result (see the module docstring for the fields)."""
+    frame, pose = result.frame, result.pose
+    record = {
+        "frame": int(frame.index),
+        "frame_number": int(frame.frame_number),
+        "timestamp_ms": round(float(frame.timestamp_ms), 3),
+        "status": result.status.value,
+        "hand": pose.hand if pose is not None else result.extra.get("hand"),
+        "joint_names": list(pose.joint_names) if pose is not None else list(JOINT_NAMES),
+        "joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if pose is not None else None,
+        "joints_xyz_raw_mm": _rounded(pose.joints_xyz_raw_mm, 2) if pose is not None else None,
+        "joints_uv_px": _rounded(pose.joints_uv_px, 2) if pose is not None else None,
+        "confidence": _rounded(pose.confidence, 4) if pose is not None else None,
+        "overall_confidence": (round(float(result.extra.get("confidence", math.nan)), 4)
+                               if pose is not None else None),
+        "centre_uvz": (_rounded(result.location.centre_uvz, 2)
+                       if result.location.centre_uvz is not None else None),
+        "timings_ms": result.timings.as_dict(),
+    }
+    if frame.gt_xyz_mm is not None:
+        record["gt_xyz_mm"] = _rounded(frame.gt_xyz_mm, 2)
+    return record
+
+
+def header_record(*, provider: str, model: str, model_info: dict, source: dict, config: dict) -> dict:
+    """First line of a JSONL file: what produced the records that follow."""
+    return {"header": True, "version": RECORD_VERSION, "joint_layout": LAYOUT_NAME,
+            "joint_names": list(JOINT_NAMES), "units": {"xyz": "mm", "uv": "px", "time": "ms"},
+            "camera_frame": "x right, y down, z forward (away from the lens)", "provider": provider,
+            "model": model, "model_info": model_info, "source": source, "config": config}
