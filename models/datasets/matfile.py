@@ -123,7 +123,7 @@ def _peek_name(element: bytes, endian: str, path: Path) -> str:
         pos = 8
         for _ in range(2):                       # array flags, dimensions
             _, _, pos = _sub_element(buf, pos, endian)
-        ntype, raw, _ = _sub_element(buf, pos, endian)
+        _, raw, _ = _sub_element(buf, pos, endian)
         return bytes(raw).decode("ascii")
     except (struct.error, ValueError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: malformed variable header ({e})") from None
