@@ -16,9 +16,10 @@ import time
 
 import pyrealsense2 as rs
 
+from app.calibration import CameraCalibration
 from app.errors import SourceError
 from app.sources.base import FrameSource, SourceInfo
-from app.sources.rs_frames import FrameConverter, IntrinsicsOverride, device_description
+from app.sources.rs_frames import FrameConverter, device_description
 from app.types import DepthFrame
 
 _SLICE_MS = 100  # longest a read holds the stream lock, so close() from another thread returns promptly
@@ -131,28 +132,28 @@ class LiveRealSenseSource(FrameSource):
 
     serial: a camera serial number (None = the first camera found); width/height px and fps: the depth
     stream mode (the camera must support it); filters: any of 'spatial', 'temporal', 'hole_filling' (applied in
-    that order) or () for raw depth; override: calibration intrinsics/depth scale replacing the stream's."""
+    that order) or () for raw depth; calibration: its intrinsics/depth-scale overrides replace the stream's."""
 
     def __init__(self, serial: str | None = None, width: int = 640, height: int = 480, fps: int = 30,
-                 filters=(), override: IntrinsicsOverride | None = None) -> None:
-        self._init(_CameraStream(serial, width, height, fps), float(fps), filters, override,
+                 filters=(), calibration: CameraCalibration | None = None) -> None:
+        self._init(_CameraStream(serial, width, height, fps), float(fps), filters, calibration,
                    f"RealSense {serial}" if serial else "RealSense camera")
 
     @classmethod
     def from_sensor(cls, sensor: "rs.sensor", profile: "rs.stream_profile", filters=(),
-                    override: IntrinsicsOverride | None = None, device: dict | None = None
+                    calibration: CameraCalibration | None = None, device: dict | None = None
                     ) -> "LiveRealSenseSource":
         """The same source driven by an already-configured rs.sensor (e.g. a rs.software_device's) through a
         frame queue instead of rs.pipeline."""
         self = cls.__new__(cls)
         fps = float(profile.fps()) if profile.fps() else 30.0
-        self._init(_SensorStream(sensor, profile, device or {}), fps, filters, override,
+        self._init(_SensorStream(sensor, profile, device or {}), fps, filters, calibration,
                    (device or {}).get("name", "RealSense sensor"))
         return self
 
-    def _init(self, stream, fps: float, filters, override, name: str) -> None:
+    def _init(self, stream, fps: float, filters, calibration, name: str) -> None:
         self._stream = stream
-        self._converter = FrameConverter(filters, override)
+        self._converter = FrameConverter(filters, calibration)
         self._info = SourceInfo("realsense", name, live=True, frame_count=None, seekable=False, fps=fps)
         self._lock = threading.Lock()
         self._closed = threading.Event()

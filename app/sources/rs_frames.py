@@ -2,17 +2,16 @@
 the .bag/.db3 file source and the tests (which feed a rs.software_device through a rs.frame_queue).
 
 Intrinsics and the depth scale are read from each frame's own stream profile and depth units, never from
-constants; a calibration may override them explicitly (IntrinsicsOverride). Imports pyrealsense2, numpy and app
+constants; a CameraCalibration may override them explicitly. Imports pyrealsense2, numpy and app
 foundation only (only app/sources/ may import pyrealsense2).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
 import numpy as np
 import pyrealsense2 as rs
 
+from app.calibration import CameraCalibration
 from app.camera import Intrinsics
 from app.errors import InputError, SourceError
 from app.types import DepthFrame, readonly
@@ -39,25 +38,6 @@ def intrinsics_from_rs(intr: "rs.intrinsics", depth_unit_mm: float) -> Intrinsic
 
     return Intrinsics(int(intr.width), int(intr.height), f32(intr.fx), f32(intr.fy), f32(intr.ppx),
                       f32(intr.ppy), float(depth_unit_mm))
-
-
-@dataclass(frozen=True)
-class IntrinsicsOverride:
-    """What a calibration file replaces: intrinsics (fx, fy, cx, cy and size; None = the stream's) and/or the
-    depth scale in mm per raw unit (None = the stream's)."""
-
-    intrinsics: Intrinsics | None = None
-    depth_unit_mm: float | None = None
-
-    def apply(self, stream: Intrinsics) -> Intrinsics:
-        base = self.intrinsics if self.intrinsics is not None else stream
-        if (base.width, base.height) != (stream.width, stream.height):
-            raise InputError(f"calibration intrinsics are for {base.width}x{base.height} images but the stream is "
-                             f"{stream.width}x{stream.height}")
-        unit = self.depth_unit_mm if self.depth_unit_mm is not None else stream.depth_unit_mm
-        if base == stream and unit == stream.depth_unit_mm:
-            return stream
-        return Intrinsics(base.width, base.height, base.fx, base.fy, base.cx, base.cy, unit)
 
 
 def validate_filters(filters) -> tuple[str, ...]:
@@ -98,9 +78,9 @@ class FrameConverter:
     The pixel data is copied out of the SDK's buffer (the SDK recycles it once the frame is released) and made
     read-only; the Intrinsics object is rebuilt only when the stream profile or depth units change."""
 
-    def __init__(self, filters=(), override: IntrinsicsOverride | None = None) -> None:
+    def __init__(self, filters=(), calibration: CameraCalibration | None = None) -> None:
         self.chain = FilterChain(filters)
-        self.override = override or IntrinsicsOverride()
+        self.calibration = calibration
         self.next_index = 0
         self._cache_key: tuple | None = None
         self._cache: Intrinsics | None = None
@@ -115,7 +95,7 @@ class FrameConverter:
         key = (profile.unique_id(), profile.width(), profile.height(), units)
         if key != self._cache_key:
             stream = intrinsics_from_rs(profile.get_intrinsics(), depth_unit_mm_from_metres(units))
-            self._cache = self.override.apply(stream)
+            self._cache = stream if self.calibration is None else self.calibration.resolve_intrinsics(stream)
             self._cache_key = key
         return self._cache
 

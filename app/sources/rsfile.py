@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pyrealsense2 as rs
 
+from app.calibration import CameraCalibration
 from app.errors import InputError, SourceError
 from app.sources.base import FrameSource, SourceInfo
 from app.sources.pacing import Pacer
-from app.sources.rs_frames import (FrameConverter, IntrinsicsOverride, depth_unit_mm_from_metres,
+from app.sources.rs_frames import (FrameConverter, depth_unit_mm_from_metres,
                                     device_description)
 from app.sources.rs_index import count_depth_frames
 from app.types import DepthFrame
@@ -30,17 +31,17 @@ _SLICE_MS = 100  # one wait slice: short, so close() and end-of-file are noticed
 
 class RealSenseFileSource(FrameSource):
     """Depth frames from a .bag/.db3 file. realtime: pace by recorded timestamps (default: as fast as read);
-    repeat: loop forever (index keeps counting up); filters/override as for the live source."""
+    repeat: loop forever (index keeps counting up); filters/calibration as for the live source."""
 
     def __init__(self, path: str | Path, realtime: bool = False, repeat: bool = False, filters=(),
-                 override: IntrinsicsOverride | None = None) -> None:
+                 calibration: CameraCalibration | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"recording not found: {self.path}")
         if self.path.suffix.lower() not in RECORDING_SUFFIXES:
             raise InputError(f"{self.path.name}: not a RealSense recording (expected .bag or .db3)")
         self.realtime, self.repeat = bool(realtime), bool(repeat)
-        self._converter = FrameConverter(filters, override)
+        self._converter = FrameConverter(filters, calibration)
         self._closed = threading.Event()
         self._pacer = Pacer(self.realtime, self._closed)
         self._lock = threading.Lock()
