@@ -83,6 +83,7 @@ class BoundedQueue(Generic[T]):
         self._items: collections.deque = collections.deque()
         self._cond = threading.Condition()
         self._closed = False
+        self._getters = 0
         self.puts = 0
         self.dropped = 0   # always 0: kept so both mailboxes report the same counters
 
@@ -102,13 +103,26 @@ class BoundedQueue(Generic[T]):
         """Oldest item, waiting up to timeout_s. Items queued before close() are still delivered; None on
         timeout or when closed and empty."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._items or self._closed, timeout_s):
-                return None
+            self._getters += 1
+            self._cond.notify_all()
+            try:
+                if not self._cond.wait_for(lambda: self._items or self._closed, timeout_s):
+                    return None
+            finally:
+                self._getters -= 1
             if not self._items:
                 return None
             item = self._items.popleft()
             self._cond.notify_all()
             return item
+
+    def wait_for_taker(self, timeout_s: float | None = None) -> bool:
+        """Wait until the queue is empty and a consumer is blocked in get() (or closed). A producer that reads
+        its next item only then hands it over at once, so the item's waiting time measures nothing but the
+        hand-over (used for frame-exact replay, where latency should not include queueing)."""
+        with self._cond:
+            self._cond.wait_for(lambda: (not self._items and self._getters > 0) or self._closed, timeout_s)
+            return not self._items and self._getters > 0 and not self._closed
 
     def wait_not_full(self, timeout_s: float | None = None) -> bool:
         """Wait until an item could be put without waiting (or closed). True when there is room."""

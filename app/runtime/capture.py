@@ -113,7 +113,9 @@ class CaptureThread(threading.Thread):
         while not self.stop_event.is_set():
             if not self._ready_to_read():
                 continue
-            if self.lockstep and not self.out.wait_not_full(_POLL_S):
+            # Lockstep: read only when the tracker is waiting, so a frame's latency is its processing time,
+            # not time spent queued behind the previous frame.
+            if self.lockstep and not self.out.wait_for_taker(_POLL_S):
                 if self.out.closed:
                     return
                 continue

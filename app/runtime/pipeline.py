@@ -49,6 +49,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._state = PipelineState.IDLE
         self._error: str | None = None
+        self.failure: BaseException | None = None   # the exception behind stats().error (for exit codes)
         self._consumers: list[Callable[[TrackerResult], None]] = []
         self._processed = 0
         self._position = -1
@@ -199,6 +200,7 @@ class Pipeline:
         with self._lock:
             if self._error is None:
                 self._error = one_line(exc)
+                self.failure = exc
 
     def _fail(self, exc: BaseException) -> None:
         """A thread failed: record one line, stop everything, wake waiters."""

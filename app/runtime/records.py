@@ -13,10 +13,13 @@ Joint fields are null on frames without a pose; status says why; hand is the han
 """
 from __future__ import annotations
 
+import json
 import math
+import sys
 
 import numpy as np
 
+from app.errors import InputError, RecordingError
 from app.joints import JOINT_NAMES, LAYOUT_NAME
 from app.types import TrackerResult
 
@@ -60,3 +63,36 @@ def header_record(*, provider: str, model: str, model_info: dict, source: dict, 
             "joint_names": list(JOINT_NAMES), "units": {"xyz": "mm", "uv": "px", "time": "ms"},
             "camera_frame": "x right, y down, z forward (away from the lens)", "provider": provider,
             "model": model, "model_info": model_info, "source": source, "config": config}
+
+
+class JsonlWriter:
+    """Pipeline consumer writing the header, then one record per result, one JSON object per line, flushed
+    per line (a crash loses at most the line being written). path '-' writes to stdout. limit: ignore results
+    after this many (the pipeline may finish a frame or two after --max-frames was reached)."""
+
+    def __init__(self, path: str, header: dict, limit: int | None = None) -> None:
+        self.path = path
+        self.limit = limit
+        self.count = 0
+        try:
+            self._file = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write --output {path}: {exc.strerror or exc}") from None
+        self._write(header)
+
+    def __call__(self, result: TrackerResult) -> None:
+        if self.limit is not None and self.count >= self.limit:
+            return
+        self._write(result_record(result))
+        self.count += 1
+
+    def _write(self, obj: dict) -> None:
+        try:
+            self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            raise RecordingError(f"writing {self.path} failed: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        if self._file is not sys.stdout:
+            self._file.close()

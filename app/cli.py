@@ -1,0 +1,207 @@
+"""Command line: arguments -> TrackerConfig -> source -> GUI or headless run; errors -> one line and an exit code.
+
+Exit codes: 0 success; 1 runtime failure (camera lost, recording failed, inference failed); 2 usage or input
+error (bad option, missing/unreadable file, bad model, malformed intrinsics); 130 interrupted (Ctrl-C).
+Errors are printed as one line "error: ..." on stderr, never a traceback (set HANDTRACKER_DEBUG=1 to see one).
+The GUI is imported lazily, so headless runs never import Qt. Imports app code only.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from app.config import DEFAULT_MODEL_PATH, HANDS, PROVIDERS, TrackerConfig
+from app.errors import InputError, TrackerError
+from app.tracking.localise import LocaliserConfig
+from app.tracking.smoothing import SmoothingConfig
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DESCRIPTION = """\
+Real-time 3-D hand tracking on depth cameras (AWR network, ONNX Runtime).
+
+Without --source: the live RealSense camera if one is connected, else the built-in synthetic hand (the choice
+is printed). Conventions: joints in millimetres in the camera frame (x right, y down, z forward, away from
+the lens); pixel coordinates (u_px, v_px) with integer values at pixel centres; 21 joints in MediaPipe order
+(wrist, thumb_cmc ... pinky_tip)."""
+
+EPILOG = """\
+--output JSONL: line 1 is a header object {"header": true, "provider", "model", "model_info", "source",
+"config", "joint_names", ...}; every further line is one frame: frame (0-based index), frame_number,
+timestamp_ms (device clock), status (tracking | low_confidence | at_border | no_hand | too_near | too_far),
+hand, joint_names, joints_xyz_mm (21 x [x,y,z], smoothed), joints_xyz_raw_mm, joints_uv_px (21 x [u,v]),
+confidence (21 values in [0,1]), overall_confidence, centre_uvz, timings_ms (per stage) and, when the source
+has ground truth (synthetic), gt_xyz_mm. Joint fields are null when no hand was found; status says why.
+
+--benchmark prints one JSON object at the end: {"frames": N, "throughput_fps": F, "stages_ms": {"wait": {"p50",
+"p95","p99","mean"}, "localise", "crop", "infer", "postprocess", "smooth", "end_to_end"}} (milliseconds).
+
+exit codes: 0 ok, 1 runtime failure, 2 usage or input error, 130 interrupted."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2 (no usage dump)."""
+
+    def error(self, message: str):   # type: ignore[override]
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="run_tracker.py", description=DESCRIPTION, epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_argument_group("source")
+    src.add_argument("--source", metavar="realsense|synthetic|PATH",
+                     help="'realsense' (live camera), 'synthetic' (rendered hand with ground truth), or PATH: a "
+                          "session folder, a .bag/.db3 RealSense recording, a 16-bit depth PNG or a folder of them")
+    src.add_argument("--intrinsics", metavar="fx,fy,cx,cy",
+                     help="pinhole intrinsics in pixels, for sources that lack them (PNG files)")
+    src.add_argument("--depth-scale", type=float, metavar="MM_PER_UNIT",
+                     help="millimetres per raw depth unit, for sources that lack it (default 1.0 for PNGs)")
+    src.add_argument("--calibration", metavar="FILE",
+                     help="per-camera settings JSON (intrinsics, depth scale, depth band, cube, smoothing, hand; "
+                          "see calibration/README.md); options given here override it")
+    src.add_argument("--realtime", action="store_true",
+                     help="pace recordings by their timestamps in real time (frames may be skipped when the "
+                          "tracker is slower) instead of processing every frame as fast as possible")
+    mdl = p.add_argument_group("model")
+    mdl.add_argument("--model", default=DEFAULT_MODEL_PATH, metavar="PATH",
+                     help="ONNX model exported by models/export.py (default: models/awr_lite.onnx)")
+    mdl.add_argument("--provider", choices=PROVIDERS, default="auto",
+                     help="ONNX Runtime provider; auto = CUDA when usable, else CPU (the one actually used is "
+                          "printed)")
+    mdl.add_argument("--threads", type=int, default=1, metavar="N", help="ONNX Runtime CPU threads (default 1)")
+    trk = p.add_argument_group("tracking")
+    trk.add_argument("--hand", choices=HANDS, default=None,
+                     help="hand to track (default right); the crop is mirrored for the hand the model was not "
+                          "trained on")
+    trk.add_argument("--near-mm", type=float, help="nearest hand distance searched, mm (default 150)")
+    trk.add_argument("--far-mm", type=float, help="farthest hand distance searched, mm (default 1000)")
+    trk.add_argument("--cube-mm", type=float, help="crop cube side, mm (default: the model's)")
+    trk.add_argument("--min-cutoff", type=float, metavar="HZ",
+                     help="One Euro minimum cutoff, Hz (default 1.0; lower = smoother when still)")
+    trk.add_argument("--beta", type=float, metavar="PER_MM",
+                     help="One Euro speed coefficient, 1/mm (default 0.02; higher = less lag when moving)")
+    trk.add_argument("--d-cutoff", type=float, metavar="HZ", help="One Euro speed cutoff, Hz (default 1.0)")
+    trk.add_argument("--no-smoothing", action="store_true", help="report raw joints (no One Euro filter)")
+    trk.add_argument("--recentre", action="store_true",
+                     help="second network pass on a crop re-centred on the first pass's joints")
+    trk.add_argument("--min-confidence", type=float, default=0.3,
+                     help="overall confidence below which the status is low_confidence (default 0.3)")
+    run = p.add_argument_group("run")
+    run.add_argument("--headless", action="store_true", help="no GUI: process the source and write --output")
+    run.add_argument("--output", metavar="FILE.jsonl", help="write one JSON object per frame ('-' = stdout)")
+    run.add_argument("--record", metavar="DIR", help="record raw depth and results into a new session folder")
+    run.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
+    run.add_argument("--benchmark", action="store_true",
+                     help="print per-stage timing percentiles and throughput as one JSON object at the end")
+    run.add_argument("--screenshot", metavar="FILE.png",
+                     help="(GUI) save a picture of the window after --max-frames frames and exit")
+    return p
+
+
+def config_from_args(args, calibration=None) -> TrackerConfig:
+    """TrackerConfig from the options, on top of a calibration file's settings, on top of the defaults."""
+    cal = calibration
+    pick = lambda value, cal_name, default: (value if value is not None  # noqa: E731
+                                             else getattr(cal, cal_name) if cal is not None else default)
+    base_loc, base_smooth = LocaliserConfig(), SmoothingConfig()
+    localiser = LocaliserConfig(near_mm=pick(args.near_mm, "near_mm", base_loc.near_mm),
+                                far_mm=pick(args.far_mm, "far_mm", base_loc.far_mm))
+    smoothing = SmoothingConfig(min_cutoff_hz=pick(args.min_cutoff, "min_cutoff_hz", base_smooth.min_cutoff_hz),
+                                beta=pick(args.beta, "beta", base_smooth.beta),
+                                d_cutoff_hz=pick(args.d_cutoff, "d_cutoff_hz", base_smooth.d_cutoff_hz),
+                                enabled=not args.no_smoothing)
+    return TrackerConfig(model_path=args.model, provider=args.provider, hand=pick(args.hand, "hand", "right"),
+                         localiser=localiser, cube_mm=pick(args.cube_mm, "cube_mm", None), smoothing=smoothing,
+                         recentre=bool(args.recentre), min_confidence=args.min_confidence,
+                         intra_op_threads=args.threads)
+
+
+def _check_args(args) -> None:
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
+    if args.depth_scale is not None and not args.depth_scale > 0:
+        raise InputError(f"--depth-scale must be a positive number of mm per unit, got {args.depth_scale}")
+    if args.threads < 1:
+        raise InputError(f"--threads must be >= 1, got {args.threads}")
+    if args.output and not args.headless:
+        raise InputError("--output needs --headless (the GUI saves results with its own controls)")
+    if args.benchmark and not args.headless:
+        raise InputError("--benchmark needs --headless")
+    if args.screenshot and args.headless:
+        raise InputError("--screenshot is for the GUI; leave out --headless")
+    if args.model and not os.path.isfile(args.model):
+        raise InputError(f"model file not found: {args.model}"
+                         + (" (train and export one, see README)" if args.model == DEFAULT_MODEL_PATH else ""))
+
+
+def choose_source(spec: str | None) -> str:
+    """The source to open: the given one, else the live camera when connected, else the synthetic hand."""
+    if spec:
+        return spec
+    from app.sources.factory import realsense_connected
+
+    chosen = "realsense" if realsense_connected() else "synthetic"
+    print("source: " + ("RealSense camera (connected)" if chosen == "realsense"
+                        else "synthetic hand (no RealSense camera connected)"), file=sys.stderr)
+    return chosen
+
+
+def open_source_from_args(args, spec: str, calibration):
+    from app.sources.factory import open_source
+
+    synthetic = spec == "synthetic"
+    # Recordings are paced by the pipeline (--realtime, or the GUI's speed control), never by the source
+    # itself; the synthetic hand runs live-like in the GUI and frame-exact headless unless --realtime.
+    realtime = bool(args.realtime or not args.headless) if synthetic else False
+    synthetic_kwargs = {"frame_count": args.max_frames} if synthetic and args.max_frames and args.headless else {}
+    return open_source(spec, intrinsics_text=args.intrinsics, depth_unit_mm=args.depth_scale,
+                       calibration=calibration, realtime=realtime, synthetic_kwargs=synthetic_kwargs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TrackerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except Exception as exc:   # a bug: still one line, unless debugging
+        if os.environ.get("HANDTRACKER_DEBUG"):
+            raise
+        text = str(exc).strip().splitlines()
+        print(f"error: internal error: {type(exc).__name__}: {text[0] if text else ''} "
+              "(HANDTRACKER_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_RUNTIME
+
+
+def _run(args) -> int:
+    _check_args(args)
+    calibration = None
+    if args.calibration:
+        from app.calibration import load_calibration
+
+        calibration = load_calibration(args.calibration)
+    config = config_from_args(args, calibration)
+    spec = choose_source(args.source)
+    if not args.headless:
+        source = open_source_from_args(args, spec, calibration)
+        from app.gui import run_gui   # lazy: headless runs never import Qt
+
+        return int(run_gui(config, source, args))
+    from app.runtime.headless import run_headless
+
+    source = open_source_from_args(args, spec, calibration)
+    return run_headless(config, source, args)
+
+
+if __name__ == "__main__":   # python -m app.cli
+    sys.exit(main())

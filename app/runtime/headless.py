@@ -1,0 +1,106 @@
+"""Headless run (--headless): build the estimator and tracker, run the pipeline over the source, write the
+JSONL output, record, stop after --max-frames, print the --benchmark summary. Progress and the provider
+actually used go to stderr; stdout carries only --output - and --benchmark JSON.
+Imports app code only (no Qt).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+
+from app.config import TrackerConfig
+from app.errors import TrackerError
+from app.runtime.benchmark import BenchmarkCollector
+from app.runtime.pipeline import Pipeline, PipelineState
+from app.runtime.records import JsonlWriter, header_record
+from app.sources.base import FrameSource
+from app.tracking.estimator import Estimator
+from app.tracking.tracker import HandTracker
+
+_PROGRESS_EVERY_S = 5.0
+
+
+def build_tracker(config: TrackerConfig) -> HandTracker:
+    """Estimator + tracker for a configuration; prints the model and the provider actually used."""
+    estimator = Estimator(config.model_path, config.provider, config.intra_op_threads)
+    note = f" ({estimator.provider_note})" if estimator.provider_note else ""
+    print(f"model: {estimator.model_name} ({estimator.info.config_name}, trained on {estimator.info.hand} "
+          f"hands); provider: {estimator.provider}{note}", file=sys.stderr)
+    return HandTracker(config, estimator)
+
+
+def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
+    """Process the source without a GUI. Returns the exit code; raises TrackerError for a failed run (the CLI
+    turns it into one line and an exit code)."""
+    tracker = build_tracker(config)
+    realtime = bool(getattr(args, "realtime", False))
+    pipeline = Pipeline(source, tracker, lockstep=False if realtime else None, speed=1.0 if realtime else None)
+    enough = threading.Event()
+    max_frames = getattr(args, "max_frames", None)
+    counter = _Counter(max_frames, enough)
+    writer = None
+    if getattr(args, "output", None):
+        est = tracker.estimator
+        info = source.info
+        header = header_record(provider=est.provider, model=est.model_path, model_info=json.loads(est.info.to_json()),
+                               source={"kind": info.kind, "name": info.name, "live": info.live,
+                                       "frame_count": info.frame_count, "fps": info.fps},
+                               config=config.to_dict())
+        writer = JsonlWriter(args.output, header, limit=max_frames)
+        pipeline.add_consumer(writer)
+    collector = BenchmarkCollector()
+    if getattr(args, "benchmark", False):
+        pipeline.add_consumer(collector)
+    pipeline.add_consumer(counter)
+    if getattr(args, "record", None):
+        pipeline.start_recording(args.record)
+    started = time.perf_counter()
+    pipeline.start()
+    try:
+        _wait(pipeline, enough)
+    finally:
+        pipeline.stop()
+        if writer is not None:
+            writer.close()
+    elapsed = time.perf_counter() - started
+    stats = pipeline.stats()
+    rec = pipeline.recording_status()
+    if stats.state == PipelineState.ERROR:
+        if isinstance(pipeline.failure, TrackerError):
+            raise pipeline.failure
+        raise TrackerError(stats.error or "the pipeline failed")
+    if rec is not None and rec.error:
+        raise TrackerError(rec.error)
+    print(f"done: {stats.frames_processed} frames processed ({stats.frames_dropped} dropped) in {elapsed:.1f} s"
+          + (f"; recorded {rec.frames} frames to {rec.path}" if rec is not None else ""), file=sys.stderr)
+    if getattr(args, "benchmark", False):
+        print(json.dumps(collector.summary()), flush=True)
+    return 0
+
+
+def _wait(pipeline: Pipeline, enough: threading.Event) -> None:
+    """Until the source is exhausted, --max-frames results exist, or the pipeline fails; progress to stderr."""
+    last_report = time.perf_counter()
+    while not pipeline.wait_finished(0.1):
+        if enough.is_set():
+            return
+        now = time.perf_counter()
+        if now - last_report >= _PROGRESS_EVERY_S:
+            s = pipeline.stats()
+            total = f"/{s.frame_count}" if s.frame_count else ""
+            print(f"  {s.frames_processed}{total} frames, {s.process_fps:.1f} fps", file=sys.stderr)
+            last_report = now
+
+
+class _Counter:
+    """Consumer that sets `enough` once `limit` results were produced (None = never)."""
+
+    def __init__(self, limit: int | None, enough: threading.Event) -> None:
+        self.limit, self.enough, self.count = limit, enough, 0
+
+    def __call__(self, result) -> None:
+        self.count += 1
+        if self.limit is not None and self.count >= self.limit:
+            self.enough.set()
