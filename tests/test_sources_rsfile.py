@@ -1,0 +1,142 @@
+"""RealSense recordings through the real pyrealsense2 playback: a .db3 written here with rs.recorder around a
+software device, and a ROS1 .bag written by pyrealsense2 2.57 (tests/fixtures/make_legacy_bag.py)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.errors import InputError, SourceError
+from app.sources.rs_index import count_depth_frames
+from app.sources.rsfile import RealSenseFileSource
+from tests.rs_software import SoftwareDepthCamera, record, known_depth
+
+FIXTURES = Path(__file__).parent / "fixtures"
+W, H, N, FIRST = 64, 48, 45, 1000
+
+
+def _legacy_params():
+    spec = importlib.util.spec_from_file_location("make_legacy_bag", FIXTURES / "make_legacy_bag.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def db3(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("rec") / "take.db3"
+    camera = SoftwareDepthCamera(W, H, fps=30, fx=60.5, fy=61.25, cx=31.75, cy=23.5, depth_units_m=0.0001)
+    record(str(path), camera, [(known_depth(k, W, H), FIRST + k, 5000.0 + k * 33.25) for k in range(N)])
+    return path
+
+
+def _read_all(source) -> list:
+    frames = []
+    while (frame := source.read(2.0)) is not None:
+        frames.append(frame)
+    return frames
+
+
+def test_db3_replays_every_frame_bit_exact(db3):
+    source = RealSenseFileSource(db3)
+    assert source.info.frame_count == N  # counted from the file's index before playing
+    with source:
+        frames = _read_all(source)
+        assert source.read() is None  # stays at the end
+    assert [f.index for f in frames] == list(range(N))
+    assert [f.frame_number for f in frames] == [FIRST + k for k in range(N)]
+    assert [f.timestamp_ms for f in frames] == pytest.approx([5000.0 + k * 33.25 for k in range(N)], abs=1e-6)
+    for k, frame in enumerate(frames):
+        assert frame.depth_raw.dtype == np.uint16
+        assert np.array_equal(frame.depth_raw, known_depth(k, W, H)), f"frame {k} differs"
+        assert not frame.depth_raw.flags.writeable
+    intr = frames[0].intrinsics
+    assert (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy) == (W, H, 60.5, 61.25, 31.75, 23.5)
+    assert intr.depth_unit_mm == 0.1
+    assert source.info.fps == 30.0
+    assert source.depth_unit_mm == 0.1
+    assert source.info.device["name"] == "Software D4xx"
+    assert source.info.device["serial"] == "000111222"
+
+
+def test_db3_seek_is_frame_exact(db3):
+    with RealSenseFileSource(db3) as source:
+        source.seek(30)
+        assert source.read().frame_number == FIRST + 30
+        source.seek(3)  # backwards: playback restarts
+        frame = source.read()
+        assert (frame.index, frame.frame_number) == (3, FIRST + 3)
+        assert np.array_equal(frame.depth_raw, known_depth(3, W, H))
+        source.seek(N - 1)
+        assert source.read().frame_number == FIRST + N - 1
+        assert source.read() is None
+        source.seek(0)  # after the end
+        assert source.read().frame_number == FIRST
+        with pytest.raises(InputError, match="out of range"):
+            source.seek(N)
+
+
+def test_filters_run_on_playback(db3):
+    with RealSenseFileSource(db3, filters=("hole_filling",)) as source:
+        frame = source.read()
+    raw = known_depth(0, W, H)
+    holes = raw == 0
+    holes[0, 0] = False  # pixel (0, 0) holds the frame number (0 here), a hole at the corner
+    assert holes.sum() > 10
+    assert np.all(frame.depth_raw[holes] > 0)  # every grid hole filled from its neighbours
+    assert np.array_equal(frame.depth_raw[raw > 0], raw[raw > 0])  # valid pixels untouched
+
+
+def test_legacy_ros1_bag_from_sdk_2_57_plays():
+    params = _legacy_params()
+    path = FIXTURES / "legacy_sdk257.bag"
+    assert path.stat().st_size < 1_000_000
+    source = RealSenseFileSource(path)
+    assert source.info.frame_count == params.FRAMES
+    with source:
+        frames = _read_all(source)
+    assert len(frames) == params.FRAMES
+    for k, frame in enumerate(frames):
+        assert frame.index == k
+        assert frame.frame_number == params.FIRST_FRAME_NUMBER + k
+        assert frame.timestamp_ms == pytest.approx(params.FIRST_TIMESTAMP_MS + k * 1000.0 / params.FPS, abs=1e-3)
+        assert np.array_equal(frame.depth_raw, known_depth(k, params.WIDTH, params.HEIGHT))
+    intr = frames[0].intrinsics
+    assert (intr.width, intr.height) == (params.WIDTH, params.HEIGHT)
+    assert (intr.fx, intr.fy, intr.cx, intr.cy) == (params.FX, params.FY, params.CX, params.CY)
+    assert intr.depth_unit_mm == pytest.approx(params.DEPTH_UNITS_M * 1000.0)
+    assert source.info.device["serial"] == params.SERIAL
+
+
+def test_count_without_index_is_unknown(tmp_path):
+    cut = tmp_path / "cut.bag"
+    data = (FIXTURES / "legacy_sdk257.bag").read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # the index lives at the end: a cut-off recording has none
+    assert count_depth_frames(cut) is None
+    assert count_depth_frames(tmp_path / "missing.db3") is None
+
+
+def test_bad_recordings_fail_with_one_line(tmp_path):
+    with pytest.raises(InputError, match="recording not found"):
+        RealSenseFileSource(tmp_path / "nope.bag")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(InputError, match="expected .bag or .db3"):
+        RealSenseFileSource(text)
+    junk = tmp_path / "junk.bag"
+    junk.write_bytes(b"this is not a ROS bag" * 10)
+    source = RealSenseFileSource(junk)
+    assert source.info.frame_count is None
+    with pytest.raises(SourceError) as err:
+        source.open()
+    assert "junk.bag" in str(err.value) and "\n" not in str(err.value)
+    source.close()
+
+
+def test_realtime_pacing_still_delivers_every_frame(db3):
+    with RealSenseFileSource(db3, realtime=True) as source:
+        source.seek(N - 8)
+        numbers = [f.frame_number for f in _read_all(source)]
+    assert numbers == [FIRST + k for k in range(N - 8, N)]
