@@ -182,11 +182,15 @@ class Pipeline:
         except BaseException as exc:
             self._fail(exc)
             return
+        if not self._stop.is_set():
+            try:
+                self._recording.stop()     # the source is exhausted: finish the session on disk
+            except BaseException as exc:
+                self._fail(exc)
+                return
         with self._lock:
             if not self._stop.is_set() and self._state in (PipelineState.RUNNING, PipelineState.PAUSED):
                 self._state = PipelineState.FINISHED
-        if not self._stop.is_set():
-            self._recording.stop()
         self._finished.set()
 
     def _check_held_at_end(self) -> None:

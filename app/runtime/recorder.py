@@ -69,6 +69,10 @@ class RecordingControl:
 
 
 def _convert(status) -> RecordingStatus:
-    return RecordingStatus(frames=int(status.frames_written), bytes=int(status.bytes_written),
+    """The writer's status (which may carry more fields, e.g. queued) as the pipeline's RecordingStatus."""
+    frames = getattr(status, "frames", None)
+    size = getattr(status, "bytes", None)
+    return RecordingStatus(frames=int(frames if frames is not None else status.frames_written),
+                           bytes=int(size if size is not None else status.bytes_written),
                            elapsed_s=float(status.elapsed_s), path=str(status.path),
-                           error=status.error if status.error else None)
+                           error=str(status.error) if status.error else None)

@@ -1,0 +1,188 @@
+"""The threaded pipeline with a real tracker and model: lockstep processes every frame, live drops stale
+frames, replay control, stop, errors as one line, recording into a session that reads back."""
+import time
+
+import numpy as np
+import pytest
+
+from app.config import TrackerConfig
+from app.errors import RecordingError, SourceError
+from app.recording.reader import SessionReader
+from app.runtime.pipeline import Pipeline, PipelineState
+from app.tracking.estimator import Estimator
+from app.tracking.tracker import HandTracker
+from tests.tracking_model import random_model_path
+from tests.tracking_scenes import ListSource, hand_scene
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    return Estimator(random_model_path(), "cpu")
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    depths, gts = [], []
+    for k in range(6):
+        d, j = hand_scene((-30.0 + 12.0 * k, 0.0, 480.0 + 10.0 * k))
+        depths.append(d)
+        gts.append(j)
+    depths.append(np.zeros_like(depths[0]))            # one frame without a hand
+    gts.append(gts[-1])
+    return depths, gts
+
+
+def tracker_for(estimator):
+    return HandTracker(TrackerConfig(model_path=estimator.model_path), estimator)
+
+
+def wait_until(predicate, timeout_s=5.0):
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_lockstep_processes_every_frame_in_order(estimator, scenes):
+    depths, gts = scenes
+    source = ListSource(depths * 4, gt=gts * 4)         # 28 frames
+    pipeline = Pipeline(source, tracker_for(estimator))
+    assert pipeline.lockstep and pipeline.stats().state == PipelineState.IDLE
+    seen = []
+    pipeline.add_consumer(lambda r: seen.append((r.frame.index, r.status.value)))
+    pipeline.start()
+    assert pipeline.wait_finished(30.0)
+    stats = pipeline.stats()
+    assert stats.state == PipelineState.FINISHED and stats.error is None
+    assert [i for i, _ in seen] == list(range(28))
+    assert stats.frames_processed == stats.frames_captured == 28 and stats.frames_dropped == 0
+    assert stats.position == 27 and stats.frame_count == 28 and stats.provider == "CPUExecutionProvider"
+    assert seen[6][1] == "no_hand" and seen[0][1] in ("tracking", "low_confidence")
+    assert pipeline.latest_result().frame.index == 27
+    pipeline.stop()
+    assert source.closed and pipeline.stats().state == PipelineState.FINISHED
+
+
+def test_lockstep_results_are_deterministic(estimator, scenes):
+    depths, gts = scenes
+    runs = []
+    for _ in range(2):
+        got = []
+        pipeline = Pipeline(ListSource(depths, gt=gts), tracker_for(estimator))
+        pipeline.add_consumer(lambda r: got.append(None if r.pose is None else r.pose.joints_xyz_mm.copy()))
+        pipeline.start()
+        assert pipeline.wait_finished(30.0)
+        pipeline.stop()
+        runs.append(got)
+    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(*runs))
+
+
+def test_live_source_drops_stale_frames_instead_of_queueing(estimator, scenes):
+    depths, _ = scenes
+    source = ListSource(depths, live=True, fps=400.0)   # far faster than the tracker
+    pipeline = Pipeline(source, tracker_for(estimator))
+    assert not pipeline.lockstep
+    pipeline.start()
+    assert wait_until(lambda: pipeline.stats().frames_processed >= 10)
+    pipeline.stop(timeout_s=5.0)
+    stats = pipeline.stats()
+    assert stats.state == PipelineState.STOPPED and source.closed
+    assert stats.frames_dropped > 0
+    # Every captured frame was either processed, dropped, or (at most one) still waiting at the stop.
+    assert stats.frames_captured - 1 <= stats.frames_processed + stats.frames_dropped <= stats.frames_captured
+
+
+def test_pause_step_seek_resume(estimator, scenes):
+    depths, _ = scenes
+    source = ListSource(depths * 5, fps=30.0)            # 35 frames, paced in real time below
+    pipeline = Pipeline(source, tracker_for(estimator), speed=1.0)
+    pipeline.start()
+    assert wait_until(lambda: pipeline.stats().position >= 2)
+    pipeline.pause()
+    time.sleep(0.15)
+    held = pipeline.stats().position
+    assert pipeline.stats().state == PipelineState.PAUSED
+    time.sleep(0.3)
+    assert pipeline.stats().position == held             # nothing moves while paused
+    pipeline.step(2)
+    assert wait_until(lambda: pipeline.stats().position == held + 2)
+    pipeline.seek(20)
+    assert wait_until(lambda: pipeline.stats().position == 20)   # a seek while paused shows that frame
+    pipeline.set_speed(0.0)
+    pipeline.resume()
+    assert pipeline.wait_finished(30.0)
+    assert pipeline.stats().position == 34 and pipeline.stats().state == PipelineState.FINISHED
+    pipeline.stop()
+
+
+class FailingSource(ListSource):
+    def read(self, timeout_s=1.0):
+        frame = super().read(timeout_s)
+        if frame is not None and frame.index == 3:
+            raise SourceError("camera unplugged\nsecond line that must not show")
+        return frame
+
+
+def test_source_failure_ends_the_run_with_one_line(estimator, scenes):
+    depths, _ = scenes
+    pipeline = Pipeline(FailingSource(depths), tracker_for(estimator))
+    pipeline.start()
+    assert pipeline.wait_finished(10.0)
+    stats = pipeline.stats()
+    assert stats.state == PipelineState.ERROR and stats.error == "camera unplugged"
+    assert isinstance(pipeline.failure, SourceError)
+    assert stats.frames_processed == 3
+    pipeline.stop()
+    assert pipeline.stats().state == PipelineState.ERROR
+
+
+def test_consumer_failure_is_reported(estimator, scenes):
+    depths, _ = scenes
+
+    def broken(result):
+        raise ValueError("disk on fire")
+
+    pipeline = Pipeline(ListSource(depths), tracker_for(estimator))
+    pipeline.add_consumer(broken)
+    pipeline.start()
+    assert pipeline.wait_finished(10.0)
+    assert pipeline.stats().error == "ValueError: disk on fire"
+    pipeline.stop()
+
+
+def test_recording_writes_a_session_that_reads_back(estimator, scenes, tmp_path):
+    depths, gts = scenes
+    pipeline = Pipeline(ListSource(depths, gt=gts), tracker_for(estimator))
+    target = tmp_path / "session"
+    pipeline.start_recording(str(target))
+    with pytest.raises(RecordingError, match="already recording"):
+        pipeline.start_recording(str(tmp_path / "other"))
+    pipeline.start()
+    assert pipeline.wait_finished(30.0)
+    pipeline.stop()
+    status = pipeline.recording_status()
+    assert status.frames == 7 and status.error is None and status.bytes > 0 and status.path == str(target)
+    reader = SessionReader(target)
+    assert len(reader) == 7
+    assert np.array_equal(reader.frame(2).depth_raw, np.round(depths[2]).astype(np.uint16))
+    assert reader.result(6)["status"] == "no_hand" and reader.result(0)["joints_xyz_mm"] is not None
+    assert reader.meta["tracker_config"]["hand"] == "right"
+    blocker = tmp_path / "full"
+    blocker.mkdir()
+    (blocker / "x").write_text("x")
+    with pytest.raises(RecordingError, match="not an empty folder"):
+        Pipeline(ListSource(depths), tracker_for(estimator)).start_recording(str(blocker))
+
+
+def test_hold_at_end_waits_for_a_seek(estimator, scenes):
+    depths, _ = scenes
+    pipeline = Pipeline(ListSource(depths), tracker_for(estimator), hold_at_end=True)
+    pipeline.start()
+    assert pipeline.wait_finished(10.0)
+    assert pipeline.stats().position == 6
+    pipeline.seek(1)
+    assert wait_until(lambda: pipeline.stats().position == 1)
+    pipeline.stop()
+    assert pipeline.stats().state == PipelineState.STOPPED
