@@ -56,81 +56,110 @@ def sample_noise_params(rng: np.random.Generator) -> NoiseParams:
     )
 
 
+_WHITE_TABLES: dict[tuple[int, int], np.ndarray] = {}
+
+
+def white_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Unit Gaussian white noise: a random window of a fixed table twice the image size (drawing a fresh
+    full-frame Gaussian costs more than all the rest of the noise model; the window offset comes from rng, so
+    frames stay deterministic per seed)."""
+    h, w = shape
+    table = _WHITE_TABLES.get(shape)
+    if table is None:
+        table = np.random.default_rng(0x5EED).standard_normal((2 * h, 2 * w), dtype=np.float32)
+        table.setflags(write=False)
+        _WHITE_TABLES[shape] = table
+    y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+    window = table[y0:y0 + h, x0:x0 + w]
+    return window[::-1] if rng.uniform() < 0.5 else window
+
+
 def correlated_field(rng: np.random.Generator, shape: tuple[int, int], cell_px: float) -> np.ndarray:
-    """Zero-mean, unit-variance float32 noise that varies smoothly over about cell_px pixels."""
+    """Zero-mean, about unit-variance float32 noise that varies smoothly over about cell_px pixels."""
     h, w = shape
     small = rng.standard_normal((max(2, int(h / cell_px) + 2), max(2, int(w / cell_px) + 2))).astype(np.float32)
     field = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-    std = float(field.std())
-    return field / std if std > 0 else field
+    std = float(field[::7, ::7].std())
+    return field * np.float32(1.0 / std) if std > 0 else field
 
 
 def stereo_shadow(depth_mm: np.ndarray, fx: float, baseline_mm: float) -> np.ndarray:
     """Pixels the right imager cannot see: a surface point at column u, depth z appears at u - fx B / z there; it
-    is hidden when some point to its right lands at or left of it in the right image."""
-    w = depth_mm.shape[1]
+    is hidden when some point to its right lands at or left of it in the right image. depth_mm: 0 = nothing."""
+    h, w = depth_mm.shape
     cols = np.arange(w, dtype=np.float32)[None, :]
     with np.errstate(divide="ignore"):
-        shifted = cols - np.float32(fx * baseline_mm) / np.where(depth_mm > 0, depth_mm, np.inf)
+        shifted = cols - np.float32(fx * baseline_mm) / depth_mm   # nothing (z = 0) -> -inf, fixed below
+    shifted[depth_mm <= 0] = np.inf
+    right_min = np.empty_like(shifted)
+    right_min[:, -1] = np.inf
     # Minimum over all columns strictly to the right (running minimum from the right edge).
-    right_min = np.minimum.accumulate(shifted[:, ::-1], axis=1)[:, ::-1]
-    right_min = np.concatenate([right_min[:, 1:], np.full((depth_mm.shape[0], 1), np.inf, np.float32)], axis=1)
-    return (right_min < shifted - 0.5) & (depth_mm > 0)
+    np.minimum.accumulate(shifted[:, :0:-1], axis=1, out=right_min[:, -2::-1])
+    return right_min < shifted - 0.5
+
+
+def _edge_effects(rng: np.random.Generator, z: np.ndarray, p: NoiseParams) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground fattening, flying pixels and dropped pixels at depth discontinuities. Works on the (few)
+    edge pixels only. Returns the new depth and the flat indices of dropped pixels."""
+    kernel = np.ones((3, 3), np.uint8)
+    far = z.copy()
+    far[z <= 0] = 1e5
+    near_neigh = cv2.erode(far, kernel)
+    far_neigh = cv2.dilate(z, kernel)
+    jump = 0.04 * z + 15.0
+    behind = np.flatnonzero((far - near_neigh) > jump)      # pixel next to a nearer one (or empty next to a surface)
+    front = np.flatnonzero((far_neigh - z) > jump)          # surface pixel next to a farther one
+    front = front[z.ravel()[front] > 0]
+    out = z.ravel().copy()
+    nn, fn = near_neigh.ravel(), far_neigh.ravel()
+    u = rng.random(behind.size)
+    mix = rng.random(behind.size).astype(np.float32)
+    fatten = u < p.edge_fatten
+    flying = ~fatten & (u < p.edge_fatten + p.edge_flying) & (out[behind] > 0)
+    out[behind[fatten]] = nn[behind[fatten]]
+    fly = behind[flying]
+    out[fly] = nn[fly] + mix[flying] * (out[fly] - nn[fly])
+    uf = rng.random(front.size)
+    fly = front[uf < p.edge_flying]
+    out[fly] += rng.random(fly.size).astype(np.float32) * (fn[fly] - out[fly])
+    drop = np.concatenate([behind[~fatten & ~flying & (u > 1.0 - p.edge_drop)],
+                           front[(uf >= p.edge_flying) & (uf > 1.0 - p.edge_drop)]])
+    return out.reshape(z.shape), drop
 
 
 def apply_sensor_noise(depth_mm: np.ndarray, label: np.ndarray, intr: Intrinsics, rng: np.random.Generator,
                        params: NoiseParams | None = None) -> np.ndarray:
-    """Clean depth (float mm, 0 or inf = nothing) -> noisy uint16 raw depth in intr.depth_unit_mm units (0 =
-    invalid). label marks the hand (LABEL_HAND) so skin gets its own disparity error."""
+    """Clean depth (float mm, 0 = nothing) -> noisy uint16 raw depth in intr.depth_unit_mm units (0 = invalid).
+    label marks the hand (LABEL_HAND) so skin gets its own disparity error."""
     p = params if params is not None else sample_noise_params(rng)
     h, w = depth_mm.shape
-    z = np.where(np.isfinite(depth_mm), depth_mm, 0.0).astype(np.float32)
-    valid = z > 0
+    z = np.asarray(depth_mm, dtype=np.float32)
     invalid = stereo_shadow(z, intr.fx, p.baseline_mm)
+    z, dropped = _edge_effects(rng, z, p)
+    invalid.ravel()[dropped] = True
 
-    # ---- depth edges: fattening (background pixel takes the foreground depth), flying pixels, drops ----
-    far = np.where(valid, z, np.float32(1e5))
-    near_neigh = cv2.erode(far, np.ones((3, 3), np.uint8))
-    far_neigh = cv2.dilate(z, np.ones((3, 3), np.uint8))
-    jump = 0.04 * z + 15.0
-    behind_edge = valid & (z - near_neigh > jump)        # background next to foreground
-    front_edge = valid & (far_neigh - z > jump)          # foreground next to background
-    u = rng.random((h, w), dtype=np.float32)
-    fatten = behind_edge & (u < p.edge_fatten)
-    z = np.where(fatten, near_neigh, z)
-    flying = (behind_edge & ~fatten & (u < p.edge_fatten + p.edge_flying)) | (front_edge & (u < p.edge_flying))
-    mix = rng.random((h, w), dtype=np.float32)
-    z = np.where(flying & behind_edge, near_neigh + mix * (z - near_neigh), z)
-    z = np.where(flying & front_edge & ~behind_edge, z + mix * (far_neigh - z), z)
-    invalid |= (front_edge | behind_edge) & ~fatten & ~flying & (u > 1.0 - p.edge_drop)
-    # Fattened pixels outside the old silhouette (background was empty) come from the foreground too.
-    grow = ~valid & (near_neigh < 1e5) & (u < 0.5 * p.edge_fatten)
-    z = np.where(grow, near_neigh, z)
-    valid = valid | grow
-
-    # ---- grazing-angle dropout: slope of the surface in mm per mm from depth differences ----
-    gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope2 = (gx * gx + gy * gy) * np.float32(intr.fx * intr.fy) / np.maximum(z * z, 1.0)
-    cos_view = 1.0 / np.sqrt(1.0 + slope2)
-    drop_prob = np.clip((p.grazing_cos - cos_view) / 0.1, 0.0, 1.0)
-    invalid |= valid & ~(front_edge | behind_edge) & (rng.random((h, w), dtype=np.float32) < drop_prob)
+    # ---- grazing-angle dropout: slope of the surface (mm per mm) from depth differences ----
+    gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3)
+    # cos(view angle)^2 = 1 / (1 + slope^2), slope^2 = |grad z|^2 f^2 / z^2 (Sobel = 8 x the difference).
+    slope2 = (gx * gx + gy * gy) * np.float32(intr.fx * intr.fy / 64.0) / (z * z + 1.0)
+    cos2_limit = (p.grazing_cos + 0.05 * white_noise(rng, (h, w))) ** 2
+    invalid |= (1.0 + slope2) * cos2_limit > 1.0
 
     # ---- holes: blobs where a smooth random field is high, plus isolated pixels ----
     blobs = correlated_field(rng, (h, w), rng.uniform(3.0, 10.0))
     threshold = np.float32(np.quantile(blobs[::8, ::8], 1.0 - 0.7 * p.hole_fraction))
     invalid |= blobs > threshold
-    invalid |= rng.random((h, w), dtype=np.float32) < 0.3 * p.hole_fraction
+    invalid.ravel()[rng.integers(0, h * w, size=int(0.3 * p.hole_fraction * h * w))] = True
 
     # ---- axial noise: sigma = z^2 s / (f B), spatially correlated plus a little white noise ----
-    s = np.where(label == LABEL_HAND, np.float32(p.subpixel_px), np.float32(p.other_subpixel_px))
-    sigma = z * z * s / np.float32(intr.fx * p.baseline_mm)
-    noise = 0.85 * correlated_field(rng, (h, w), p.correlation_px) + 0.53 * rng.standard_normal(
-        (h, w), dtype=np.float32)
-    z = (z + sigma * noise) * np.float32(1.0 + p.scale_error)
+    s_hand, s_other = np.float32(p.subpixel_px), np.float32(p.other_subpixel_px)
+    s = s_other + (label == LABEL_HAND) * (s_hand - s_other)
+    sigma = (z * z) * s * np.float32(1.0 / (intr.fx * p.baseline_mm))
+    noise = 0.85 * correlated_field(rng, (h, w), p.correlation_px) + 0.53 * white_noise(rng, (h, w))
+    z = (z + sigma * noise) * np.float32((1.0 + p.scale_error) / intr.depth_unit_mm)
 
-    invalid |= ~valid | (z < p.min_depth_mm) | (z > p.max_depth_mm)
-    raw = np.rint(z / np.float32(intr.depth_unit_mm))
+    invalid |= (z < p.min_depth_mm / intr.depth_unit_mm) | (z > p.max_depth_mm / intr.depth_unit_mm)
+    raw = np.rint(z)
     raw[invalid] = 0
     return np.clip(raw, 0, 65535).astype(np.uint16)

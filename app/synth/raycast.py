@@ -35,9 +35,8 @@ class DepthCanvas:
         self.ray_y = ((np.arange(intr.height, dtype=np.float64) - intr.cy) / intr.fy).astype(DTYPE)
         self.depth = np.full((intr.height, intr.width), np.inf, dtype=DTYPE)
         self.label = np.zeros((intr.height, intr.width), np.uint8)
-        # |d|^2 and 1/|d|^2 per pixel, shared by all primitives.
-        self.dd = (self.ray_x[None, :] ** 2 + 1.0) + self.ray_y[:, None] ** 2
-        self.inv_dd = 1.0 / self.dd
+        self.ray_x2 = self.ray_x ** 2 + 1.0
+        self.ray_y2 = self.ray_y ** 2
 
     # ---- windows ----
     def sphere_windows(self, spheres: np.ndarray) -> np.ndarray:
@@ -74,6 +73,11 @@ class DepthCanvas:
         u0, u1, v0, v1 = win
         return self.ray_x[None, u0:u1], self.ray_y[v0:v1, None]
 
+    def _dd(self, win: tuple[int, int, int, int]) -> np.ndarray:
+        """|d|^2 over the window."""
+        u0, u1, v0, v1 = win
+        return self.ray_x2[None, u0:u1] + self.ray_y2[v0:v1, None]
+
     @staticmethod
     def _linear(a: np.ndarray, b: np.ndarray, v0: float, v1: float, v2: float) -> np.ndarray:
         """v . (a, b, 1) over the window: one full-size operation (the rest is on rows/columns)."""
@@ -108,12 +112,12 @@ class DepthCanvas:
             if win is None:
                 continue
             a, b = self._rays(win)
-            u0, u1, v0, v1 = win
+            dd = self._dd(win)
             # |d x c|^2 = |d|^2 * (distance of the centre from the ray)^2, computed without cancellation.
             cross2 = ((b * cz - cy) ** 2 + (cx - a * cz) ** 2) + (a * cy - b * cx) ** 2
-            disc = (radius * radius) * self.dd[v0:v1, u0:u1] - cross2
+            disc = (radius * radius) * dd - cross2
             with np.errstate(invalid="ignore"):
-                t = (self._linear(a, b, cx, cy, cz) - np.sqrt(disc)) * self.inv_dd[v0:v1, u0:u1]
+                t = (self._linear(a, b, cx, cy, cz) - np.sqrt(disc)) / dd
             if cz - radius <= NEAR_MM:
                 t = np.where(t > NEAR_MM, t, np.nan)
             self.write(win, t, label)
@@ -147,9 +151,8 @@ class DepthCanvas:
             if not side or win is None:
                 continue
             a, b = self._rays(win)
-            u0, u1, v0, v1 = win
             da = self._linear(a, b, *axs)
-            qa = self.dd[v0:v1, u0:u1] - da * da
+            qa = self._dd(win) - da * da
             qb = self._linear(a, b, *qbc)
             with np.errstate(invalid="ignore", divide="ignore"):
                 sq = np.sqrt(qb * qb - qc4_i * qa)
@@ -251,12 +254,11 @@ class DepthCanvas:
             return
         radius = float(radius)
         a, b = self._rays(win)
-        u0, u1, v0, v1 = win
         da = self._linear(a, b, *ax.tolist())
         ca = float(c1 @ ax)
         # Lateral surface: |X - c1|^2 - ((X - c1) . ax)^2 = radius^2, written with the perpendicular part of c1.
         c_perp = c1 - ca * ax
-        d_perp2 = self.dd[v0:v1, u0:u1] - da * da
+        d_perp2 = self._dd(win) - da * da
         half_b = -self._linear(a, b, *c_perp.tolist())
         disc = half_b * half_b - d_perp2 * (float(c_perp @ c_perp) - radius * radius)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -209,7 +209,7 @@ def render_scene(rng: np.random.Generator, intrinsics: Intrinsics | None = None,
     if left:
         depth, label = depth[:, ::-1], label[:, ::-1]
         joints[:, 0] = -joints[:, 0]
-    clean = np.where(np.isfinite(depth), depth, 0.0)
-    clean_raw = np.clip(np.rint(clean / intr.depth_unit_mm), 0, 65535).astype(np.uint16)
-    raw = apply_sensor_noise(depth, label, intr, rng) if config.noise else clean_raw.copy()
+    clean = np.where(depth < np.inf, depth, np.float32(0.0))
+    clean_raw = np.clip(np.rint(clean / np.float32(intr.depth_unit_mm)), 0, 65535).astype(np.uint16)
+    raw = apply_sensor_noise(clean, label, intr, rng) if config.noise else clean_raw.copy()
     return SceneSample(raw, intr, joints, config.hand, clean_raw)
