@@ -188,15 +188,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", required=True, help="'realsense' or a .bag/.db3/session/PNG path")
     parser.add_argument("--out", required=True, help="calibration JSON to write, e.g. calibration/my_d435.json")
     parser.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (needed for PNG sources)")
-    parser.add_argument("--depth-unit-mm", type=float, help="mm per raw depth unit (PNG sources; default 1.0)")
-    parser.add_argument("--hand", choices=HANDS, default="right")
-    parser.add_argument("--near-mm", type=float, default=150.0)
-    parser.add_argument("--far-mm", type=float, default=1000.0)
-    parser.add_argument("--cube-mm", type=float, default=None)
+    parser.add_argument("--depth-scale", type=float, metavar="MM_PER_UNIT",
+                        help="millimetres per raw depth unit (PNG sources; default 1.0)")
+    parser.add_argument("--hand", choices=HANDS, help="the tracked hand (default right)")
+    parser.add_argument("--near-mm", type=float, help="near end of the hand's depth band (default 150)")
+    parser.add_argument("--far-mm", type=float, help="far end of the hand's depth band (default 1000)")
+    parser.add_argument("--cube-mm", type=float, help="crop cube side (default: the model's)")
     args = parser.parse_args(argv)
+    settings = {name: getattr(args, name) for name in ("hand", "near_mm", "far_mm", "cube_mm")
+                if getattr(args, name) is not None}
     try:
-        calibration = calibration_from_source(args.source, args.intrinsics, args.depth_unit_mm, hand=args.hand,
-                                              near_mm=args.near_mm, far_mm=args.far_mm, cube_mm=args.cube_mm)
+        calibration = calibration_from_source(args.source, args.intrinsics, args.depth_scale, **settings)
         save_calibration(calibration, args.out)
     except TrackerError as e:
         print(f"error: {e}", file=sys.stderr)

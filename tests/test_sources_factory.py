@@ -74,7 +74,7 @@ def test_unusable_inputs_fail_with_one_line(tmp_path):
     (tmp_path / "other").mkdir()
     with pytest.raises(InputError, match="neither a session folder .* nor a folder of depth PNGs"):
         _open(tmp_path / "other")
-    with pytest.raises(InputError, match="--depth-unit-mm must be a positive"):
+    with pytest.raises(InputError, match="--depth-scale must be a positive"):
         _open("realsense", depth_unit_mm=0.0)
     with pytest.raises(InputError, match="no input given"):
         _open("  ")

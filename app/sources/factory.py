@@ -47,7 +47,7 @@ def _with_overrides(calibration: CameraCalibration | None, intrinsics: Intrinsic
 
 def _check_unit(depth_unit_mm: float | None) -> None:
     if depth_unit_mm is not None and not depth_unit_mm > 0:
-        raise InputError(f"--depth-unit-mm must be a positive number of mm per raw unit, got {depth_unit_mm}")
+        raise InputError(f"--depth-scale must be a positive number of mm per raw unit, got {depth_unit_mm}")
 
 
 def open_source(spec: str, *, intrinsics_text: str | None = None, depth_unit_mm: float | None = None,
@@ -113,7 +113,7 @@ def _synthetic(intrinsics_text, depth_unit_mm, calibration, realtime, synthetic_
         calibration.depth_unit_mm if calibration is not None else None)
     if unit is not None:
         if base is None:
-            raise InputError("--depth-unit-mm with synthetic input needs --intrinsics (or a calibration with "
+            raise InputError("--depth-scale with synthetic input needs --intrinsics (or a calibration with "
                              "intrinsics) too")
         base = replace(base, depth_unit_mm=float(unit))
     if base is not None:

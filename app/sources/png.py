@@ -1,6 +1,6 @@
 """16-bit depth PNGs as a frame source: one file, or a folder of them in sorted file-name order.
 
-PNGs carry no intrinsics or depth scale, so they come from the caller (--intrinsics / --depth-unit-mm) or a
+PNGs carry no intrinsics or depth scale, so they come from the caller (--intrinsics / --depth-scale) or a
 calibration file; without them the source refuses to start with a one-line InputError. 8-bit or unreadable
 images are rejected the same way (an 8-bit image has lost the depth values). Frame numbers are the file order;
 timestamps are frame_number / fps. Seekable and frame-exact. Imports numpy, cv2 and app foundation only.
@@ -22,7 +22,7 @@ from app.sources.pacing import Pacer
 from app.types import DepthFrame, readonly
 
 _MISSING_INTRINSICS = ("depth PNGs carry no camera intrinsics: pass --intrinsics fx,fy,cx,cy (and "
-                       "--depth-unit-mm) or --calibration FILE")
+                       "--depth-scale) or --calibration FILE")
 
 
 def png_files(path: str | Path) -> list[Path]:
