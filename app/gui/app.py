@@ -1,0 +1,145 @@
+"""Entry point of the desktop app: run_gui(config, source, args) -> exit code, called by app/cli.py.
+
+Chooses the Qt platform (a display, or offscreen when only a screenshot is wanted), applies the theme, merges
+the remembered tuning into the configuration (settings given on the command line win), opens the main window,
+starts the given source, and, for scripted runs (--max-frames / --screenshot), saves the picture after N
+processed frames and exits. Errors are shown in the window and, for scripted runs, printed as one line.
+Imports PySide6 and app code.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6 import QtCore, QtWidgets
+
+from app.config import TrackerConfig
+from app.errors import TrackerError
+from app.gui.main_window import MainWindow
+from app.gui.qt_compat import neutralise_refcount_defect
+from app.gui.settings import Settings
+from app.gui.theme import apply_theme
+
+SCREENSHOT_DEFAULT_FRAMES = 30   # --screenshot without --max-frames: picture after this many frames
+SCRIPTED_WINDOW_SIZE = (1600, 1000)
+_SOURCE_KINDS = {"synthetic": "synthetic", "realsense": "camera"}   # SourceInfo.kind -> the GUI's source kinds
+
+
+def display_problem(need_display: bool) -> str | None:
+    """Pick the Qt platform before QApplication exists. None when fine, else why the window cannot open."""
+    if QtWidgets.QApplication.instance() is not None or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("win32", "darwin"):
+        return None
+    if not need_display:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"   # a picture needs no screen (the 3-D view says why it is off)
+        return None
+    return "no display found: run on a desktop, under xvfb-run, or use --headless"
+
+
+def merge_remembered(config: TrackerConfig, remembered: dict) -> TrackerConfig:
+    """Apply remembered tuning to every setting the command line left at its default (explicit flags win)."""
+    defaults = TrackerConfig()
+    current = {
+        "hand": (config.hand, defaults.hand),
+        "smoothing_enabled": (config.smoothing.enabled, defaults.smoothing.enabled),
+        "min_cutoff_hz": (config.smoothing.min_cutoff_hz, defaults.smoothing.min_cutoff_hz),
+        "beta": (config.smoothing.beta, defaults.smoothing.beta),
+        "d_cutoff_hz": (config.smoothing.d_cutoff_hz, defaults.smoothing.d_cutoff_hz),
+        "near_mm": (config.localiser.near_mm, defaults.localiser.near_mm),
+        "far_mm": (config.localiser.far_mm, defaults.localiser.far_mm),
+        "cube_mm": (config.cube_mm, defaults.cube_mm),
+    }
+    changes = {key: value for key, value in remembered.items()
+               if key in current and current[key][0] == current[key][1]}
+    try:
+        return config.with_changes(**changes)
+    except (TrackerError, ValueError, TypeError):
+        return config   # a damaged settings file must not stop the app
+
+
+class ScriptedRun(QtCore.QObject):
+    """Waits for N processed frames (or the end of the source, or an error), saves the screenshot, and exits."""
+
+    def __init__(self, window: MainWindow, max_frames: int | None, screenshot: str | None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.max_frames = max_frames if max_frames else SCREENSHOT_DEFAULT_FRAMES
+        self.screenshot = screenshot
+        self.exit_code: int | None = None
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._check)
+        self.timer.start()
+
+    def _check(self) -> None:
+        stats = self.window.host.stats()
+        if stats is None:
+            if self.window.errors:   # nothing could start: model or source refused
+                self.finish(1)
+            return
+        if stats.error:
+            self.finish(1)
+        elif stats.frames_processed >= self.max_frames or stats.state.value in ("finished", "stopped"):
+            self.finish(0)
+        elif stats.state.value == "paused" and stats.frame_count is not None \
+                and stats.position >= stats.frame_count - 1:
+            self.finish(0)   # a replay held at its last frame
+
+    def finish(self, code: int) -> None:
+        if self.exit_code is not None:
+            return
+        self.timer.stop()
+        self.window.host.poll()   # draw the newest result before the picture
+        QtWidgets.QApplication.processEvents()
+        if self.screenshot and self.window.save_screenshot(self.screenshot) is None:
+            code = 1
+        for message in dict.fromkeys(self.window.errors):
+            print(f"error: {message}", file=sys.stderr)
+        self.exit_code = code
+        self.window.close()
+        QtWidgets.QApplication.instance().exit(code)
+
+
+def run_gui(config: TrackerConfig, source, args) -> int:
+    """Open the window. source: an unopened FrameSource or None (the user chooses); args: .max_frames,
+    .screenshot (PNG path), .record (session folder to record into from the start). Returns the exit code."""
+    max_frames = getattr(args, "max_frames", None)
+    screenshot = getattr(args, "screenshot", None)
+    scripted = bool(max_frames or screenshot)
+    problem = display_problem(need_display=not screenshot)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    app.setApplicationName("Hand Tracker")
+    neutralise_refcount_defect()
+    apply_theme(app)
+    settings = Settings()
+    if not scripted:   # scripted runs are reproducible: command line and defaults only
+        config = merge_remembered(config, settings.tracker_values())
+    window = MainWindow(config, settings, restore_geometry=not scripted)
+    if scripted:
+        window.resize(*SCRIPTED_WINDOW_SIZE)
+    window.show()
+    runner = ScriptedRun(window, max_frames, screenshot) if scripted else None
+    if source is not None:
+        window.set_source(source, kind=_SOURCE_KINDS.get(source.info.kind, "file"),
+                          reopen=_reopener(getattr(args, "source", None)))
+        if window.start() and getattr(args, "record", None):
+            window.start_recording(str(args.record))
+    code = app.exec()
+    if runner is not None and runner.exit_code is not None:
+        return runner.exit_code
+    return int(code)
+
+
+def _reopener(spec):
+    """How to open the command line's source again after Stop (a stopped pipeline has closed it)."""
+    if not isinstance(spec, str) or not spec:
+        return None
+
+    def reopen():
+        from app.sources.factory import open_source
+        return open_source(spec)
+    return reopen

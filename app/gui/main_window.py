@@ -1,0 +1,418 @@
+"""The main window: lays out the views and control bars, routes the user's commands to the PipelineHost, draws
+each new result once, and remembers its settings.
+
+Layout: source bar on top; tracker settings on the left; depth view and 3-D view side by side; weight maps and
+a Performance / Joints tab below; the replay timeline at the bottom; errors in a banner and the status bar.
+Imports PySide6 and app code.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.config import TrackerConfig
+from app.gui import theme
+from app.gui.controls import SourceBar, TimelineBar, format_bytes, format_elapsed
+from app.gui.depth_view import DepthView
+from app.gui.joint_table import JointTable
+from app.gui.pipeline_host import PipelineHost
+from app.gui.qt_compat import neutralise_refcount_defect
+from app.gui.screenshot import grab_window
+from app.gui.settings import Settings
+from app.gui.shortcuts import install_shortcuts, shortcut_help_text
+from app.gui.skeleton_view import SkeletonView
+from app.gui.stats_panel import StatsPanel
+from app.gui.tracker_controls import TrackerControls
+from app.gui.weights_view import WeightsView
+from app.joints import NUM_JOINTS
+from app.types import TrackerResult
+
+STATS_INTERVAL_MS = 250
+TABLE_INTERVAL_S = 0.1   # the joint table (21 x 5 texts) is refreshed at most 10 times a second
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """config: the tracker configuration to start with; settings: where choices are remembered."""
+
+    def __init__(self, config: TrackerConfig, settings: Settings, *, restore_geometry: bool = True) -> None:
+        neutralise_refcount_defect()   # before the first redraw (see qt_compat.py)
+        super().__init__()
+        self.settings = settings
+        self.host = PipelineHost(config, parent=self)
+        self.shown_result: TrackerResult | None = None
+        self.displayed_frames = 0
+        self.selected_joint = 0
+        self.errors: list[str] = []
+        self._display_times: deque[float] = deque(maxlen=120)
+        self._table_shown_s = 0.0
+        self.setWindowTitle("Hand Tracker")
+        self._build()
+        self._connect()
+        self._restore(restore_geometry)
+        install_shortcuts(self)
+        self.stats_timer = QtCore.QTimer(self)
+        self.stats_timer.setInterval(STATS_INTERVAL_MS)
+        self.stats_timer.timeout.connect(self.refresh_stats)
+        self.stats_timer.start()
+        self.depth_view.show_message("choose a source to begin: synthetic hand, camera or a recording")
+
+    # ---- construction --------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.source_bar = SourceBar()
+        self.timeline = TimelineBar()
+        self.tracker_controls = TrackerControls()
+        self.depth_view = DepthView()
+        self.skeleton_view = SkeletonView()
+        self.weights_view = WeightsView()
+        self.stats_panel = StatsPanel()
+        self.joint_table = JointTable()
+        self.banner = QtWidgets.QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner_close = QtWidgets.QToolButton()
+        self.banner_close.setText("✕")
+        self.banner_close.setToolTip("dismiss")
+        banner_row = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(banner_row)
+        row.setContentsMargins(8, 0, 8, 0)
+        row.addWidget(self.banner, 1)
+        row.addWidget(self.banner_close)
+        self.banner_row = banner_row
+        banner_row.hide()
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(self.stats_panel, "Performance")
+        self.tabs.addTab(self.joint_table, "Joints (camera frame, mm)")
+        self.top_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.top_splitter.addWidget(self.depth_view)
+        self.top_splitter.addWidget(self.skeleton_view)
+        self.bottom_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.bottom_splitter.addWidget(self.weights_view)
+        self.bottom_splitter.addWidget(self.tabs)
+        self.view_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.view_splitter.addWidget(self.top_splitter)
+        self.view_splitter.addWidget(self.bottom_splitter)
+        self.view_splitter.setStretchFactor(0, 3)
+        self.view_splitter.setStretchFactor(1, 2)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(self.tracker_controls)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setFixedWidth(250)
+        middle = QtWidgets.QHBoxLayout()
+        middle.setContentsMargins(4, 0, 4, 0)
+        middle.addWidget(scroll)
+        middle.addWidget(self.view_splitter, 1)
+
+        central = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        column.addWidget(self.source_bar)
+        column.addWidget(banner_row)
+        column.addLayout(middle, 1)
+        column.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        self.state_label = QtWidgets.QLabel("idle")
+        self.fps_label = QtWidgets.QLabel("")
+        self.provider_label = QtWidgets.QLabel("")
+        for label in (self.state_label, self.fps_label, self.provider_label):
+            self.statusBar().addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        h = self.host
+        h.result_ready.connect(self.show_result)
+        h.error.connect(self.show_error)
+        h.state_changed.connect(self._on_state_changed)
+        h.model_loaded.connect(self._on_model_loaded)
+        h.source_changed.connect(self._on_source_changed)
+        self.source_bar.source_requested.connect(self._on_source_requested)
+        self.source_bar.start_stop_clicked.connect(self.toggle_running)
+        self.source_bar.record_toggled.connect(self._on_record_button)
+        self.source_bar.screenshot_clicked.connect(lambda: self.save_screenshot())
+        self.source_bar.help_clicked.connect(self.show_shortcuts)
+        self.timeline.play_pause_clicked.connect(self.toggle_play_pause)
+        self.timeline.step_requested.connect(self.step)
+        self.timeline.seek_requested.connect(self.seek)
+        self.timeline.speed_changed.connect(self._on_speed_changed)
+        self.tracker_controls.changed.connect(self._on_tracker_changed)
+        for view in (self.depth_view, self.skeleton_view, self.weights_view, self.joint_table):
+            view.joint_clicked.connect(self.select_joint)
+        self.skeleton_view.mode_changed.connect(self._on_view_mode_changed)
+        self.banner_close.clicked.connect(self.banner_row.hide)
+
+    def _restore(self, restore_geometry: bool) -> None:
+        s = self.settings
+        values = self.host.config_values()   # run_gui already merged the remembered tuning into the config
+        self.tracker_controls.set_values(values)
+        mode = s.get("view/skeleton_mode", "smoothed", str)
+        self.skeleton_view.set_mode(mode if mode in ("smoothed", "raw", "both") else "smoothed")
+        self.timeline.set_speed(s.get("replay/speed", 1.0, float))
+        self.select_joint(min(max(s.get("view/selected_joint", 8, int), 0), NUM_JOINTS - 1))
+        self.depth_view.set_depth_range(values["near_mm"], values["far_mm"])
+        geometry = s.get_bytes("window/geometry") if restore_geometry else None
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1600, 1000)
+        for key, splitter in self._splitters().items():
+            state = s.get_bytes(f"window/{key}") if restore_geometry else None
+            if state is not None:
+                splitter.restoreState(state)
+            else:
+                splitter.setSizes({"top": [1, 1], "bottom": [3, 2], "views": [3, 2]}[key])
+
+    def _splitters(self) -> dict[str, QtWidgets.QSplitter]:
+        return {"top": self.top_splitter, "bottom": self.bottom_splitter, "views": self.view_splitter}
+
+    # ---- sources and running -------------------------------------------------------------------------------
+    def set_source(self, source, kind: str | None = None, reopen=None) -> None:
+        self.host.set_source(source, kind, reopen)
+
+    def open_source(self, kind: str, path: str | None = None, start: bool = True) -> bool:
+        """Choose a source ('synthetic', 'camera', 'file' with a path) and, by default, start tracking it."""
+        if not self.host.open_source(kind, path):
+            return False
+        self.settings.set("source/kind", kind)
+        if path:
+            self.settings.set("source/path", path)
+        return self.start() if start else True
+
+    def start(self) -> bool:
+        self.stats_panel.clear_history()
+        ok = self.host.start(speed=self.timeline.speed())
+        if ok:
+            self.hide_error()
+            self.depth_view.show_message("waiting for frames")
+        self.refresh_stats()
+        return ok
+
+    def stop(self) -> None:
+        self.host.stop()
+        self.refresh_stats()
+
+    def toggle_running(self) -> None:
+        self.stop() if self.host.is_running() else self.start()
+
+    def toggle_play_pause(self) -> None:
+        stats = self.host.stats()
+        if stats is None or not self._seekable():
+            return
+        if stats.state.value == "running" and not self._held_at_end(stats):
+            self.host.pause()
+        else:
+            if self._held_at_end(stats):
+                self.host.seek(0)   # play again from the start
+            self.host.resume()
+        self.refresh_stats()
+
+    def step(self, n: int) -> None:
+        """Step n frames (n < 0 goes back) from the frame shown; pauses a running replay first."""
+        stats = self.host.stats()
+        if stats is None or not self._seekable():
+            return
+        self.host.pause()
+        if n > 0:
+            self.host.step(n)
+        else:   # a seek while paused delivers the frame sought and stays paused
+            self.host.seek(max(0, stats.position + n))
+        self.refresh_stats()
+
+    def seek(self, index: int) -> None:
+        if self.host.stats() is not None and self._seekable():
+            count = self.host.source_info().frame_count or 1
+            self.host.seek(min(max(int(index), 0), count - 1))   # paused: the frame sought is still shown
+
+    def seek_to_end(self) -> None:
+        info = self.host.source_info()
+        if info is not None and info.frame_count:
+            self.seek(info.frame_count - 1)
+
+    def _seekable(self) -> bool:
+        info = self.host.source_info()
+        return info is not None and info.seekable and bool(info.frame_count)
+
+    @staticmethod
+    def _held_at_end(stats) -> bool:
+        return stats.frame_count is not None and stats.position >= stats.frame_count - 1
+
+    # ---- recording and screenshots -------------------------------------------------------------------------
+    def start_recording(self, directory: str | None = None) -> bool:
+        if directory is None:
+            parent = Path(self.settings.get("record/parent", str(Path.home() / "hand-tracker-recordings"), str))
+            directory = str(parent / time.strftime("session-%Y%m%d-%H%M%S"))
+        ok = self.host.start_recording(directory)
+        self.refresh_stats()
+        return ok
+
+    def stop_recording(self) -> None:
+        self.host.stop_recording()
+        status = self.host.recording_status()
+        if status is not None:
+            self.statusBar().showMessage(f"recorded {status.frames} frames ({format_bytes(status.bytes)}) "
+                                         f"into {status.path}", 15000)
+        self.refresh_stats()
+
+    def toggle_recording(self) -> None:
+        self.stop_recording() if self._recording_active() else self.start_recording()
+
+    def _recording_active(self) -> bool:
+        return self.host.recording_active()
+
+    def _on_record_button(self, checked: bool) -> None:
+        self.start_recording() if checked else self.stop_recording()
+
+    def save_screenshot(self, path: str | None = None) -> str | None:
+        """Save the whole window as PNG (default: the screenshot folder with a timestamped name)."""
+        if path is None:
+            folder = Path(self.settings.get("screenshot/folder", str(_pictures_folder()), str))
+            path = str(folder / time.strftime("hand-tracker-%Y%m%d-%H%M%S.png"))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not grab_window(self).save(path):
+            self.show_error(f"could not save the screenshot to {path}")
+            return None
+        self.statusBar().showMessage(f"screenshot saved to {path}", 8000)
+        return path
+
+    # ---- drawing -------------------------------------------------------------------------------------------
+    def show_result(self, result: TrackerResult) -> None:
+        """Draw one new result in every view (called once per new result by the host's poll)."""
+        self.shown_result = result
+        self.depth_view.show_result(result)
+        self.skeleton_view.show_result(result)
+        self.weights_view.show_result(result)
+        now = time.perf_counter()
+        if now - self._table_shown_s >= TABLE_INTERVAL_S or not self.host.is_running():
+            self.joint_table.show_pose(result.pose, raw=self.skeleton_view.mode() == "raw")
+            self._table_shown_s = now
+        self.timeline.set_position(result.frame.index)
+        self.displayed_frames += 1
+        displayed_s = time.perf_counter()
+        self._display_times.append(displayed_s)
+        latency_ms = (displayed_s - result.frame.arrival_s) * 1e3 if result.frame.arrival_s > 0 else float("nan")
+        self.stats_panel.add_result(result, latency_ms)
+
+    def display_fps(self) -> float:
+        times = self._display_times
+        if len(times) < 2 or time.perf_counter() - times[-1] > 1.0:
+            return 0.0
+        return (len(times) - 1) / max(times[-1] - times[0], 1e-6)
+
+    def refresh_stats(self) -> None:
+        stats = self.host.stats()
+        recording = self.host.recording_status()
+        rec_text = None
+        if recording is not None and self.host.recording_active():
+            rec_text = (f"REC {format_elapsed(recording.elapsed_s)}  ·  {recording.frames} frames  ·  "
+                        f"{format_bytes(recording.bytes)}")
+        self.source_bar.set_recording(rec_text)
+        fps = self.display_fps()
+        self.stats_panel.show_stats(stats, fps, rec_text or "")
+        state = "no source" if stats is None else stats.state.value
+        self.state_label.setText(state)
+        self.fps_label.setText("" if stats is None else f"{stats.process_fps:.1f} fps tracked · {fps:.1f} shown")
+        self.source_bar.set_running(stats is not None and state in ("running", "paused"))
+        self.timeline.set_playing(state == "running" and not (stats and self._held_at_end(stats)))
+
+    # ---- selection and settings ----------------------------------------------------------------------------
+    def select_joint(self, joint_id: int) -> None:
+        self.selected_joint = int(joint_id)
+        for view in (self.depth_view, self.skeleton_view, self.weights_view, self.joint_table):
+            view.set_selected_joint(self.selected_joint)
+        self.settings.set("view/selected_joint", self.selected_joint)
+
+    def select_next_joint(self, step: int) -> None:
+        self.select_joint((self.selected_joint + step) % NUM_JOINTS)
+
+    def _on_tracker_changed(self, changes: dict) -> None:
+        if self.host.update_tracker(changes):
+            self.settings.set_tracker_values(changes)
+            if "near_mm" in changes or "far_mm" in changes:
+                values = self.tracker_controls.values()
+                self.depth_view.set_depth_range(values["near_mm"], values["far_mm"])
+        else:   # refused: show what is really in force
+            self.tracker_controls.set_values(self.host.config_values())
+
+    def _on_speed_changed(self, factor: float) -> None:
+        self.host.set_speed(factor)
+        self.settings.set("replay/speed", factor)
+
+    def _on_view_mode_changed(self, mode: str) -> None:
+        self.settings.set("view/skeleton_mode", mode)
+        if self.shown_result is not None:
+            self.joint_table.show_pose(self.shown_result.pose, raw=mode == "raw")
+
+    # ---- host events ---------------------------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        """Show a one-line error in the banner and the status bar (never a blocking dialog)."""
+        self.errors.append(message)
+        self.banner.setText(f"⚠  {message}")
+        self.banner_row.show()
+        self.statusBar().showMessage(message, 15000)
+
+    def hide_error(self) -> None:
+        self.banner_row.hide()
+
+    @property
+    def last_error(self) -> str | None:
+        return self.errors[-1] if self.errors else None
+
+    def _on_state_changed(self, state: str) -> None:
+        if state == "finished":
+            self.statusBar().showMessage("end of the recording", 8000)
+        elif state == "stopped":
+            self.depth_view.show_message("stopped")
+        self.refresh_stats()
+
+    def _on_model_loaded(self, model_name: str, provider: str) -> None:
+        self.stats_panel.set_model(model_name, provider)
+        self.provider_label.setText(f"{model_name} on {provider}")
+        cube = self.host.model_cube_mm()
+        if cube is not None:
+            self.tracker_controls.set_values({"cube_mm": cube})
+
+    def _on_source_changed(self, info) -> None:
+        self.source_bar.set_source(self.host.source_kind, info.name)
+        self.timeline.set_source(info.frame_count, info.seekable and not info.live)
+        self.setWindowTitle(f"Hand Tracker — {info.name}")
+
+    def _on_source_requested(self, kind: str) -> None:
+        if kind == "file":
+            path = self.choose_recording()
+            if path:
+                self.open_source("file", path)
+        else:
+            self.open_source(kind)
+
+    def choose_recording(self) -> str | None:
+        """Ask for a recording: a .bag/.db3 file, or any file inside a session or PNG folder (its folder)."""
+        start = self.settings.get("source/path", str(Path.home()), str)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a recording", start,
+            "Recordings (*.bag *.db3 *.json *.jsonl *.png);;All files (*)")
+        if not path:
+            return None
+        return path if Path(path).suffix.lower() in (".bag", ".db3") else str(Path(path).parent)
+
+    def show_shortcuts(self) -> None:
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.NoIcon, "Keyboard shortcuts",
+                                    shortcut_help_text(), parent=self)
+        box.setModal(False)
+        box.show()
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """Stop everything (finishing a recording in progress) and remember the window."""
+        self.stats_timer.stop()
+        self.host.stop()
+        self.settings.set("window/geometry", self.saveGeometry())
+        for key, splitter in self._splitters().items():
+            self.settings.set(f"window/{key}", splitter.saveState())
+        self.settings.sync()
+        super().closeEvent(event)
+
+
+def _pictures_folder() -> Path:
+    location = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.PicturesLocation)
+    return Path(location) if location else Path.home()

@@ -1,0 +1,257 @@
+"""The GUI's handle on the tracking pipeline: builds the estimator, tracker and Pipeline for a chosen source,
+forwards the user's commands, and polls the pipeline on a QTimer in the Qt thread.
+
+The GUI never waits for the tracker: poll() takes the newest result without blocking (Pipeline.latest_result)
+and emits result_ready only when it is a new one, so a slow display drops stale results instead of queueing
+them. Every TrackerError (missing model, unreadable file, no camera, recording refused) becomes an error(str)
+signal with its one-line message. Imports PySide6 and app code (never onnxruntime or pyrealsense2 directly).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6 import QtCore
+
+from app.config import TrackerConfig
+from app.errors import InputError, TrackerError
+from app.sources.base import FrameSource, SourceInfo
+
+DEFAULT_POLL_INTERVAL_MS = 8   # faster than any display, so the newest result is picked up promptly
+
+
+class PipelineHost(QtCore.QObject):
+    """result_ready(TrackerResult); state_changed(str, a PipelineState value); error(str); model_loaded(str, str)
+    with (model name, provider); source_changed(SourceInfo)."""
+
+    result_ready = QtCore.Signal(object)
+    state_changed = QtCore.Signal(str)
+    error = QtCore.Signal(str)
+    model_loaded = QtCore.Signal(str, str)
+    source_changed = QtCore.Signal(object)
+
+    def __init__(self, config: TrackerConfig, poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS,
+                 parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.pipeline = None
+        self.estimator = None
+        self.source: FrameSource | None = None
+        self.source_kind: str | None = None
+        self._reopen: Callable[[], FrameSource] | None = None
+        self._last_result = None
+        self._last_state: str | None = None
+        self._last_error: str | None = None
+        self._last_recording_error: str | None = None
+        self._recording_path: str | None = None
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(poll_interval_ms)
+        self.timer.timeout.connect(self.poll)
+
+    # ---- model and source --------------------------------------------------------------------------------
+    def load_model(self) -> bool:
+        """Open the ONNX model once (kept across sources). False (and error emitted) when it cannot be used."""
+        if self.estimator is not None:
+            return True
+        from app.tracking.estimator import Estimator
+        try:
+            self.estimator = Estimator(self.config.model_path, provider=self.config.provider,
+                                       intra_op_threads=self.config.intra_op_threads)
+        except TrackerError as exc:
+            self.error.emit(str(exc))
+            return False
+        self.model_loaded.emit(self.estimator.model_name, self.estimator.provider)
+        if self.estimator.provider_note:
+            self.error.emit(self.estimator.provider_note)
+        return True
+
+    def model_cube_mm(self) -> float | None:
+        """The crop cube the tracker uses: the configured one, else the model's own (None before loading)."""
+        if self.config.cube_mm is not None:
+            return float(self.config.cube_mm)
+        return None if self.estimator is None else float(self.estimator.info.cube_mm)
+
+    def set_source(self, source: FrameSource, kind: str | None = None,
+                   reopen: Callable[[], FrameSource] | None = None) -> None:
+        """Use this source from the next start(); reopen() makes a fresh one for a restart after stop()."""
+        self.stop()
+        self.source, self.source_kind, self._reopen = source, kind, reopen
+        self.source_changed.emit(source.info)
+
+    def open_source(self, kind: str, path: str | None = None) -> bool:
+        """Build a source: kind 'synthetic', 'camera' or 'file' (path: .bag/.db3 file, session or PNG folder).
+        False (and error emitted) when it cannot be opened."""
+        def make() -> FrameSource:
+            return _make_source(kind, path)
+        try:
+            source = make()
+        except TrackerError as exc:
+            self.error.emit(str(exc))
+            return False
+        self.set_source(source, kind, make)
+        return True
+
+    def source_info(self) -> SourceInfo | None:
+        return None if self.source is None else self.source.info
+
+    # ---- run control -------------------------------------------------------------------------------------
+    def start(self, speed: float = 1.0) -> bool:
+        """Build the tracker and pipeline for the current source and start them. speed: replay pacing of a
+        recording (1.0 real time, 0 as fast as possible); a seekable recording holds at its last frame."""
+        if self.is_running():
+            return True
+        if self.source is None:
+            self.error.emit("choose a source first: synthetic hand, RealSense camera or a recording")
+            return False
+        if not self.load_model():
+            return False
+        from app.runtime.pipeline import Pipeline
+        from app.tracking.tracker import HandTracker
+        try:
+            if self.pipeline is not None:   # a stopped pipeline closed its source: start on a fresh one
+                if self._reopen is None:
+                    raise InputError("this source cannot be restarted: choose it again")
+                self.source = self._reopen()
+                self.source_changed.emit(self.source.info)
+            tracker = HandTracker(self.config, self.estimator)
+            info = self.source.info
+            self.pipeline = Pipeline(self.source, tracker, speed=None if info.live else speed,
+                                     hold_at_end=info.seekable and not info.live)
+            self.pipeline.start()
+        except TrackerError as exc:
+            self.error.emit(str(exc))
+            return False
+        self._last_result = None
+        self._last_error = self._last_recording_error = None
+        self._recording_path = None
+        self.timer.start()
+        return True
+
+    def stop(self) -> None:
+        """Stop the pipeline (finishing a recording in progress); safe to call when nothing runs."""
+        if self.pipeline is not None:
+            self.pipeline.stop()
+            self._recording_path = None
+            self.poll()   # report the final state and any error
+        self.timer.stop()
+
+    def is_running(self) -> bool:
+        stats = self.stats()
+        return stats is not None and stats.state.value in ("running", "paused")
+
+    def stats(self):
+        return None if self.pipeline is None else self.pipeline.stats()
+
+    def _forward(self, method: str, *args) -> None:
+        if self.pipeline is None:
+            return
+        try:
+            getattr(self.pipeline, method)(*args)
+        except TrackerError as exc:
+            self.error.emit(str(exc))
+        self.timer.start()   # a seek or step after the end of a replay brings new results
+
+    def pause(self) -> None:
+        self._forward("pause")
+
+    def resume(self) -> None:
+        self._forward("resume")
+
+    def step(self, n: int = 1) -> None:
+        self._forward("step", int(n))
+
+    def seek(self, index: int) -> None:
+        self._forward("seek", int(index))
+
+    def set_speed(self, factor: float) -> None:
+        self._forward("set_speed", float(factor))
+
+    # ---- recording ---------------------------------------------------------------------------------------
+    def start_recording(self, directory: str) -> bool:
+        if self.pipeline is None or not self.is_running():
+            self.error.emit("start the tracker before recording")
+            return False
+        try:
+            self.pipeline.start_recording(directory)
+        except TrackerError as exc:
+            self.error.emit(str(exc))
+            return False
+        self._last_recording_error = None
+        self._recording_path = directory
+        return True
+
+    def stop_recording(self) -> None:
+        self._recording_path = None
+        if self.pipeline is not None:
+            self.pipeline.stop_recording()
+
+    def recording_active(self) -> bool:
+        """A recording was started, not stopped, and has not failed."""
+        status = self.recording_status()
+        return self._recording_path is not None and status is not None and status.error is None
+
+    def recording_status(self):
+        return None if self.pipeline is None else self.pipeline.recording_status()
+
+    # ---- tracker settings --------------------------------------------------------------------------------
+    def config_values(self) -> dict:
+        """The live-tunable settings in force, with the keys of TrackerControls / Pipeline.update_tracker."""
+        c = self.config
+        cube = self.model_cube_mm()
+        return {"hand": c.hand, "smoothing_enabled": c.smoothing.enabled, "min_cutoff_hz": c.smoothing.min_cutoff_hz,
+                "beta": c.smoothing.beta, "d_cutoff_hz": c.smoothing.d_cutoff_hz, "near_mm": c.localiser.near_mm,
+                "far_mm": c.localiser.far_mm, "cube_mm": cube if cube is not None else c.localiser.cube_mm}
+
+    def update_tracker(self, changes: dict) -> bool:
+        """Apply live changes (and keep them for the next pipeline); False with error emitted if refused."""
+        try:
+            config = self.config.with_changes(**changes)
+            if config.localiser.near_mm >= config.localiser.far_mm:
+                raise InputError("the near end of the depth band must be nearer than the far end")
+            if self.pipeline is not None and self.is_running():
+                self.pipeline.update_tracker(**changes)
+        except TrackerError as exc:
+            self.error.emit(str(exc))
+            return False
+        self.config = config
+        return True
+
+    # ---- polling -----------------------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Called by the timer: emit the newest result if it is new, and any state change or error."""
+        if self.pipeline is None:
+            return
+        result = self.pipeline.latest_result()
+        if result is not None and result is not self._last_result:
+            self._last_result = result
+            self.result_ready.emit(result)
+        stats = self.pipeline.stats()
+        state = stats.state.value
+        if stats.error and stats.error != self._last_error:
+            self._last_error = stats.error
+            self.error.emit(stats.error)
+        recording = self.pipeline.recording_status()
+        if recording is not None and recording.error and recording.error != self._last_recording_error:
+            self._last_recording_error = recording.error
+            self._recording_path = None
+            self.error.emit(f"recording stopped: {recording.error}")
+        if state != self._last_state:
+            self._last_state = state
+            self.state_changed.emit(state)
+        if state in ("stopped", "finished", "error") and result is self._last_result:
+            self.timer.stop()   # nothing more will arrive
+
+
+def _make_source(kind: str, path: str | None) -> FrameSource:
+    """The GUI's three source kinds through the shared factory (app.sources.factory)."""
+    from app.sources.factory import open_source, realsense_connected
+    if kind == "synthetic":
+        return open_source("synthetic")
+    if kind == "camera":
+        if not realsense_connected():
+            raise InputError("no RealSense camera found: plug one in (USB 3) or choose another source")
+        return open_source("realsense")
+    if kind == "file":
+        if not path:
+            raise InputError("choose a recording file or folder")
+        return open_source(path)
+    raise InputError(f"unknown source kind '{kind}' (expected synthetic, camera or file)")
