@@ -63,15 +63,15 @@ class NetworkConfig:
 
 CONFIGS: dict[str, NetworkConfig] = {
     # The paper's ResNet-18 AWR: 5x5 stem + max pool (128 -> 64), stages to 8x8, three 256-ch deconvs to 64x64.
-    # 15.4 M params, 3.8 GMAC: ~30 ms per crop on one CPU thread, far too slow to train on a CPU.
+    # 15.4 M params, 3.8 GMAC: ~115 ms per crop on one CPU thread, 2 img/s training: GPU only.
     "paper": NetworkConfig("paper", 64, (64, 128, 256, 512), (2, 2, 2, 2), 256),
     # The CPU real-time model. Measured against a dozen variants with models/benchmark_network.py on the 2-core
     # VM (onnxruntime, 1 thread, incl. aggregation; torch training at batch 32, 2 threads, best of 3):
     #   paper-style stride-1 stem at half width: 19 ms, 5 img/s  (the 64x64 encoder stages dominate)
     #   stride-2 stem, half width (32..256), decoder 128/64/32/32: 8.1-8.4 ms (over budget), 38 img/s
     #   stride-2 stem, widths 24..192, decoder 96/48/24/24:        5.6 ms, 55 img/s
-    #   stride-2 stem, widths 16/32/64/256, decoder 128/64/32/16:  4.6 ms, 62 img/s   <- "lite"
-    #   stride-2 stem, quarter width (16..128), decoder 64/32/16/16: 3.4 ms, 79 img/s <- "tiny"
+    #   stride-2 stem, widths 16/32/64/256, decoder 128/64/32/16:  4.6-4.9 ms, 62-70 img/s  <- "lite"
+    #   stride-2 stem, quarter width (16..128), decoder 64/32/16/16: 2.6-3.4 ms, 79-94 img/s <- "tiny"
     # "lite" keeps the expensive high-resolution layers narrow (16-32 ch) and spends its parameters at 4x4 and
     # in the first decoder steps, where they cost little time; the fixed per-batch cost of the 84 x 64 x 64
     # output (head, targets, loss) is why no variant with a 64x64 output trained at 100 img/s here.
