@@ -2,7 +2,9 @@
 
 Every sample is a full sensor-resolution scene (app.synth.scene.render_scene) that goes through exactly the
 runtime's HandLocaliser and AWR crop, so the runtime's own centre errors are part of the training distribution.
-Frames where the localiser finds no hand are counted per shard in the manifest, never silently dropped.
+Frames where the localiser finds no hand, or locks onto another object (its centre more than
+max_centre_error_mm from the mean of the true joints: "wrong_object"), are not used for training; they are
+counted per shard and in the manifest, never silently dropped.
 
 Deterministic: sample i of a data set with seed s is rendered from np.random.default_rng([s, i]), whatever the
 number of processes. Resumable: shards are written to a temporary name and renamed when complete; existing
@@ -45,6 +47,7 @@ class ShardJob:
     seed: int
     cube_mm: float
     input_size: int
+    max_centre_error_mm: float = 100.0
 
 
 def render_one(frame_id: int, job: ShardJob):
@@ -65,6 +68,10 @@ def render_one(frame_id: int, job: ShardJob):
     joints = np.asarray(sample.joints_xyz_mm, dtype=np.float64)
     uvd = xyz_mm_to_crop_uvd(joints, geom, intr)
     centre_mm = unproject_px_to_mm(np.asarray(loc.centre_uvz, dtype=np.float64), intr)
+    centre_error_mm = float(np.linalg.norm(centre_mm - joints.mean(axis=0)))
+    if centre_error_mm > job.max_centre_error_mm:
+        # The localiser locked onto another object (table edge, distractor): no hand in the crop to learn from.
+        return None, "wrong_object"
     record = {
         "crops": crop.astype(np.float16),
         "joints_uvd": uvd.astype(np.float32),
@@ -74,7 +81,7 @@ def render_one(frame_id: int, job: ShardJob):
         "image_to_crop": geom.image_to_crop,
         "intrinsics": np.array([intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy, intr.depth_unit_mm]),
         "frame_id": np.int64(frame_id),
-        "centre_error_mm": np.float32(np.linalg.norm(centre_mm - joints.mean(axis=0))),
+        "centre_error_mm": np.float32(centre_error_mm),
     }
     return record, loc.status.value
 
