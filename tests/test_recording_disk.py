@@ -98,3 +98,17 @@ def test_writer_that_cannot_keep_up_stops_instead_of_blocking(tmp_path, monkeypa
     status = writer.close()
     assert status.frames >= 1 and status.recording is False
     _assert_valid(tmp_path / "slow", status.frames)
+
+
+def test_recording_stops_when_free_space_falls_below_half_the_reserve(tmp_path, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    free = {"mb": 300}
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - free["mb"] * 2**20,
+                                                                  free["mb"] * 2**20))
+    writer = SessionWriter(tmp_path / "s", {}, min_free_mb=200)  # 300 MB free: starts
+    free["mb"] = 99  # another program fills the disk while we record
+    for k in range(40):
+        writer.write(_frame(k))
+    status = writer.close()
+    assert status.error == f"recording stopped: disk almost full (99 MB left); 30 frames saved in {tmp_path / 's'}"
+    _assert_valid(tmp_path / "s", 30)  # checked every 30 frames: the 30 before the check are kept
