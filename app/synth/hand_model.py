@@ -132,21 +132,28 @@ def sample_shape(rng: np.random.Generator) -> HandShape:
                      float(rng.uniform(11.0, 14.0)) * radius_scale ** 0.5, float(rng.uniform(1.35, 1.55) * length))
 
 
-def rot_x(deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+def rot_x(deg) -> np.ndarray:
+    """Rotation about x by deg; deg may be an array (result ... x 3 x 3)."""
+    a = np.radians(np.asarray(deg, dtype=np.float64))
+    c, s, o, z = np.cos(a), np.sin(a), np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
 
 
-def rot_z(deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+def rot_z(deg) -> np.ndarray:
+    """Rotation about z by deg; deg may be an array (result ... x 3 x 3)."""
+    a = np.radians(np.asarray(deg, dtype=np.float64))
+    c, s, o, z = np.cos(a), np.sin(a), np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
 
 
-def rot_axis(axis: np.ndarray, deg: float) -> np.ndarray:
-    """Rotation by deg about a unit axis (Rodrigues)."""
-    k = axis / np.linalg.norm(axis)
-    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    a = np.radians(deg)
+def rot_axis(axis: np.ndarray, deg) -> np.ndarray:
+    """Rotation by deg about axis (Rodrigues); axis ... x 3 and deg ... may be batched."""
+    k = np.asarray(axis, dtype=np.float64)
+    k = k / np.linalg.norm(k, axis=-1, keepdims=True)
+    zero = np.zeros(k.shape[:-1])
+    kx = np.stack([np.stack([zero, -k[..., 2], k[..., 1]], -1), np.stack([k[..., 2], zero, -k[..., 0]], -1),
+                   np.stack([-k[..., 1], k[..., 0], zero], -1)], -2)
+    a = np.radians(np.asarray(deg, dtype=np.float64))[..., None, None]
     return np.eye(3) + np.sin(a) * kx + (1.0 - np.cos(a)) * (kx @ kx)
 
 
@@ -161,16 +168,26 @@ def _frame_from(y_dir: np.ndarray, z_hint: np.ndarray) -> np.ndarray:
 THUMB_REST_FRAME = _frame_from(THUMB_REST_DIR, THUMB_REST_FLEX_DIR)
 
 
-def thumb_cmc_rotation(cmc_flex: float, cmc_abd: float) -> np.ndarray:
+def thumb_cmc_rotation(cmc_flex, cmc_abd) -> np.ndarray:
     """Hand-frame orientation of the thumb metacarpal: flexion sweeps it across the palm (about the palm normal),
-    palmar abduction lifts it out of the palm plane, and coupled pronation turns the pad towards the fingers."""
+    palmar abduction lifts it out of the palm plane, and coupled pronation turns the pad towards the fingers.
+    Angles may be arrays (result ... x 3 x 3)."""
     r_flex = rot_z(cmc_flex)
     d = r_flex @ THUMB_REST_FRAME[:, 1]
     abd_axis = np.cross(d, np.array([0.0, 0.0, 1.0]))
     r_abd = rot_axis(abd_axis, cmc_abd)
-    d2 = r_abd @ d
-    pron = THUMB_PRONATION_PER_FLEX * cmc_flex + THUMB_PRONATION_PER_ABD * cmc_abd
+    d2 = (r_abd @ d[..., None])[..., 0]
+    pron = THUMB_PRONATION_PER_FLEX * np.asarray(cmc_flex) + THUMB_PRONATION_PER_ABD * np.asarray(cmc_abd)
     return rot_axis(d2, -pron) @ r_abd @ r_flex @ THUMB_REST_FRAME
+
+
+def thumb_rotations(thumb_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hand-frame orientations (metacarpal, proximal, distal) for ... x 5 thumb angles (cmc_flex, cmc_abd,
+    mcp_flex, mcp_abd, ip_flex); each segment points along its +y and flexes towards its +z."""
+    t = np.asarray(thumb_deg, dtype=np.float64)
+    meta = thumb_cmc_rotation(t[..., 0], t[..., 1])
+    prox = meta @ rot_z(-t[..., 3]) @ rot_x(t[..., 2])
+    return meta, prox, prox @ rot_x(t[..., 4])
 
 
 @dataclass(frozen=True)
@@ -243,13 +260,11 @@ def finger_chain(shape: HandShape, finger: int, pose_deg: np.ndarray) -> tuple[n
 def thumb_chain(shape: HandShape, pose_deg: np.ndarray) -> tuple[np.ndarray, ...]:
     """Hand-frame (CMC, MCP, IP, tip-sphere centre, tip) of the thumb."""
     seg, rad = shape.segments_mm, shape.radii_mm
-    p = [float(v) for v in pose_deg[2:7]]
+    meta, prox, dist = thumb_rotations(np.asarray(pose_deg, dtype=np.float64)[2:7])
     cmc = THUMB_CMC_FRACTION * shape.hand_length_mm
-    r = thumb_cmc_rotation(p[0], p[1])
-    mcp = cmc + r[:, 1] * seg[0, 0]
-    r = r @ rot_z(-p[3]) @ rot_x(p[2])
-    ip = mcp + r[:, 1] * seg[0, 1]
-    axis = (r @ rot_x(p[4]))[:, 1]
+    mcp = cmc + meta[:, 1] * seg[0, 0]
+    ip = mcp + prox[:, 1] * seg[0, 1]
+    axis = dist[:, 1]
     return cmc, mcp, ip, ip + axis * (seg[0, 2] - rad[0, 3]), ip + axis * seg[0, 2]
 
 
