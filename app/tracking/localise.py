@@ -33,6 +33,8 @@ from app.types import HandLocation, TrackingStatus
 
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
 _KERNEL3 = np.ones((3, 3), np.uint8)
+_BORDER_SAMPLES = 4         # "at the border" for the nearest point of a surface, in samples
+_MAX_CANDIDATES = 4         # objects tried, nearest first, before giving up
 _MAX_POINTS = 2500          # mean-shift samples (more adds time, not accuracy)
 _FLYING_TOLERANCE_MM = 25.0  # the robust minimum may sit a little behind the true nearest surface
 
@@ -44,7 +46,7 @@ class LocaliserConfig:
     near_mm / far_mm: the depth band where a hand is looked for; cube_mm: side of the crop cube (sets the box
     used for the border test and the tracking window); min_hand_pixels: smallest hand, in full-resolution pixels;
     border_margin_px: the hand counts as at the border when its points come this close to the image edge;
-    ball_radius_mm: mean-shift ball radius (None = 0.45 * cube_mm, about a hand's half-length);
+    ball_radius_mm: mean-shift ball radius (None = 0.35 * cube_mm, about half a hand length);
     slab_mm: depth range behind the nearest point that can belong to the hand and arm;
     surface_offset_mm: push from the visible surface towards the middle of the hand (half a palm's thickness);
     max_fill_fraction: a "hand" that fills more of the ball's projected disc (clipped to the image) than this
@@ -69,7 +71,7 @@ class LocaliserConfig:
     max_arm_width_mm: float = 250.0
     edge_jump_mm: float = 40.0
     too_far_margin_mm: float = 500.0
-    reach_mm: float = 170.0
+    reach_mm: float = 120.0
     mean_shift_iterations: int = 6
     compute_mask: bool = True
 
@@ -83,7 +85,7 @@ class LocaliserConfig:
 
     @property
     def radius_mm(self) -> float:
-        return float(self.ball_radius_mm) if self.ball_radius_mm is not None else 0.45 * self.cube_mm
+        return float(self.ball_radius_mm) if self.ball_radius_mm is not None else 0.35 * self.cube_mm
 
 
 @dataclass(frozen=True)
@@ -148,18 +150,34 @@ class HandLocaliser:
             return _Found(TrackingStatus.TOO_NEAR, None)
         band = valid & (d >= cfg.near_mm) & (d <= cfg.far_mm)
         excluded = np.zeros_like(band)
-        # A nearest component that is too small (a speck, a cable) is excluded and the next one tried.
-        for _ in range(3):
+        surfaces = None
+        # A nearest object that is no hand (a speck, a cable, a table or wall) is excluded and the next
+        # nearest one tried; a surface is excluded whole, beyond the slab it was found in.
+        for _ in range(_MAX_CANDIDATES):
             found = self._nearest_component(d, band & ~excluded, min_samples, step, (u0, v0), intr)
             if isinstance(found, _Found):
                 return found
             if found is None:
                 break
-            excluded |= found
+            kind, component, idx = found
+            excluded |= component
+            if kind == "surface":
+                if surfaces is None:
+                    surfaces = cv2.connectedComponents(self._split(d, band).astype(np.uint8), connectivity=8)[1]
+                if surfaces.flat[idx]:
+                    excluded |= surfaces == surfaces.flat[idx]
         return self._beyond_far(d, valid, min_samples, step, intr)
 
+    def _split(self, d: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The mask without pixels on the far side of a depth jump, so that objects touching in the image
+        (a hand in front of a wall or body) fall apart into separate components. A pixel with a neighbour more
+        than edge_jump_mm nearer is dropped; the near side (the silhouette, thin fingers) is kept whole."""
+        nearest_neighbour = cv2.erode(np.where(mask, d, np.float32(np.inf)), _KERNEL3)
+        return mask & (d - nearest_neighbour <= self.config.edge_jump_mm)
+
     def _nearest_component(self, d, band, min_samples, step, origin, intr: Intrinsics):
-        """_Found, or the boolean mask of a too-small nearest component (to exclude), or None (nothing)."""
+        """_Found; or (kind, component mask, nearest sample index) for an object to exclude, kind 'small' or
+        'surface'; or None when the band is empty."""
         cfg = self.config
         d_band = np.where(band, d, np.float32(np.inf))
         robust = cv2.dilate(d_band, _KERNEL3)   # max over 3x3: only solid surfaces can be the minimum
@@ -167,20 +185,15 @@ class HandLocaliser:
         z_near = float(robust.flat[idx])
         if not np.isfinite(z_near):
             return None
-        # Pixels clearly nearer than the robust minimum are flying pixels: keep them out of the component.
-        slab = band & (d >= z_near - _FLYING_TOLERANCE_MM) & (d <= z_near + cfg.slab_mm)
-        # Depth jumps separate objects that touch in the image: a hand in front of a wall or body is its own
-        # component. A pixel with a neighbour more than edge_jump_mm nearer lies on the far side of an edge and
-        # is dropped before labelling; the near side (the hand's silhouette, thin fingers) is kept whole.
-        nearest_neighbour = cv2.erode(np.where(slab, d, np.float32(np.inf)), _KERNEL3)
-        slab &= d - nearest_neighbour <= cfg.edge_jump_mm
+        # Pixels clearly nearer than the robust minimum are flying pixels: they stay out of the slab.
+        slab = self._split(d, band & (d >= z_near - _FLYING_TOLERANCE_MM) & (d <= z_near + cfg.slab_mm))
         if not slab.flat[idx]:
             slab.flat[idx] = True     # the nearest sample itself is on a solid surface (robust minimum)
         _, labels = cv2.connectedComponents(slab.astype(np.uint8), connectivity=8)
         component = labels == labels.flat[idx]
         vs, us = np.nonzero(component)
         if vs.size < min_samples:
-            return component
+            return "small", component, idx
         # Large near hands give thousands of samples; a regular subset gives the same mean, faster.
         thin = max(1, vs.size // _MAX_POINTS + 1)
         if thin > 1:
@@ -192,20 +205,35 @@ class HandLocaliser:
         np.multiply((u_px - np.float32(intr.cx)) / np.float32(intr.fx), z, out=points[0])
         np.multiply((v_px - np.float32(intr.cy)) / np.float32(intr.fy), z, out=points[1])
         points[2] = z
+        # Where the object continues out of view: the image border, and the back of the slab (an arm that
+        # runs on, without a depth jump, behind the slab's far face towards the body).
+        jump = np.float32(cfg.edge_jump_mm)
+        limit = np.float32(z_near + cfg.slab_mm)
+        behind = (d > limit) & (d <= limit + jump)
+        in_front = (d > 0) & (d < np.float32(cfg.near_mm)) & (d >= np.float32(cfg.near_mm) - jump)
+        exits = component & (d >= limit - jump) & (cv2.dilate(behind.astype(np.uint8), _KERNEL3) > 0)
+        exits_front = component & (cv2.dilate(in_front.astype(np.uint8), _KERNEL3) > 0)
         on_border = (us == 0) | (vs == 0) | (us == d.shape[1] - 1) | (vs == d.shape[0] - 1)
+        on_border |= exits[vs, us] | exits_front[vs, us]
         if on_border.any():
             entry = points[:, on_border]
             if float(np.linalg.norm(entry.max(axis=1) - entry.min(axis=1))) > cfg.max_arm_width_mm:
-                # Enters the image wider than any forearm: a body or surface with the hand in front of it,
-                # so the hand is its nearest part, not its far end.
+                # Enters the image wider than any forearm: a body or a surface. When its nearest point is at
+                # the border too, or it runs on towards the camera out of the band, it is a table or wall
+                # running out of view: not a hand. Otherwise the hand is its nearest part (a hand in front of
+                # the body), not its far end.
+                iv, iu = divmod(idx, d.shape[1])
+                m = _BORDER_SAMPLES   # a few samples: the outermost rows are often missing depth
+                if iv < m or iu < m or iv >= d.shape[0] - m or iu >= d.shape[1] - m or exits_front.any():
+                    return "surface", component, idx
                 on_border = np.zeros_like(on_border)
         core = cv2.erode(component.astype(np.uint8), _KERNEL3)[vs, us] > 0
         start = self._extremity(points, us, vs, core, on_border, idx, d.shape[1])
-        centre, inside = self._mean_shift(points, start)
+        centre, inside = self._mean_shift(points, start, cfg.reach_mm)
         if inside.size * thin < min_samples:
-            return component
+            return "small", component, idx
         if self._fills_ball(inside.size * thin, centre, step, origin, d.shape, intr):
-            return _Found(TrackingStatus.NO_HAND, None)
+            return "surface", component, idx   # a wall or desk filling the ball
         centre = centre + centre / np.linalg.norm(centre) * cfg.surface_offset_mm
         cu = intr.fx * centre[0] / centre[2] + intr.cx
         cv_ = intr.fy * centre[1] / centre[2] + intr.cy
@@ -215,8 +243,10 @@ class HandLocaliser:
         v_min, v_max = int(v_px[inside].min()), int(v_px[inside].max())
         if u_min <= m or v_min <= m or u_max >= intr.width - 1 - m or v_max >= intr.height - 1 - m:
             status = TrackingStatus.AT_BORDER
-        box = (max(0, u_min - step), max(0, v_min - step), min(intr.width, u_max + step + 1),
-               min(intr.height, v_max + step + 1))
+        # The mask's box: the component's samples within the crop cube's inscribed ball (cube_mm / 2).
+        seen = _dist2(points, centre) < np.float32((0.5 * cfg.cube_mm) ** 2)
+        box = (max(0, int(u_px[seen].min()) - step), max(0, int(v_px[seen].min()) - step),
+               min(intr.width, int(u_px[seen].max()) + step + 1), min(intr.height, int(v_px[seen].max()) + step + 1))
         return _Found(status, (float(cu), float(cv_), float(centre[2])), box)
 
     @staticmethod
@@ -238,12 +268,12 @@ class HandLocaliser:
             hits = [int(np.argmin(points[2]))]
         return points[:, int(hits[0])].astype(np.float64)
 
-    def _mean_shift(self, points: np.ndarray, start: np.ndarray):
+    def _mean_shift(self, points: np.ndarray, start: np.ndarray, reach_mm: float):
         """Flat-kernel mean-shift of a ball over the points within reach_mm of the hand's free end: the cap
         keeps a dense forearm from pulling the ball along the arm. points: (3, N) mm. Returns the centre (3,)
         and the indices of the points inside the final ball."""
         cfg = self.config
-        reach = np.flatnonzero(_dist2(points, start) < cfg.reach_mm ** 2)
+        reach = np.flatnonzero(_dist2(points, start) < reach_mm ** 2)
         points = points[:, reach]
         r2 = np.float32(cfg.radius_mm ** 2)
         centre = start
@@ -292,9 +322,10 @@ class HandLocaliser:
 
     # ---- mask ---------------------------------------------------------------------------------------------
     def _mask(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz, box_px) -> np.ndarray:
-        """Full-resolution pixels whose 3-D point lies within the ball around the centre, computed only inside
-        the box of the hand's samples (a sample step around it)."""
-        r = self.config.radius_mm
+        """Full-resolution pixels whose 3-D point lies within cube_mm / 2 of the centre, computed only inside
+        the box of the hand's samples (a sample step around it). The ball is the one inscribed in the crop
+        cube: what the network sees of the hand."""
+        r = 0.5 * self.config.cube_mm
         cu, cv_, cz = centre_uvz
         u0, v0, u1, v1 = box_px
         mask = np.zeros(depth_mm.shape, dtype=bool)
