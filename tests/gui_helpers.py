@@ -13,6 +13,10 @@ if not os.environ.get("QT_QPA_PLATFORM"):
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
+
+# pyqtgraph caches its GL shader programs across views: every view's context must share them (as run_gui does).
+QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 from app.camera import Intrinsics, project_mm_to_px  # noqa: E402
 from app.joints import BONES, FINGER_JOINTS, JOINT_NAMES, NUM_JOINTS  # noqa: E402

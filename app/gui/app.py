@@ -111,6 +111,9 @@ def run_gui(config: TrackerConfig, source, args) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    # pyqtgraph caches GL shader programs across views, so all GL contexts must share their resources.
+    if QtWidgets.QApplication.instance() is None:
+        QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setApplicationName("Hand Tracker")
     neutralise_refcount_defect()

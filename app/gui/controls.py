@@ -138,6 +138,7 @@ class TimelineBar(QtWidgets.QWidget):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.position_label)
+        layout.addSpacing(12)
         layout.addWidget(QtWidgets.QLabel("speed"))
         layout.addWidget(self.speed_combo)
 

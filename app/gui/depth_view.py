@@ -17,6 +17,12 @@ PICK_RADIUS_SCREEN_PX = 14.0   # how close (on screen) a click must be to a join
 _INVALID_INDEX, _BEYOND_INDEX = 0, 255   # LUT entries for missing depth and depth beyond the band's far end
 
 
+def _depth_colour_map() -> pg.ColorMap:
+    """Turbo reversed: near is warm and bright, far is cool and dark, so the hand stands out of the scene."""
+    positions, colours = pg.colormap.get("turbo").getStops()   # get() shares one object: build a new one
+    return pg.ColorMap(positions, colours[::-1])
+
+
 class DepthView(QtWidgets.QWidget):
     """Depth image + overlays. show_result() draws one TrackerResult; set_depth_range() sets the colour band."""
 
@@ -47,13 +53,17 @@ class DepthView(QtWidgets.QWidget):
         self.image = pg.ImageItem()
         self.view_box.addItem(self.image)
         self._lut = self._make_lut()
-        self.colour_bar = pg.ColorBarItem(values=(self._near_mm, self._far_mm), colorMap=pg.colormap.get("turbo"),
+        self.colour_bar = pg.ColorBarItem(values=(self._near_mm, self._far_mm), colorMap=_depth_colour_map(),
                                           label="depth (mm)", interactive=False, colorMapMenu=False, width=16)
         self.graphics.addItem(self.colour_bar, row=0, col=1)
 
-        self.crop_box_item = pg.PlotDataItem(pen=pg.mkPen(theme.TEXT, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+        # Plain Qt items and bare curves: a redraw sets a few numbers instead of running PlotDataItem's logic.
+        self.crop_box_item = QtWidgets.QGraphicsRectItem()
+        self.crop_box_item.setPen(pg.mkPen(theme.TEXT, width=1.5, style=QtCore.Qt.PenStyle.DashLine, cosmetic=True))
+        self.crop_box_item.hide()
         self.centre_item = pg.ScatterPlotItem(symbol="+", size=18, pen=pg.mkPen("w", width=2), brush=None)
-        self.finger_lines = [pg.PlotDataItem(pen=pg.mkPen(rgb, width=3)) for rgb in FINGER_COLOURS_RGB]
+        self.finger_lines = [pg.PlotCurveItem(pen=pg.mkPen(rgb, width=3), antialias=True)
+                             for rgb in FINGER_COLOURS_RGB]
         self.joint_scatter = pg.ScatterPlotItem(size=9, pen=pg.mkPen(theme.BACKGROUND, width=1))
         self.selection_ring = pg.ScatterPlotItem(size=20, pen=pg.mkPen("w", width=2), brush=None)
         for item in (self.crop_box_item, self.centre_item, *self.finger_lines, self.joint_scatter,
@@ -84,9 +94,10 @@ class DepthView(QtWidgets.QWidget):
         self._show_depth(frame.depth_mm())
         if result.crop is not None:
             u0, v0, u1, v1 = result.crop.box_px()
-            self.crop_box_item.setData([u0, u1, u1, u0, u0], [v0, v0, v1, v1, v0])
+            self.crop_box_item.setRect(QtCore.QRectF(u0, v0, u1 - u0, v1 - v0))
+            self.crop_box_item.show()
         else:
-            self.crop_box_item.setData([], [])
+            self.crop_box_item.hide()
         centre = result.location.centre_uvz if result.location is not None else None
         if centre is not None:
             self.centre_item.setData([centre[0]], [centre[1]])
@@ -104,7 +115,7 @@ class DepthView(QtWidgets.QWidget):
         self.image.clear()
         self.indexed_image = None
         self._image_shape = None
-        self.crop_box_item.setData([], [])
+        self.crop_box_item.hide()
         self.centre_item.setData([], [])
         self._show_skeleton(None)
         self.frame_label.setText("")
@@ -137,8 +148,9 @@ class DepthView(QtWidgets.QWidget):
     # ---- drawing -------------------------------------------------------------------------------------------
     @staticmethod
     def _make_lut() -> np.ndarray:
-        lut = theme.colour_lut("turbo", 256, invalid_rgb=(0, 0, 0))
-        lut[_BEYOND_INDEX] = (52, 56, 66)
+        lut = _depth_colour_map().getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+        lut[_INVALID_INDEX] = (0, 0, 0)
+        lut[_BEYOND_INDEX] = (40, 44, 54)
         return lut
 
     def _show_depth(self, depth_mm: np.ndarray) -> None:

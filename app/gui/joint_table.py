@@ -1,7 +1,6 @@
-"""The joint list: every joint's name (in its finger's colour), its camera-frame position in mm and confidence.
-
-Selecting a row selects the joint (signal joint_clicked); the selected joint is kept highlighted. Imports PySide6,
-numpy and app foundation only.
+"""Joint read-outs: the joint list (every joint's name in its finger's colour, its camera-frame position in mm and
+confidence; selecting a row selects the joint, signal joint_clicked) and the selected-joint card (smoothed vs raw
+position and how far the filter moved it). Imports PySide6, numpy and app foundation only.
 """
 from __future__ import annotations
 
@@ -74,3 +73,55 @@ class JointTable(QtWidgets.QTableWidget):
         row = self.selected_joint()
         if row is not None and not self._updating_selection:
             self.joint_clicked.emit(row)
+
+
+class SelectedJointCard(QtWidgets.QGroupBox):
+    """The selected joint at a glance: smoothed and raw position (mm), how far smoothing moved it, confidence."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__("SELECTED JOINT", parent)
+        self.name_label = QtWidgets.QLabel("")
+        grid = QtWidgets.QGridLayout(self)
+        grid.setHorizontalSpacing(8)
+        grid.addWidget(self.name_label, 0, 0, 1, 4)
+        for col, axis in enumerate(("x mm", "y mm", "z mm")):
+            header = QtWidgets.QLabel(axis)
+            header.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+            header.setStyleSheet("color: #8a90a0;")
+            grid.addWidget(header, 1, col + 1)
+        self.cells: dict[str, list[QtWidgets.QLabel]] = {}
+        for row, key in enumerate(("smoothed", "raw"), start=2):
+            grid.addWidget(QtWidgets.QLabel(key), row, 0)
+            self.cells[key] = []
+            for col in range(3):
+                cell = QtWidgets.QLabel("—")
+                cell.setObjectName("statValue")
+                cell.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+                grid.addWidget(cell, row, col + 1)
+                self.cells[key].append(cell)
+        self.shift_label = QtWidgets.QLabel("")
+        self.shift_label.setObjectName("statValue")
+        grid.addWidget(self.shift_label, 4, 0, 1, 4)
+        self._joint = 0
+        self.set_joint(0)
+
+    def set_joint(self, joint_id: int) -> None:
+        self._joint = int(joint_id)
+        r, g, b = joint_colour_rgb(self._joint)
+        self.name_label.setText(f"<b style='color: rgb({r},{g},{b}); font-size: 12pt'>{JOINT_NAMES[self._joint]}</b>")
+
+    def show_pose(self, pose: HandPose | None) -> None:
+        if pose is None:
+            for cells in self.cells.values():
+                for cell in cells:
+                    cell.setText("—")
+            self.shift_label.setText("")
+            return
+        j = self._joint
+        smoothed = np.asarray(pose.joints_xyz_mm[j], dtype=np.float64)
+        raw = np.asarray(pose.joints_xyz_raw_mm[j], dtype=np.float64)
+        for key, xyz in (("smoothed", smoothed), ("raw", raw)):
+            for cell, value in zip(self.cells[key], xyz):
+                cell.setText(f"{value:.1f}")
+        self.shift_label.setText(f"filter shift {np.linalg.norm(raw - smoothed):.1f} mm  ·  "
+                                 f"confidence {float(pose.confidence[j]):.2f}")

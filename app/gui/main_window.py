@@ -17,7 +17,7 @@ from app.config import TrackerConfig
 from app.gui import theme
 from app.gui.controls import SourceBar, TimelineBar, format_bytes, format_elapsed
 from app.gui.depth_view import DepthView
-from app.gui.joint_table import JointTable
+from app.gui.joint_table import JointTable, SelectedJointCard
 from app.gui.pipeline_host import PipelineHost
 from app.gui.qt_compat import neutralise_refcount_defect
 from app.gui.screenshot import grab_window
@@ -58,6 +58,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stats_timer.timeout.connect(self.refresh_stats)
         self.stats_timer.start()
         self.depth_view.show_message("choose a source to begin: synthetic hand, camera or a recording")
+        self.host.load_model()   # show the model and provider (or why the model cannot be used) at once
 
     # ---- construction --------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -69,6 +70,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.weights_view = WeightsView()
         self.stats_panel = StatsPanel()
         self.joint_table = JointTable()
+        self.joint_card = SelectedJointCard()
+        self.tracker_controls.layout().insertWidget(self.tracker_controls.layout().count() - 1, self.joint_card)
         self.banner = QtWidgets.QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
@@ -102,7 +105,8 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(self.tracker_controls)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setFixedWidth(250)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(max(250, self.tracker_controls.minimumSizeHint().width() + 8))
         middle = QtWidgets.QHBoxLayout()
         middle.setContentsMargins(4, 0, 4, 0)
         middle.addWidget(scroll)
@@ -162,7 +166,7 @@ class MainWindow(QtWidgets.QMainWindow):
             if state is not None:
                 splitter.restoreState(state)
             else:
-                splitter.setSizes({"top": [1, 1], "bottom": [3, 2], "views": [3, 2]}[key])
+                splitter.setSizes({"top": [660, 660], "bottom": [760, 560], "views": [560, 380]}[key])
 
     def _splitters(self) -> dict[str, QtWidgets.QSplitter]:
         return {"top": self.top_splitter, "bottom": self.bottom_splitter, "views": self.view_splitter}
@@ -286,6 +290,7 @@ class MainWindow(QtWidgets.QMainWindow):
         now = time.perf_counter()
         if now - self._table_shown_s >= TABLE_INTERVAL_S or not self.host.is_running():
             self.joint_table.show_pose(result.pose, raw=self.skeleton_view.mode() == "raw")
+            self.joint_card.show_pose(result.pose)
             self._table_shown_s = now
         self.timeline.set_position(result.frame.index)
         self.displayed_frames += 1
@@ -321,6 +326,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.selected_joint = int(joint_id)
         for view in (self.depth_view, self.skeleton_view, self.weights_view, self.joint_table):
             view.set_selected_joint(self.selected_joint)
+        self.joint_card.set_joint(self.selected_joint)
+        if self.shown_result is not None:
+            self.joint_card.show_pose(self.shown_result.pose)
         self.settings.set("view/selected_joint", self.selected_joint)
 
     def select_next_joint(self, step: int) -> None:

@@ -148,6 +148,9 @@ class SkeletonView(QtWidgets.QWidget):
             raise ValueError(f"3-D view mode must be one of {MODES}, got '{mode}'")
         self.mode_combo.setCurrentText(mode)
 
+    def cycle_mode(self) -> None:
+        self.set_mode(MODES[(MODES.index(self.mode()) + 1) % len(MODES)])
+
     def set_selected_joint(self, joint_id: int) -> None:
         self._selected = int(joint_id)
         self._redraw()

@@ -37,19 +37,23 @@ class StatsPanel(QtWidgets.QWidget):
         card = QtWidgets.QFrame()
         card.setObjectName("card")
         form = QtWidgets.QGridLayout(card)
-        form.setContentsMargins(10, 8, 10, 8)
-        form.setVerticalSpacing(3)
+        form.setContentsMargins(10, 6, 10, 6)
+        form.setVerticalSpacing(2)
+        form.setHorizontalSpacing(10)
         self.values: dict[str, QtWidgets.QLabel] = {}
-        for row, (key, text) in enumerate(FIELDS):
+        rows = (len(FIELDS) + 1) // 2
+        for index, (key, text) in enumerate(FIELDS):   # two columns of name/value pairs
+            row, col = index % rows, 2 * (index // rows)
             name = QtWidgets.QLabel(text)
             name.setStyleSheet(f"color: {theme.TEXT_DIM};")
             value = QtWidgets.QLabel("—")
             value.setObjectName("statValue")
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addWidget(name, row, 0)
-            form.addWidget(value, row, 1)
+            form.addWidget(name, row, col)
+            form.addWidget(value, row, col + 1)
             self.values[key] = value
         form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
 
         self.plot = pg.PlotWidget()
         self.plot.setLabel("left", "latency", units="ms")
@@ -57,23 +61,17 @@ class StatsPanel(QtWidgets.QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
-        self.legend = self.plot.addLegend(offset=(-6, 6), colCount=3, labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(6, 4), colCount=4, labelTextSize="8pt")
         self.curves = {}
         for name in PLOTTED:
             width = 2 if name in ("infer", "display") else 1.5
             self.curves[name] = self.plot.plot(pen=pg.mkPen(theme.STAGE_COLOURS[name], width=width),
                                                name=PLOT_LABELS.get(name, name))
 
-        title = QtWidgets.QLabel("PERFORMANCE")
-        title.setObjectName("title")
-        left = QtWidgets.QVBoxLayout()
-        left.addWidget(title)
-        left.addWidget(card)
-        left.addStretch(1)
-        layout = QtWidgets.QHBoxLayout(self)
+        layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(left, 2)
-        layout.addWidget(self.plot, 3)
+        layout.addWidget(card)
+        layout.addWidget(self.plot, 1)
 
     def add_result(self, result: TrackerResult, display_latency_ms: float) -> None:
         timings = result.timings

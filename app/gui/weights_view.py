@@ -12,17 +12,42 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
-from app.joints import JOINT_NAMES, NUM_JOINTS, joint_colour_rgb
+from app.joints import (FINGER_COLOURS_RGB, FINGER_JOINTS, FINGER_NAMES, JOINT_FINGER, JOINT_NAMES, NUM_JOINTS,
+                        WRIST_COLOUR_RGB, joint_colour_rgb)
 from app.tracking.crop import norm_to_crop_px
 from app.types import TrackerResult
 
-GRID_COLUMNS = 7
-CELL_GAP_PX = 2   # feature-map pixels between cells
+# Anatomical grid: column 0 holds the wrist, column f + 1 finger f; rows go from the finger's base to its tip.
+GRID_COLUMNS = 1 + len(FINGER_JOINTS)
+GRID_ROWS = max(len(f) for f in FINGER_JOINTS)
+CELL_GAP_PX = 3          # feature-map pixels between cells
+HEADER_FRACTION = 0.45   # room above the grid for the column titles, in cells
+UNIFORM_FLOOR = 8.0
 
 
 def grid_cell(joint_id: int) -> tuple[int, int]:
     """(row, column) of a joint's cell in the grid."""
-    return divmod(int(joint_id), GRID_COLUMNS)
+    finger = JOINT_FINGER[int(joint_id)]
+    if finger < 0:
+        return 0, 0
+    return FINGER_JOINTS[finger].index(int(joint_id)), finger + 1
+
+
+_CELL_JOINT = {grid_cell(j): j for j in range(NUM_JOINTS)}
+
+
+def cell_label(joint_id: int) -> str:
+    """The part of the joint's name below its column title: 'cmc', 'pip', 'tip' ... ('wrist' for the wrist)."""
+    name = JOINT_NAMES[joint_id]
+    return name.split("_", 1)[1] if "_" in name else name
+
+
+def scale_maps(weights: np.ndarray) -> np.ndarray:
+    """Each J x F x F map divided by its own peak, so it spans [0, 1]; a peak below UNIFORM_FLOOR times the
+    uniform level (1 / F^2) counts as that level, so a flat, uninformative map stays dim instead of saturating."""
+    f2 = float(weights.shape[1] * weights.shape[2])
+    peak = np.maximum(weights.max(axis=(1, 2), keepdims=True), UNIFORM_FLOOR / f2)
+    return weights / peak
 
 
 class WeightsView(QtWidgets.QWidget):
@@ -45,12 +70,28 @@ class WeightsView(QtWidgets.QWidget):
         self.grid_image = pg.ImageItem()
         self.grid_box.addItem(self.grid_image)
         self.cell_labels = []
+        font = QtGui.QFont()
+        font.setPointSizeF(7.5)
         for j, name in enumerate(JOINT_NAMES):
-            label = pg.TextItem(name.replace("_", " "), color=joint_colour_rgb(j), anchor=(0, 0),
-                                fill=pg.mkBrush(22, 24, 29, 170))
-            label.setFont(QtGui.QFont("Sans", 7))
+            # A plain Qt text item that ignores the zoom: far cheaper per redraw than pg.TextItem.
+            label = QtWidgets.QGraphicsSimpleTextItem(cell_label(j))
+            label.setBrush(pg.mkBrush(joint_colour_rgb(j)))
+            label.setFont(font)
+            label.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            label.setZValue(10)
             self.grid_box.addItem(label)
             self.cell_labels.append(label)
+        header_font = QtGui.QFont()
+        header_font.setPointSizeF(8.5)
+        header_font.setBold(True)
+        self.column_titles = []
+        for col, (name, rgb) in enumerate(zip(("wrist",) + FINGER_NAMES, (WRIST_COLOUR_RGB,) + FINGER_COLOURS_RGB)):
+            title_item = QtWidgets.QGraphicsSimpleTextItem(name)
+            title_item.setBrush(pg.mkBrush(rgb))
+            title_item.setFont(header_font)
+            title_item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            self.grid_box.addItem(title_item)
+            self.column_titles.append(title_item)
         self.cell_frame = QtWidgets.QGraphicsRectItem()
         self.cell_frame.setPen(pg.mkPen("w", width=2, cosmetic=True))
         self.grid_box.addItem(self.cell_frame)
@@ -101,7 +142,7 @@ class WeightsView(QtWidgets.QWidget):
         feature_px = weights.shape[1]
         if feature_px != self._feature_px:
             self._layout_grid(feature_px)
-        scaled = weights / np.maximum(weights.max(axis=(1, 2), keepdims=True), 1e-12)
+        scaled = scale_maps(weights)
         self._show_grid(scaled, np.asarray(result.crop_depth, dtype=np.float32))
         self._show_zoom(result, scaled)
         self._update_title()
@@ -111,8 +152,7 @@ class WeightsView(QtWidgets.QWidget):
         if self._feature_px:
             self._place_cell_frame()
             if self._result is not None and self._result.pose is not None:
-                weights = np.asarray(self._result.pose.weights, dtype=np.float32)
-                self._show_zoom(self._result, weights / np.maximum(weights.max(axis=(1, 2), keepdims=True), 1e-12))
+                self._show_zoom(self._result, scale_maps(np.asarray(self._result.pose.weights, np.float32)))
         self._update_title()
 
     def cell_screen_pos(self, joint_id: int) -> QtCore.QPoint:
@@ -129,20 +169,19 @@ class WeightsView(QtWidgets.QWidget):
         pitch = self._feature_px + CELL_GAP_PX
         col, row = int(np.floor(x / pitch)), int(np.floor(y / pitch))
         inside = (x - col * pitch) < self._feature_px and (y - row * pitch) < self._feature_px
-        joint = row * GRID_COLUMNS + col
-        if not inside or not (0 <= col < GRID_COLUMNS) or not (0 <= joint < NUM_JOINTS):
-            return None
-        return joint
+        return _CELL_JOINT.get((row, col)) if inside else None
 
     # ---- drawing -------------------------------------------------------------------------------------------
     def _layout_grid(self, feature_px: int) -> None:
         self._feature_px = feature_px
         pitch = feature_px + CELL_GAP_PX
-        rows = (NUM_JOINTS + GRID_COLUMNS - 1) // GRID_COLUMNS
         for j, label in enumerate(self.cell_labels):
             row, col = grid_cell(j)
-            label.setPos(col * pitch - 0.5, row * pitch - 0.5)
-        self.grid_box.setRange(xRange=(0, GRID_COLUMNS * pitch - CELL_GAP_PX), yRange=(0, rows * pitch - CELL_GAP_PX),
+            label.setPos(col * pitch - 0.5 + 1, row * pitch - 0.5)
+        for col, title_item in enumerate(self.column_titles):
+            title_item.setPos(col * pitch - 0.5, -HEADER_FRACTION * feature_px)
+        self.grid_box.setRange(xRange=(-0.5, GRID_COLUMNS * pitch - CELL_GAP_PX - 0.5),
+                               yRange=(-HEADER_FRACTION * feature_px, GRID_ROWS * pitch - CELL_GAP_PX - 0.5),
                                padding=0.01)
         self._place_cell_frame()
 
@@ -164,8 +203,7 @@ class WeightsView(QtWidgets.QWidget):
         base_grey = (1.0 - small) * 0.5 * 110.0   # near = light, background (+1) = black
         cells = self._heat_rgb(scaled, np.broadcast_to(base_grey, scaled.shape))
         pitch = f + CELL_GAP_PX
-        rows = (NUM_JOINTS + GRID_COLUMNS - 1) // GRID_COLUMNS
-        mosaic = np.full((rows * pitch - CELL_GAP_PX, GRID_COLUMNS * pitch - CELL_GAP_PX, 3), 22, np.uint8)
+        mosaic = np.full((GRID_ROWS * pitch - CELL_GAP_PX, GRID_COLUMNS * pitch - CELL_GAP_PX, 3), 22, np.uint8)
         for j in range(NUM_JOINTS):
             row, col = grid_cell(j)
             mosaic[row * pitch:row * pitch + f, col * pitch:col * pitch + f] = cells[j]
