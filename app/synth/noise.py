@@ -43,7 +43,7 @@ def sample_noise_params(rng: np.random.Generator) -> NoiseParams:
     return NoiseParams(
         baseline_mm=float(rng.choice([50.0, 55.0])),
         subpixel_px=float(rng.uniform(0.05, 0.25)),
-        other_subpixel_px=float(rng.uniform(0.05, 0.3)),
+        other_subpixel_px=float(rng.uniform(0.05, 0.2)),
         correlation_px=float(rng.uniform(4.0, 14.0)),
         scale_error=float(np.clip(rng.normal(0.0, 0.003), -0.008, 0.008)),
         hole_fraction=float(rng.uniform(0.001, 0.02)),

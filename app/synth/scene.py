@@ -106,41 +106,63 @@ def place_hand(rng: np.random.Generator, geom: HandGeometry, intr: Intrinsics, c
     return geom.transformed(rotation, centre_cam - rotation @ centre_h)
 
 
-def _add_background(rng: np.random.Generator, canvas: DepthCanvas, hand: HandGeometry) -> None:
-    """Torso with upper arm behind the hand, a table below it, a wall far behind (each with some probability)."""
+@dataclass(frozen=True)
+class Backdrop:
+    """Static surroundings of a hand. torso_spheres: 4 x 4 corners (centre, radius) of a rounded slab or None;
+    shoulder_mm: where the upper arm from the elbow ends (None without a torso); table/wall: (unit normal,
+    offset mm) of the plane normal . X = offset, or None."""
+
+    torso_spheres: np.ndarray | None
+    shoulder_mm: np.ndarray | None
+    table: tuple[np.ndarray, float] | None
+    wall: tuple[np.ndarray, float] | None
+
+
+def sample_backdrop(rng: np.random.Generator, hand: HandGeometry, torso_probability: float = 0.6,
+                    table_probability: float = 0.5, wall_probability: float = 0.7) -> Backdrop:
+    """Torso behind the hand, a table below it, a wall far behind (each with some probability), placed so that
+    none of them cuts the hand."""
     centres, radii = hand.spheres[:, :3], hand.spheres[:, 3]
     far_z = float(np.max(centres[:, 2] + radii))
     hand_c = hand.joints_mm.mean(axis=0)
-    if rng.uniform() < 0.6:
-        # Torso: a rounded slab ~360 x 500 mm behind the hand; the upper arm joins the elbow to a shoulder.
+    torso = shoulder = table = wall = None
+    if rng.uniform() < torso_probability:
+        # A rounded slab ~360 x 550 mm behind hand and elbow; the upper arm joins the elbow to a shoulder.
         z_t = max(far_z, float(hand.elbow_mm[2]) + 60.0) + rng.uniform(120.0, 450.0)
         cx = hand_c[0] + rng.uniform(-250.0, 250.0)
         top = hand_c[1] + rng.uniform(-150.0, 200.0)
-        r_t = rng.uniform(70.0, 110.0)
         corners = np.array([[cx - 150, top, z_t], [cx + 150, top, z_t], [cx + 170, top + 550, z_t + 30],
                             [cx - 170, top + 550, z_t + 30]])
-        spheres = np.concatenate([corners, np.full((4, 1), r_t)], axis=1)
-        canvas.sphere_mesh(spheres, np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]]),
-                           np.array([[0, 1, 2], [0, 2, 3]]), LABEL_BACKGROUND)
-        shoulder = corners[0] if abs(hand.elbow_mm[0] - corners[0][0]) < abs(hand.elbow_mm[0] - corners[1][0]) \
-            else corners[1]
-        shoulder = shoulder + np.array([0.0, 40.0, -20.0])
-        arm = np.array([[*hand.elbow_mm, 30.0], [*shoulder, 45.0]])
-        canvas.sphere_mesh(arm, np.array([[0, 1]]), np.zeros((0, 3), np.int64), LABEL_BACKGROUND)
-    if rng.uniform() < 0.5:
-        # Table: a plane below everything of the hand, seen from above at 0-60 degrees.
+        torso = np.concatenate([corners, np.full((4, 1), rng.uniform(70.0, 110.0))], axis=1)
+        side = 0 if abs(hand.elbow_mm[0] - corners[0, 0]) < abs(hand.elbow_mm[0] - corners[1, 0]) else 1
+        shoulder = corners[side] + np.array([0.0, 40.0, -20.0])
+    if rng.uniform() < table_probability:
+        # A plane below everything of the hand, seen from above at 0-60 degrees.
         tilt = np.radians(rng.uniform(0.0, 60.0))
         n_up = np.array([rng.uniform(-0.2, 0.2), -np.cos(tilt), -np.sin(tilt)])
         n_up /= np.linalg.norm(n_up)
-        lowest = float(np.min(centres @ n_up - radii))
-        offset = lowest - rng.uniform(15.0, 300.0)
-        if offset < 0:
-            canvas.plane(n_up, offset, LABEL_BACKGROUND, max_depth_mm=8000.0)
-    if rng.uniform() < 0.7:
+        offset = float(np.min(centres @ n_up - radii)) - rng.uniform(15.0, 300.0)
+        if offset < 0:  # the camera is above the table
+            table = (n_up, offset)
+    if rng.uniform() < wall_probability:
         normal = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.4, 0.4), -1.0])
         normal /= np.linalg.norm(normal)
-        dist = far_z + rng.uniform(300.0, 3000.0)
-        canvas.plane(normal, -dist * float(-normal[2]), LABEL_BACKGROUND, max_depth_mm=10000.0)
+        wall = (normal, float(normal[2]) * (far_z + rng.uniform(300.0, 3000.0)))
+    return Backdrop(torso, shoulder, table, wall)
+
+
+def cast_backdrop(canvas: DepthCanvas, backdrop: Backdrop, hand: HandGeometry) -> None:
+    """Cast the backdrop (and the upper arm from the hand's elbow to the shoulder) into the canvas."""
+    no_triangles = np.zeros((0, 3), np.int64)
+    if backdrop.torso_spheres is not None:
+        canvas.sphere_mesh(backdrop.torso_spheres, np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]]),
+                           np.array([[0, 1, 2], [0, 2, 3]]), LABEL_BACKGROUND)
+        arm = np.array([[*hand.elbow_mm, 30.0], [*backdrop.shoulder_mm, 45.0]])
+        canvas.sphere_mesh(arm, np.array([[0, 1]]), no_triangles, LABEL_BACKGROUND)
+    if backdrop.table is not None:
+        canvas.plane(backdrop.table[0], backdrop.table[1], LABEL_BACKGROUND, max_depth_mm=8000.0)
+    if backdrop.wall is not None:
+        canvas.plane(backdrop.wall[0], backdrop.wall[1], LABEL_BACKGROUND, max_depth_mm=10000.0)
 
 
 def _hand_window(canvas: DepthCanvas, hand: HandGeometry) -> tuple[float, float, float, float, float]:
@@ -195,21 +217,27 @@ def render_scene(rng: np.random.Generator, intrinsics: Intrinsics | None = None,
     intr = intrinsics if intrinsics is not None else random_intrinsics(rng, config.width, config.height)
     shape: HandShape = sample_shape(rng)
     pose = sample_pose(rng, use_bank=config.use_pose_bank)
-    left = config.hand == "left"
-    # A left hand is a right hand seen through the mirrored camera, flipped afterwards.
-    render_intr = intr.mirrored() if left else intr
+    # A left hand is a right hand seen through the mirrored camera, flipped afterwards (finish_frame).
+    render_intr = intr.mirrored() if config.hand == "left" else intr
     hand = place_hand(rng, hand_geometry(shape, pose), render_intr, config)
     canvas = DepthCanvas(render_intr)
     canvas.sphere_mesh(hand.spheres, hand.cones, hand.triangles, LABEL_HAND)
     if config.background:
-        _add_background(rng, canvas, hand)
+        cast_backdrop(canvas, sample_backdrop(rng, hand), hand)
     if config.distractors:
         _add_objects(rng, canvas, hand, config.occluder_probability)
+    return finish_frame(rng, canvas, hand, intr, config.hand, config.noise)
+
+
+def finish_frame(rng: np.random.Generator, canvas: DepthCanvas, hand: HandGeometry, intr: Intrinsics,
+                 handedness: str, noise: bool) -> SceneSample:
+    """Canvas (rendered with intr, or with intr.mirrored() for a left hand) -> SceneSample: flip for a left
+    hand, quantise, add sensor noise."""
     depth, label, joints = canvas.depth, canvas.label, hand.joints_mm.copy()
-    if left:
+    if handedness == "left":
         depth, label = depth[:, ::-1], label[:, ::-1]
         joints[:, 0] = -joints[:, 0]
     clean = np.where(depth < np.inf, depth, np.float32(0.0))
     clean_raw = np.clip(np.rint(clean / np.float32(intr.depth_unit_mm)), 0, 65535).astype(np.uint16)
-    raw = apply_sensor_noise(clean, label, intr, rng) if config.noise else clean_raw.copy()
-    return SceneSample(raw, intr, joints, config.hand, clean_raw)
+    raw = apply_sensor_noise(clean, label, intr, rng) if noise else clean_raw.copy()
+    return SceneSample(raw, intr, joints, handedness, clean_raw)
