@@ -297,8 +297,9 @@ def hand_geometry(shape: HandShape, pose_deg: np.ndarray) -> HandGeometry:
     # ---- palm: a fan of sphere-swept triangles around a thicker, slightly palmar centre ----
     t = shape.palm_half_thickness_mm
     s = shape.radius_scale
-    wrist_r = mesh.sphere(np.array([0.11 * hl, 0.03 * hl, 0.0]), 0.95 * t)
-    wrist_u = mesh.sphere(np.array([-0.12 * hl, 0.03 * hl, 0.0]), 0.9 * t)
+    # The heel of the hand is thicker than the middle of the palm and as thick as the wrist.
+    wrist_r = mesh.sphere(np.array([0.11 * hl, 0.03 * hl, 0.05 * t]), 1.15 * t)
+    wrist_u = mesh.sphere(np.array([-0.115 * hl, 0.03 * hl, 0.05 * t]), 1.1 * t)
     centre = mesh.sphere(np.array([-0.01 * hl, 0.25 * hl, 0.15 * t]), t)
     rim = [wrist_r] + mcp_ids + [wrist_u]
     for a, b in zip(rim, rim[1:] + rim[:1]):
@@ -321,7 +322,7 @@ def hand_geometry(shape: HandShape, pose_deg: np.ndarray) -> HandGeometry:
     fa = r_wrist.T                                # forearm frame axes expressed in the hand frame
     length = shape.forearm_length_mm
     wrist_half = 13.5 * s ** 0.5
-    wrist_r_arm = 15.5 * s ** 0.5
+    wrist_r_arm = 15.0 * s ** 0.5
     elbow_half, elbow_r = 14.0 * s ** 0.5, 29.0 * s ** 0.5
     fw_r = mesh.sphere(fa @ np.array([wrist_half, -0.04 * hl, 0.0]), wrist_r_arm)
     fw_u = mesh.sphere(fa @ np.array([-wrist_half, -0.04 * hl, 0.0]), wrist_r_arm)

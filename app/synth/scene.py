@@ -109,8 +109,8 @@ def place_hand(rng: np.random.Generator, geom: HandGeometry, intr: Intrinsics, c
 @dataclass(frozen=True)
 class Backdrop:
     """Static surroundings of a hand. torso_spheres: 4 x 4 corners (centre, radius) of a rounded slab or None;
-    shoulder_mm: where the upper arm from the elbow ends (None without a torso); table/wall: (unit normal,
-    offset mm) of the plane normal . X = offset, or None."""
+    shoulder_mm: where the upper arm from the elbow ends; table/wall: (unit normal, offset mm) of the plane
+    normal . X = offset, or None."""
 
     torso_spheres: np.ndarray | None
     shoulder_mm: np.ndarray | None
@@ -136,6 +136,8 @@ def sample_backdrop(rng: np.random.Generator, hand: HandGeometry, torso_probabil
         torso = np.concatenate([corners, np.full((4, 1), rng.uniform(70.0, 110.0))], axis=1)
         side = 0 if abs(hand.elbow_mm[0] - corners[0, 0]) < abs(hand.elbow_mm[0] - corners[1, 0]) else 1
         shoulder = corners[side] + np.array([0.0, 40.0, -20.0])
+    else:
+        shoulder = _free_shoulder(rng, hand)
     if rng.uniform() < table_probability:
         # A plane below everything of the hand, seen from above at 0-60 degrees.
         tilt = np.radians(rng.uniform(0.0, 60.0))
@@ -151,14 +153,33 @@ def sample_backdrop(rng: np.random.Generator, hand: HandGeometry, torso_probabil
     return Backdrop(torso, shoulder, table, wall)
 
 
+def _free_shoulder(rng: np.random.Generator, hand: HandGeometry) -> np.ndarray:
+    """Without a torso the upper arm still continues from the elbow (an arm never ends in mid-air): bent 20-130
+    degrees from the forearm line, the candidate pointing most away from the camera (it must not hide the
+    hand)."""
+    forearm = hand.elbow_mm - hand.joints_mm[0]
+    forearm = forearm / np.linalg.norm(forearm)
+    best, best_z = forearm, -np.inf
+    for _ in range(6):
+        side = np.cross(forearm, rng.standard_normal(3))
+        side /= np.linalg.norm(side)
+        bend = np.radians(rng.uniform(20.0, 130.0))
+        direction = np.cos(bend) * forearm + np.sin(bend) * side
+        if direction[2] > best_z:
+            best, best_z = direction, direction[2]
+    return hand.elbow_mm + best * rng.uniform(260.0, 320.0)
+
+
 def cast_backdrop(canvas: DepthCanvas, backdrop: Backdrop, hand: HandGeometry) -> None:
     """Cast the backdrop (and the upper arm from the hand's elbow to the shoulder) into the canvas."""
     no_triangles = np.zeros((0, 3), np.int64)
     if backdrop.torso_spheres is not None:
         canvas.sphere_mesh(backdrop.torso_spheres, np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]]),
                            np.array([[0, 1, 2], [0, 2, 3]]), LABEL_BACKGROUND)
-        arm = np.array([[*hand.elbow_mm, 30.0], [*backdrop.shoulder_mm, 45.0]])
-        canvas.sphere_mesh(arm, np.array([[0, 1]]), no_triangles, LABEL_BACKGROUND)
+    # The upper arm is part of the person, labelled as background (only the hand counts as skin for noise).
+    elbow_radius = float(hand.spheres[-1, 3]) + 2.0
+    arm = np.array([[*hand.elbow_mm, elbow_radius], [*backdrop.shoulder_mm, 1.5 * elbow_radius]])
+    canvas.sphere_mesh(arm, np.array([[0, 1]]), no_triangles, LABEL_BACKGROUND)
     if backdrop.table is not None:
         canvas.plane(backdrop.table[0], backdrop.table[1], LABEL_BACKGROUND, max_depth_mm=8000.0)
     if backdrop.wall is not None:
