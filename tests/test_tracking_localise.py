@@ -132,3 +132,14 @@ def test_arm_reaching_back_to_the_body_keeps_the_centre_on_the_hand():
     loc = HandLocaliser().locate(render(spheres, wall_mm=780.0), INTR)
     assert loc.status == TrackingStatus.TRACKING
     assert_hand_found(loc, joints)
+
+
+def test_a_ball_nearer_than_the_hand_is_passed_over_but_kept_as_a_fallback():
+    joints = hand_joints_mm((60.0, 0.0, 520.0))
+    ball = [(np.array([-120.0, 40.0, 380.0]), 45.0)]
+    loc = HandLocaliser()
+    found = loc.locate(render(hand_spheres(joints, INTR.height + 10) + ball), INTR)
+    assert_hand_found(found, joints)
+    alone = loc.locate(render(ball), INTR)             # nothing hand-like: the ball is still reported
+    assert alone.status == TrackingStatus.TRACKING
+    assert np.linalg.norm(centre_mm(alone) - np.array([-120.0, 40.0, 380.0])) < 60.0
