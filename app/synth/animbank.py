@@ -12,7 +12,7 @@ to the hand frame of hand_model.py (x radial, y distal, z palmar). Finger MCP fl
 proximal bone direction in the palm frame, PIP/DIP from the angles between consecutive bones, the wrist from
 the palm's orientation relative to the forearm, and the five thumb angles are fitted (Gauss-Newton) to the
 directions of the three thumb bones. The converted angles are stored beside this file (animbank_angles.npz,
-derived data under the same licence) so the runtime needs no download:
+derived data under the same licence, whose text is in ANIMBANK_LICENSE) so the runtime needs no download:
 
     python -m app.synth.animbank --source /path/to/intel_hand_poses      # regenerate animbank_angles.npz
 """

@@ -90,7 +90,7 @@ def stereo_shadow(depth_mm: np.ndarray, fx: float, baseline_mm: float) -> np.nda
     cols = np.arange(w, dtype=np.float32)[None, :]
     with np.errstate(divide="ignore"):
         shifted = cols - np.float32(fx * baseline_mm) / depth_mm   # nothing (z = 0) -> -inf, fixed below
-    shifted[depth_mm <= 0] = np.inf
+    np.copyto(shifted, np.float32(np.inf), where=depth_mm <= 0)
     right_min = np.empty_like(shifted)
     right_min[:, -1] = np.inf
     # Minimum over all columns strictly to the right (running minimum from the right edge).
@@ -102,8 +102,7 @@ def _edge_effects(rng: np.random.Generator, z: np.ndarray, p: NoiseParams) -> tu
     """Foreground fattening, flying pixels and dropped pixels at depth discontinuities. Works on the (few)
     edge pixels only. Returns the new depth and the flat indices of dropped pixels."""
     kernel = np.ones((3, 3), np.uint8)
-    far = z.copy()
-    far[z <= 0] = 1e5
+    far = z + (z <= 0) * np.float32(1e5)      # nothing = very far
     near_neigh = cv2.erode(far, kernel)
     far_neigh = cv2.dilate(z, kernel)
     jump = 0.04 * z + 15.0
@@ -160,6 +159,5 @@ def apply_sensor_noise(depth_mm: np.ndarray, label: np.ndarray, intr: Intrinsics
     z = (z + sigma * noise) * np.float32((1.0 + p.scale_error) / intr.depth_unit_mm)
 
     invalid |= (z < p.min_depth_mm / intr.depth_unit_mm) | (z > p.max_depth_mm / intr.depth_unit_mm)
-    raw = np.rint(z)
-    raw[invalid] = 0
-    return np.clip(raw, 0, 65535).astype(np.uint16)
+    raw = np.clip(np.rint(z), 0, 65535) * ~invalid
+    return raw.astype(np.uint16)

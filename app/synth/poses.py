@@ -112,7 +112,7 @@ def sample_pose(rng: np.random.Generator, use_bank: bool = True) -> np.ndarray:
 
 
 def sample_bank(rng: np.random.Generator) -> np.ndarray:
-    """A natural captured pose with a little jitter (wrist angles from the prior, the bank's hand is centred)."""
+    """A natural captured pose (fingers, thumb and wrist as captured) with a little N(0, 4 deg) jitter."""
     bank = animbank.pose_angles_deg()
     p = bank[rng.integers(len(bank))] + rng.normal(0.0, 4.0, NUM_DOFS)
     return clamp_pose(p)

@@ -7,6 +7,7 @@ a speed benchmark of the renderer and the synthetic source. numpy + cv2 only.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -52,7 +53,7 @@ def sample_grid(rows: int, cols: int, seed: int, config: SceneConfig = SceneConf
     tiles = []
     for i in range(rows * cols):
         hand = "left" if i % 3 == 2 else config.hand
-        cfg = SceneConfig(**{**config.__dict__, "hand": hand})
+        cfg = dataclasses.replace(config, hand=hand)
         tiles.append(colourise(render_scene(np.random.default_rng([seed, i]), None, cfg)))
     height = max(t.shape[0] for t in tiles)
     tiles = [cv2.copyMakeBorder(t, 0, height - t.shape[0], 0, 0, cv2.BORDER_CONSTANT) for t in tiles]
