@@ -186,3 +186,15 @@ def test_hold_at_end_waits_for_a_seek(estimator, scenes):
     assert wait_until(lambda: pipeline.stats().position == 1)
     pipeline.stop()
     assert pipeline.stats().state == PipelineState.STOPPED
+
+
+def test_seek_after_the_end_without_hold_is_refused(estimator, scenes):
+    depths, _ = scenes
+    pipeline = Pipeline(ListSource(depths[:2]), tracker_for(estimator))
+    pipeline.start()
+    assert pipeline.wait_finished(10.0)
+    time.sleep(0.05)
+    from app.errors import InputError
+    with pytest.raises(InputError, match="run has ended"):
+        pipeline.seek(0)
+    pipeline.stop()

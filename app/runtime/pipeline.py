@@ -126,6 +126,9 @@ class Pipeline:
     def seek(self, index: int) -> None:
         """Continue from frame `index` (seekable sources only; InputError otherwise). The tracker's history
         is reset by the jump in frame index."""
+        if not self._capture.is_alive():
+            raise InputError("the run has ended: start the source again to replay it "
+                             "(or build the pipeline with hold_at_end=True)")
         self._capture.seek(index)
         with self._lock:
             if self._state == PipelineState.FINISHED:
