@@ -50,7 +50,7 @@ def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
                                config=config.to_dict())
         writer = JsonlWriter(args.output, header, limit=max_frames)
         pipeline.add_consumer(writer)
-    collector = BenchmarkCollector()
+    collector = BenchmarkCollector(limit=max_frames)
     if getattr(args, "benchmark", False):
         pipeline.add_consumer(collector)
     pipeline.add_consumer(counter)
