@@ -18,7 +18,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.camera import Intrinsics
 from app.config import TrackerConfig
 from app.errors import TrackerError
 from app.tracking.estimator import Estimator
