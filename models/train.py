@@ -160,8 +160,8 @@ def save_checkpoint(path: Path, model, optimiser, step: int, cfg: TrainConfig, g
     os.replace(tmp, path)
 
 
-def progress(step: int, total: int, loss: float, rate: float, stage: str, started: float) -> None:
-    eta = (total - step) / rate if rate > 0 else float("inf")
+def progress(step: int, total: int, loss: float, rate: float, stage: str, started: float, batch: int) -> None:
+    eta = (total - step) * batch / rate if rate > 0 else float("inf")
     bar = "#" * int(30 * step / max(total, 1))
     print(f"\r[{bar:<30}] {step}/{total} {stage:5s} loss {loss:.5f}  {rate:5.0f} img/s  "
           f"{time.perf_counter() - started:6.0f}s  eta {eta:6.0f}s", end="", file=sys.stderr, flush=True)
@@ -217,9 +217,11 @@ def train(cfg: TrainConfig, run_dir: str, data: ShardData | None = None, quiet: 
         optimiser.step()
         step += 1
         seen += cfg.batch_size
-        loss_avg = float(loss) if loss_avg is None else 0.98 * loss_avg + 0.02 * float(loss)
+        value = float(loss.detach())
+        loss_avg = value if loss_avg is None else 0.98 * loss_avg + 0.02 * value
         if not quiet and (step % 10 == 0 or step == total):
-            progress(step, total, loss_avg, seen / (time.perf_counter() - t_rate), stage, started)
+            progress(step, total, loss_avg, seen / (time.perf_counter() - t_rate), stage, started,
+                     cfg.batch_size)
         if step % cfg.checkpoint_every == 0 or step == total or step == cfg.dense_steps:
             save_checkpoint(ckpt, model, optimiser, step, cfg, generator)
         if step % cfg.validate_every == 0 or step == total:
