@@ -100,16 +100,16 @@ def summarise(pred: np.ndarray, gt: np.ndarray) -> dict:
             "auc_0_80": metrics.auc(metrics.success_rate(pred, gt))}
 
 
-def evaluate_checkpoint(run_dir: str, test_dirs: list[str]) -> dict:
-    """Crop-level evaluation of a training run's last checkpoint on pre-rendered test shards."""
+def evaluate_checkpoint(run_dir: str, test_dirs: list[str], checkpoint: str = "last.pt") -> dict:
+    """Crop-level evaluation of a training run's checkpoint on pre-rendered test shards."""
     import torch
 
     from models.shards import load_shards
     from models.train import TrainConfig, build_model, evaluate_mm
 
-    state = torch.load(Path(run_dir) / "last.pt", map_location="cpu", weights_only=False)
+    state = torch.load(Path(run_dir) / checkpoint, map_location="cpu", weights_only=False)
     cfg_dict = state["config"]
-    for k in ("train_dirs", "depth_range_mm"):
+    for k in ("train_dirs", "depth_range_mm", "keep_checkpoints_at"):
         cfg_dict[k] = tuple(cfg_dict[k])
     cfg = TrainConfig(**cfg_dict)
     model = build_model(cfg)
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=9001, help="test-set seed (never used for training)")
     p.add_argument("--work-dir", default="runs/eval", help="cache and reports (runtime mode)")
     p.add_argument("--run", help="training run folder to evaluate on crops (crops mode)")
+    p.add_argument("--checkpoint", default="last.pt", help="checkpoint file inside --run (crops mode)")
     p.add_argument("--test-shards", nargs="+", default=["data/synth/test"], help="test shard folders")
     args = p.parse_args(argv)
     try:
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise TrackerError(f"model file not found: {args.model}")
             summary = evaluate_runtime(args.model, args.frames, args.seed, args.work_dir)
         elif args.run:
-            summary = evaluate_checkpoint(args.run, args.test_shards)
+            summary = evaluate_checkpoint(args.run, args.test_shards, args.checkpoint)
         else:
             p.error("give --model (runtime evaluation) or --run (checkpoint on test crops)")
     except TrackerError as exc:

@@ -54,6 +54,7 @@ class TrainConfig:
     threads: int = 2
     seed: int = 0
     checkpoint_every: int = 250
+    keep_checkpoints_at: tuple[int, ...] = ()   # also keep step_N.pt at these steps (ablations compare budgets)
     validate_every: int = 1000
     export_path: str = "models/awr_lite.onnx"
     depth_range_mm: tuple[float, float] = (250.0, 800.0)
@@ -72,7 +73,7 @@ class TrainConfig:
         unknown = set(d) - known
         if unknown:
             raise SystemExit(f"error: unknown keys in {path}: {', '.join(sorted(unknown))}")
-        for k in ("train_dirs", "depth_range_mm"):
+        for k in ("train_dirs", "depth_range_mm", "keep_checkpoints_at"):
             if k in d:
                 d[k] = tuple(d[k])
         return TrainConfig(**d)
@@ -224,6 +225,8 @@ def train(cfg: TrainConfig, run_dir: str, data: ShardData | None = None, quiet: 
                      cfg.batch_size)
         if step % cfg.checkpoint_every == 0 or step == total or step == cfg.dense_steps:
             save_checkpoint(ckpt, model, optimiser, step, cfg, generator)
+        if step in cfg.keep_checkpoints_at:
+            save_checkpoint(run / f"step_{step}.pt", model, optimiser, step, cfg, generator)
         if step % cfg.validate_every == 0 or step == total:
             stats = evaluate_mm(model, cfg, val, device)
             stats.pop("predictions_xyz_mm")
