@@ -89,8 +89,8 @@ def test_window_pictures_include_the_gl_view(view, qtbot):
     view.show_result(h.make_result())
     qtbot.wait(50)
     picture = grab_window(view).toImage()
-    top_left = view.scene.view.mapTo(view, QtCore.QPoint(0, 0))
-    region = picture.copy(QtCore.QRect(top_left, view.scene.view.size()))
+    top_left = view.scene.widget.mapTo(view, QtCore.QPoint(0, 0))
+    region = picture.copy(QtCore.QRect(top_left, view.scene.widget.size()))
     background = QtWidgets.QApplication.palette().base().color()
     colours = {region.pixel(x, y) for x in range(0, region.width(), 7) for y in range(0, region.height(), 7)}
     assert len(colours) > 5 and background.rgb() in colours | {background.rgb()}

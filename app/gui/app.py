@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+import shiboken6
 from PySide6 import QtCore, QtWidgets
 
 from app.config import TrackerConfig
@@ -97,8 +98,7 @@ class ScriptedRun(QtCore.QObject):
         for message in dict.fromkeys(self.window.errors):
             print(f"error: {message}", file=sys.stderr)
         self.exit_code = code
-        self.window.close()
-        QtWidgets.QApplication.instance().exit(code)
+        self.window.close()   # ends run_gui's event loop
 
 
 def run_gui(config: TrackerConfig, source, args) -> int:
@@ -131,10 +131,21 @@ def run_gui(config: TrackerConfig, source, args) -> int:
                           reopen=_reopener(getattr(args, "source", None)))
         if window.start() and getattr(args, "record", None):
             window.start_recording(str(args.record))
-    code = app.exec()
-    if runner is not None and runner.exit_code is not None:
-        return runner.exit_code
-    return int(code)
+    # A local event loop that ends when the window closes, rather than app.exec()/app.exit(): QApplication.exit
+    # leaves Qt refusing to run any later event loop in this process (tests, embedding).
+    loop = QtCore.QEventLoop()
+    window.closed.connect(loop.quit)
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    try:
+        loop.exec()
+    finally:
+        app.setQuitOnLastWindowClosed(quit_on_close)
+        # Delete the closed window now, while Qt is fully alive: left to interpreter exit, PySide's teardown of
+        # a window holding a native GL window crashes (seen with PySide6 6.11).
+        if shiboken6.isValid(window):
+            shiboken6.delete(window)
+    return runner.exit_code if runner is not None and runner.exit_code is not None else 0
 
 
 def _reopener(spec):

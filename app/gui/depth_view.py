@@ -5,6 +5,8 @@ Clicking near a joint selects it (signal joint_clicked). Imports PySide6, pyqtgr
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -23,10 +25,23 @@ def _depth_colour_map() -> pg.ColorMap:
     return pg.ColorMap(positions, colours[::-1])
 
 
+class _PaintTimedGraphics(pg.GraphicsLayoutWidget):
+    """A GraphicsLayoutWidget that reports when a paint finished (perf_counter s): the moment a frame is on
+    screen, for the capture-to-display latency."""
+
+    painted = QtCore.Signal(float)
+
+    def paintEvent(self, ev) -> None:
+        super().paintEvent(ev)
+        self.painted.emit(time.perf_counter())
+
+
 class DepthView(QtWidgets.QWidget):
-    """Depth image + overlays. show_result() draws one TrackerResult; set_depth_range() sets the colour band."""
+    """Depth image + overlays. show_result() draws one TrackerResult; set_depth_range() sets the colour band;
+    painted(t) says when the view finished painting (perf_counter s)."""
 
     joint_clicked = QtCore.Signal(int)
+    painted = QtCore.Signal(float)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,7 +63,9 @@ class DepthView(QtWidgets.QWidget):
         header.addStretch(1)
         header.addWidget(self.frame_label)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = _PaintTimedGraphics()
+        self.graphics.painted.connect(self.painted)
+        self.graphics.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # keys stay with the window's shortcuts
         self.view_box = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.image = pg.ImageItem()
         self.view_box.addItem(self.image)
@@ -191,6 +208,9 @@ class DepthView(QtWidgets.QWidget):
             self.selection_ring.setData([u], [v])
 
     def _set_status_badge(self, text: str, colour: str) -> None:
+        if (text, colour) == getattr(self, "_badge", None):
+            return   # setStyleSheet re-polishes the widget: far too slow to repeat every frame
+        self._badge = (text, colour)
         self.status_label.setText(text)
         self.status_label.setStyleSheet(f"background: {colour}; color: #111418;")
 

@@ -101,6 +101,7 @@ class SelectedJointCard(QtWidgets.QGroupBox):
                 self.cells[key].append(cell)
         self.shift_label = QtWidgets.QLabel("")
         self.shift_label.setObjectName("statValue")
+        self.shift_label.setWordWrap(True)
         grid.addWidget(self.shift_label, 4, 0, 1, 4)
         self._joint = 0
         self.set_joint(0)
@@ -123,5 +124,5 @@ class SelectedJointCard(QtWidgets.QGroupBox):
         for key, xyz in (("smoothed", smoothed), ("raw", raw)):
             for cell, value in zip(self.cells[key], xyz):
                 cell.setText(f"{value:.1f}")
-        self.shift_label.setText(f"filter shift {np.linalg.norm(raw - smoothed):.1f} mm  ·  "
+        self.shift_label.setText(f"filter shift {np.linalg.norm(raw - smoothed):.1f} mm\n"
                                  f"confidence {float(pose.confidence[j]):.2f}")

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.config import TrackerConfig
@@ -31,11 +32,18 @@ from app.joints import NUM_JOINTS
 from app.types import TrackerResult
 
 STATS_INTERVAL_MS = 250
-TABLE_INTERVAL_S = 0.1   # the joint table (21 x 5 texts) is refreshed at most 10 times a second
+LEFT_PANEL_WIDTH_PX = 290
+# While a replay or camera runs, the panels that cost most to draw are refreshed less often than every frame;
+# the depth and 3-D views always show the newest result. Paused or stepping, everything is drawn.
+TABLE_INTERVAL_S = 0.1     # joint table and selected-joint card: 10 Hz
+WEIGHTS_INTERVAL_S = 1 / 15  # weight-map grid and zoom: 15 Hz
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """config: the tracker configuration to start with; settings: where choices are remembered."""
+    """config: the tracker configuration to start with; settings: where choices are remembered.
+    closed: emitted once the window has closed (pipeline stopped, settings saved)."""
+
+    closed = QtCore.Signal()
 
     def __init__(self, config: TrackerConfig, settings: Settings, *, restore_geometry: bool = True) -> None:
         neutralise_refcount_defect()   # before the first redraw (see qt_compat.py)
@@ -47,7 +55,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.selected_joint = 0
         self.errors: list[str] = []
         self._display_times: deque[float] = deque(maxlen=120)
-        self._table_shown_s = 0.0
+        self._table_shown_s = self._weights_shown_s = 0.0
+        self._awaiting_paint: TrackerResult | None = None
+        self.update_ms: deque[float] = deque(maxlen=300)   # time to update the views for one result
         self.setWindowTitle("Hand Tracker")
         self._build()
         self._connect()
@@ -106,7 +116,9 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFixedWidth(max(250, self.tracker_controls.minimumSizeHint().width() + 8))
+        # The panel is as wide as its content needs, plus room for a vertical scroll bar on short screens.
+        scroll.setFixedWidth(LEFT_PANEL_WIDTH_PX + scroll.verticalScrollBar().sizeHint().width())
+        self.tracker_controls.setFixedWidth(LEFT_PANEL_WIDTH_PX)
         middle = QtWidgets.QHBoxLayout()
         middle.setContentsMargins(4, 0, 4, 0)
         middle.addWidget(scroll)
@@ -147,6 +159,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for view in (self.depth_view, self.skeleton_view, self.weights_view, self.joint_table):
             view.joint_clicked.connect(self.select_joint)
         self.skeleton_view.mode_changed.connect(self._on_view_mode_changed)
+        self.depth_view.painted.connect(self._on_depth_painted)
         self.banner_close.clicked.connect(self.banner_row.hide)
 
     def _restore(self, restore_geometry: bool) -> None:
@@ -201,46 +214,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stop() if self.host.is_running() else self.start()
 
     def toggle_play_pause(self) -> None:
-        stats = self.host.stats()
-        if stats is None or not self._seekable():
-            return
-        if stats.state.value == "running" and not self._held_at_end(stats):
-            self.host.pause()
-        else:
-            if self._held_at_end(stats):
-                self.host.seek(0)   # play again from the start
-            self.host.resume()
+        self.host.toggle_play()
         self.refresh_stats()
 
     def step(self, n: int) -> None:
         """Step n frames (n < 0 goes back) from the frame shown; pauses a running replay first."""
-        stats = self.host.stats()
-        if stats is None or not self._seekable():
-            return
-        self.host.pause()
-        if n > 0:
-            self.host.step(n)
-        else:   # a seek while paused delivers the frame sought and stays paused
-            self.host.seek(max(0, stats.position + n))
+        self.host.step_by(n)
         self.refresh_stats()
 
     def seek(self, index: int) -> None:
-        if self.host.stats() is not None and self._seekable():
-            count = self.host.source_info().frame_count or 1
-            self.host.seek(min(max(int(index), 0), count - 1))   # paused: the frame sought is still shown
+        self.host.seek_clamped(index)
 
     def seek_to_end(self) -> None:
-        info = self.host.source_info()
-        if info is not None and info.frame_count:
-            self.seek(info.frame_count - 1)
-
-    def _seekable(self) -> bool:
-        info = self.host.source_info()
-        return info is not None and info.seekable and bool(info.frame_count)
-
-    @staticmethod
-    def _held_at_end(stats) -> bool:
-        return stats.frame_count is not None and stats.position >= stats.frame_count - 1
+        self.host.seek_clamped(10 ** 9)
 
     # ---- recording and screenshots -------------------------------------------------------------------------
     def start_recording(self, directory: str | None = None) -> bool:
@@ -282,22 +268,33 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ---- drawing -------------------------------------------------------------------------------------------
     def show_result(self, result: TrackerResult) -> None:
-        """Draw one new result in every view (called once per new result by the host's poll)."""
+        """Draw one new result (called once per new result by the host's poll)."""
+        start_s = time.perf_counter()
         self.shown_result = result
         self.depth_view.show_result(result)
         self.skeleton_view.show_result(result)
-        self.weights_view.show_result(result)
-        now = time.perf_counter()
-        if now - self._table_shown_s >= TABLE_INTERVAL_S or not self.host.is_running():
+        stats = self.host.stats()
+        playing = stats is not None and stats.state.value == "running"
+        if not playing or start_s - self._weights_shown_s >= WEIGHTS_INTERVAL_S:
+            self.weights_view.show_result(result)
+            self._weights_shown_s = start_s
+        if not playing or start_s - self._table_shown_s >= TABLE_INTERVAL_S:
             self.joint_table.show_pose(result.pose, raw=self.skeleton_view.mode() == "raw")
             self.joint_card.show_pose(result.pose)
-            self._table_shown_s = now
+            self._table_shown_s = start_s
         self.timeline.set_position(result.frame.index)
+        self._awaiting_paint = result
+        self.update_ms.append((time.perf_counter() - start_s) * 1e3)
+
+    def _on_depth_painted(self, painted_s: float) -> None:
+        """The depth view painted: the result drawn last is on screen now (capture-to-display latency)."""
+        result, self._awaiting_paint = self._awaiting_paint, None
+        if result is None:
+            return
         self.displayed_frames += 1
-        displayed_s = time.perf_counter()
-        self._display_times.append(displayed_s)
-        latency_ms = (displayed_s - result.frame.arrival_s) * 1e3 if result.frame.arrival_s > 0 else float("nan")
-        self.stats_panel.add_result(result, latency_ms)
+        self._display_times.append(painted_s)
+        arrival_s = result.frame.arrival_s
+        self.stats_panel.add_result(result, (painted_s - arrival_s) * 1e3 if arrival_s > 0 else float("nan"))
 
     def display_fps(self) -> float:
         times = self._display_times
@@ -314,12 +311,13 @@ class MainWindow(QtWidgets.QMainWindow):
                         f"{format_bytes(recording.bytes)}")
         self.source_bar.set_recording(rec_text)
         fps = self.display_fps()
-        self.stats_panel.show_stats(stats, fps, rec_text or "")
+        self.stats_panel.show_stats(stats, fps, rec_text or "",
+                                    float(np.median(self.update_ms)) if self.update_ms else None)
         state = "no source" if stats is None else stats.state.value
         self.state_label.setText(state)
         self.fps_label.setText("" if stats is None else f"{stats.process_fps:.1f} fps tracked · {fps:.1f} shown")
         self.source_bar.set_running(stats is not None and state in ("running", "paused"))
-        self.timeline.set_playing(state == "running" and not (stats and self._held_at_end(stats)))
+        self.timeline.set_playing(state == "running" and not self.host.held_at_end())
 
     # ---- selection and settings ----------------------------------------------------------------------------
     def select_joint(self, joint_id: int) -> None:
@@ -419,6 +417,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.settings.set(f"window/{key}", splitter.saveState())
         self.settings.sync()
         super().closeEvent(event)
+        self.closed.emit()
 
 
 def _pictures_folder() -> Path:

@@ -165,6 +165,41 @@ class PipelineHost(QtCore.QObject):
     def set_speed(self, factor: float) -> None:
         self._forward("set_speed", float(factor))
 
+    def seekable(self) -> bool:
+        info = self.source_info()
+        return self.pipeline is not None and info is not None and info.seekable and bool(info.frame_count)
+
+    def held_at_end(self) -> bool:
+        """A replay that reached its last frame and waits there (hold_at_end) for a seek."""
+        stats = self.stats()
+        return stats is not None and stats.frame_count is not None and stats.position >= stats.frame_count - 1
+
+    def toggle_play(self) -> None:
+        """Pause a playing replay; resume a paused one, from the start when it is held at its end."""
+        if not self.seekable():
+            return
+        if self.stats().state.value == "running" and not self.held_at_end():
+            self.pause()
+            return
+        if self.held_at_end():
+            self.seek(0)
+        self.resume()
+
+    def step_by(self, n: int) -> None:
+        """Pause and move n frames from the one shown (n < 0 goes back)."""
+        if not self.seekable() or n == 0:
+            return
+        self.pause()
+        if n > 0:
+            self.step(n)
+        else:   # a seek while paused delivers the frame sought and stays paused
+            self.seek(max(0, self.stats().position + n))
+
+    def seek_clamped(self, index: int) -> None:
+        """Seek to index, clamped into the recording (paused: the frame sought is still shown)."""
+        if self.seekable():
+            self.seek(min(max(int(index), 0), self.source_info().frame_count - 1))
+
     # ---- recording ---------------------------------------------------------------------------------------
     def start_recording(self, directory: str) -> bool:
         if self.pipeline is None or not self.is_running():

@@ -1,10 +1,10 @@
 """Pictures of the window: QWidget.grab() of the whole window with every OpenGL view's own framebuffer painted
-over it (grab() alone misses what a GL item draws with QPainter, such as the 3-D axis labels).
+over it (grab() cannot see into a native GL window; containers of one carry it as `.gl_window`).
 Imports PySide6 only.
 """
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtOpenGLWidgets, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 
 def grab_window(window: QtWidgets.QWidget) -> QtGui.QPixmap:
@@ -12,12 +12,13 @@ def grab_window(window: QtWidgets.QWidget) -> QtGui.QPixmap:
     pixmap = window.grab()
     painter = QtGui.QPainter(pixmap)
     try:
-        for view in window.findChildren(QtOpenGLWidgets.QOpenGLWidget):
-            if not view.isVisible() or view.width() <= 0 or view.height() <= 0:
+        for container in window.findChildren(QtWidgets.QWidget):
+            gl_window = getattr(container, "gl_window", None)
+            if gl_window is None or not container.isVisible() or container.width() <= 0:
                 continue
-            image = view.grabFramebuffer()
-            top_left = view.mapTo(window, QtCore.QPoint(0, 0))
-            painter.drawImage(QtCore.QRect(top_left, view.size()), image)
+            image = gl_window.grabFramebuffer()
+            top_left = container.mapTo(window, QtCore.QPoint(0, 0))
+            painter.drawImage(QtCore.QRect(top_left, container.size()), image)
     finally:
         painter.end()
     return pixmap

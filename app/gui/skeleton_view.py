@@ -125,7 +125,7 @@ class SkeletonView(QtWidgets.QWidget):
             from app.gui.gl_scene import HandScene   # imports pyqtgraph.opengl only when GL works
             self.scene = HandScene()
             self.scene.view.clicked.connect(self._on_view_clicked)
-            layout.addWidget(self.scene.view, 1)
+            layout.addWidget(self.scene.widget, 1)
         else:
             self.scene = None
             self.placeholder = QtWidgets.QLabel(f"3-D view unavailable\n{reason}")

@@ -56,6 +56,7 @@ class StatsPanel(QtWidgets.QWidget):
         form.setColumnStretch(3, 1)
 
         self.plot = pg.PlotWidget()
+        self.plot.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # keys stay with the window's shortcuts
         self.plot.setLabel("left", "latency", units="ms")
         self.plot.setLabel("bottom", "frame")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
@@ -95,8 +96,9 @@ class StatsPanel(QtWidgets.QWidget):
             return None
         return float(np.percentile(values, 50)), float(np.percentile(values, 95))
 
-    def show_stats(self, stats, display_fps: float, recording_text: str = "") -> None:
-        """Refresh the labels from a PipelineStats (or None when no pipeline) and redraw the plot."""
+    def show_stats(self, stats, display_fps: float, recording_text: str = "", update_ms: float | None = None) -> None:
+        """Refresh the labels from a PipelineStats (or None when no pipeline) and redraw the plot; update_ms: the
+        window's time to update its views for one result (median)."""
         v = self.values
         if stats is None:
             for key in ("state", "source", "capture_fps", "process_fps", "dropped"):
@@ -111,7 +113,8 @@ class StatsPanel(QtWidgets.QWidget):
             v["process_fps"].setText(f"{stats.process_fps:5.1f} fps")
             dropped_share = stats.frames_dropped / max(stats.frames_captured, 1)
             v["dropped"].setText(f"{stats.frames_dropped}  ({100.0 * dropped_share:.1f} %)")
-        v["display_fps"].setText(f"{display_fps:5.1f} fps")
+        v["display_fps"].setText(f"{display_fps:5.1f} fps" + ("" if update_ms is None else
+                                                             f"  ·  update {update_ms:.1f} ms"))
         for key, name in (("infer", "infer"), ("end_to_end", "end_to_end")):
             values = self.history(name)
             v[key].setText("—" if values.size == 0 else f"{np.median(values[-30:]):6.1f} ms")

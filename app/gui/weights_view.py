@@ -65,6 +65,7 @@ class WeightsView(QtWidgets.QWidget):
         self.overlay_rgba: np.ndarray | None = None
 
         self.grid_widget = pg.GraphicsLayoutWidget()
+        self.grid_widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # keys stay with the window's shortcuts
         self.grid_box = self.grid_widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.grid_box.setMouseEnabled(x=False, y=False)
         self.grid_image = pg.ImageItem()
@@ -100,6 +101,7 @@ class WeightsView(QtWidgets.QWidget):
         self.zoom_title = QtWidgets.QLabel("")
         self.zoom_title.setObjectName("statValue")
         self.zoom_widget = pg.GraphicsLayoutWidget()
+        self.zoom_widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # keys stay with the window's shortcuts
         self.zoom_box = self.zoom_widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.crop_image = pg.ImageItem()
         self.overlay_image = pg.ImageItem()

@@ -1,0 +1,271 @@
+"""The whole window on the real pipeline: a real ONNX model (untrained 'tiny', tests/tracking_model.py), real
+sources (depth PNGs drawn by tests/gui_helpers.py, recorded sessions), real threads. Asserts what the widgets
+show after play, pause, step, seek, record/replay, joint selection and live tuning. Settings go to a temporary
+file (HAND_TRACKER_SETTINGS). Runs offscreen and under xvfb-run.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from tests import gui_helpers as h
+from tests.tracking_model import random_model_path
+from app.config import TrackerConfig
+from app.gui import theme
+from app.gui.main_window import MainWindow
+from app.gui.settings import ENV_SETTINGS_PATH, Settings
+from app.joints import JOINT_INDEX
+from app.recording.reader import SessionReader
+from app.sources.png import PngSource
+
+FRAMES = 12
+WAIT_MS = 20000
+
+
+@pytest.fixture(scope="module")
+def model_path():
+    return random_model_path()
+
+
+@pytest.fixture(scope="module")
+def png_folder(tmp_path_factory):
+    """FRAMES depth PNGs of a hand moving right by 4 mm per frame."""
+    folder = tmp_path_factory.mktemp("pngs")
+    for i in range(FRAMES):
+        depth = h.render_depth(h.hand_joints_mm(centre_mm=(4.0 * i - 20.0, -5.0, 450.0)))
+        cv2.imwrite(str(folder / f"depth_{i:03d}.png"), depth)
+    return folder
+
+
+def png_source(folder) -> PngSource:
+    return PngSource(folder, intrinsics=h.INTRINSICS)
+
+
+@pytest.fixture
+def make_window(qtbot, qapp, tmp_path, monkeypatch, model_path):
+    monkeypatch.setenv(ENV_SETTINGS_PATH, str(tmp_path / "settings.ini"))
+    theme.apply_theme(qapp)
+
+    def make(**config_changes) -> MainWindow:
+        config = TrackerConfig(model_path=config_changes.pop("model_path", model_path), **config_changes)
+        window = MainWindow(config, Settings(), restore_geometry=False)
+        qtbot.addWidget(window)   # closed (pipeline stopped) at teardown
+        window.show()
+        with warnings.catch_warnings():   # deprecated, but the offscreen platform activates no window itself
+            warnings.simplefilter("ignore", DeprecationWarning)
+            QtWidgets.QApplication.setActiveWindow(window)   # shortcuts reach the active window only
+        qtbot.waitActive(window)
+        return window
+    return make
+
+
+def settle(qtbot, window) -> int:
+    """Wait until a paused replay has shown every frame it processed; returns the index shown."""
+    def settled():
+        stats = window.host.stats()
+        shown = window.shown_result
+        return (stats.state.value == "paused" and stats.frames_processed == stats.frames_captured
+                and shown is not None and shown.frame.index == stats.position)
+    qtbot.waitUntil(settled, timeout=WAIT_MS)
+    return window.shown_result.frame.index
+
+
+def shows_frame(window, index: int) -> bool:
+    return window.shown_result is not None and window.shown_result.frame.index == index
+
+
+def test_replay_play_pause_step_seek(qtbot, make_window, png_folder):
+    window = make_window()
+    window.set_source(png_source(png_folder), kind="file")
+    assert window.timeline.position_label.text() == f"0/{FRAMES}"
+    assert window.start()
+    qtbot.waitUntil(lambda: window.displayed_frames > 0, timeout=WAIT_MS)
+    assert window.depth_view.status_label.text() in ("tracking", "low confidence")
+
+    window.toggle_play_pause()   # pause
+    shown = settle(qtbot, window)
+    assert window.timeline.position_label.text() == f"{shown + 1}/{FRAMES}"
+    assert window.timeline.slider.value() == shown
+    assert window.timeline.play_button.text().endswith("Play")
+
+    target = 5
+    window.timeline.slider.setValue(target)   # as a click on the slider's track does
+    qtbot.waitUntil(lambda: shows_frame(window, target), timeout=WAIT_MS)
+    assert window.timeline.position_label.text() == f"6/{FRAMES}"
+    assert window.depth_view.frame_label.text().startswith("frame 5")
+
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: shows_frame(window, 6), timeout=WAIT_MS)
+    assert window.timeline.position_label.text() == f"7/{FRAMES}"
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: shows_frame(window, 5), timeout=WAIT_MS)
+    window.step(3)
+    qtbot.waitUntil(lambda: shows_frame(window, 8), timeout=WAIT_MS)
+    assert window.timeline.slider.value() == 8
+
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: shows_frame(window, FRAMES - 1), timeout=WAIT_MS)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)   # held at the end: plays again from the start
+    qtbot.waitUntil(lambda: window.shown_result.frame.index < FRAMES - 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: shows_frame(window, FRAMES - 1), timeout=WAIT_MS)
+
+
+def test_record_a_session_and_replay_it(qtbot, make_window, png_folder, tmp_path):
+    window = make_window()
+    window.timeline.set_speed(0.0)   # as fast as the tracker goes
+    window.set_source(png_source(png_folder), kind="file")
+    window.host.start(speed=0.0)
+    window.host.pause()
+    session = tmp_path / "session"
+    assert window.start_recording(str(session))
+    window.refresh_stats()
+    assert window.source_bar.record_button.isChecked()
+    assert window.source_bar.record_label.text().startswith("REC 00:00")
+    window.host.seek(0)
+    window.host.resume()
+    qtbot.waitUntil(lambda: window.host.held_at_end(), timeout=WAIT_MS)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_R)   # R stops the recording
+    status = window.host.recording_status()
+    assert status.error is None and status.frames >= FRAMES
+    window.refresh_stats()
+    assert not window.source_bar.record_button.isChecked()
+    assert f"recorded {status.frames} frames" in window.statusBar().currentMessage()
+
+    assert window.open_source("file", str(session))
+    assert window.host.source_info().frame_count == len(SessionReader(session))
+    assert window.timeline.position_label.text().endswith(f"/{len(SessionReader(session))}")
+    qtbot.waitUntil(lambda: window.host.stats().frames_processed > 0, timeout=WAIT_MS)
+    window.host.pause()
+    settle(qtbot, window)   # a seek issued while a frame is being read would be consumed by that frame
+    window.seek(3)
+    qtbot.waitUntil(lambda: window.shown_result is not None and window.shown_result.frame.frame_number
+                    == SessionReader(session).frame(3).frame_number, timeout=WAIT_MS)
+    original = cv2.imread(str(sorted(png_folder.iterdir())[window.shown_result.frame.frame_number]),
+                          cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(window.shown_result.frame.depth_raw, original)
+
+
+def test_closing_the_window_finishes_the_recording(qtbot, make_window, png_folder, tmp_path):
+    window = make_window()
+    window.set_source(png_source(png_folder), kind="file")
+    assert window.start()
+    session = tmp_path / "closing"
+    assert window.start_recording(str(session))
+    qtbot.waitUntil(lambda: window.host.recording_status().frames >= 3, timeout=WAIT_MS)
+    pipeline = window.host.pipeline
+    window.close()
+    assert pipeline.stats().state.value == "stopped"
+    assert len(SessionReader(session)) == pipeline.recording_status().frames >= 3
+
+
+def test_selecting_a_joint_updates_every_view(qtbot, make_window):
+    window = make_window()
+    result = h.make_result(index=4)
+    window.show_result(result)
+    qtbot.waitExposed(window)
+    target = JOINT_INDEX["thumb_tip"]
+    pos = window.depth_view.joint_screen_pos(target)
+    qtbot.mouseClick(window.depth_view.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pos)
+    assert window.selected_joint == target
+    assert "thumb_tip" in window.weights_view.zoom_title.text()
+    assert window.joint_table.selected_joint() == target
+    assert "thumb_tip" in window.joint_card.name_label.text()
+    window.joint_table.selectRow(JOINT_INDEX["ring_pip"])
+    assert window.selected_joint == JOINT_INDEX["ring_pip"]
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_BracketRight)
+    assert window.selected_joint == JOINT_INDEX["ring_dip"]
+    assert window.settings.get("view/selected_joint", 0, int) == JOINT_INDEX["ring_dip"]
+
+
+def test_smoothing_and_hand_change_the_running_tracker(qtbot, make_window, png_folder):
+    window = make_window()
+    window.set_source(png_source(png_folder), kind="file")
+    assert window.start()
+    qtbot.waitUntil(lambda: window.displayed_frames > 0, timeout=WAIT_MS)
+    spins = window.tracker_controls.spins
+    spins["min_cutoff_hz"].setValue(3.5)
+    assert window.host.config.smoothing.min_cutoff_hz == 3.5
+    assert window.host.pipeline.tracker.config.smoothing.min_cutoff_hz == 3.5
+    assert window.settings.get("tracker/min_cutoff_hz", 0.0, float) == 3.5
+
+    window.tracker_controls.smoothing_check.setChecked(False)
+    assert not spins["beta"].isEnabled()
+    window.tracker_controls.set_hand("left")
+    window.host.seek(0)
+    window.host.resume()   # the replay may already be held at its end
+    qtbot.waitUntil(lambda: window.shown_result.pose is not None and window.shown_result.pose.hand == "left"
+                    and window.shown_result.frame.index > 1, timeout=WAIT_MS)
+    pose = window.shown_result.pose
+    np.testing.assert_allclose(pose.joints_xyz_mm, pose.joints_xyz_raw_mm)   # smoothing off: raw is shown
+    assert window.settings.get("tracker/hand", "", str) == "left"
+
+    spins["far_mm"].setValue(700.0)
+    assert window.depth_view.depth_range() == (150.0, 700.0)
+    spins["near_mm"].setValue(900.0)   # beyond the far end: refused, the control shows what is in force
+    assert "near" in window.last_error and "far" in window.last_error
+    assert spins["near_mm"].value() == 150.0
+
+
+def test_errors_are_shown_in_the_window(qtbot, make_window, png_folder, tmp_path):
+    window = make_window(model_path=str(tmp_path / "missing.onnx"))
+    assert "model file not found" in window.last_error
+    assert window.banner_row.isVisible() and "missing.onnx" in window.banner.text()
+    window.set_source(png_source(png_folder), kind="file")
+    assert not window.start()
+
+    window = make_window()
+    bogus = tmp_path / "broken.bag"
+    bogus.write_text("not a recording")
+    window.open_source("file", str(bogus))   # refused when built, or when the capture thread opens it
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=WAIT_MS)
+    assert window.banner_row.isVisible() and "broken.bag" in window.last_error
+    no_intrinsics = tmp_path / "bare"
+    no_intrinsics.mkdir()
+    cv2.imwrite(str(no_intrinsics / "d.png"), h.render_depth(h.hand_joints_mm()))
+    assert not window.open_source("file", str(no_intrinsics))
+    assert "intrinsics" in window.last_error
+
+
+def test_a_failing_source_is_reported_not_raised(qtbot, make_window, png_folder):
+    from app.errors import SourceError
+
+    class Unplugged(PngSource):
+        def read(self, timeout_s=1.0):
+            frame = super().read(timeout_s)
+            if frame is not None and frame.index >= 3:
+                raise SourceError("camera disconnected (USB)")
+            return frame
+
+    window = make_window()
+    window.set_source(Unplugged(png_folder, intrinsics=h.INTRINSICS), kind="file")
+    assert window.start()
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=WAIT_MS)
+    assert "camera disconnected" in window.banner.text()
+    window.refresh_stats()
+    assert window.stats_panel.values["state"].text().startswith("error")
+
+
+def test_settings_are_remembered(qtbot, make_window):
+    from app.gui.app import merge_remembered
+
+    window = make_window()
+    window.tracker_controls.spins["beta"].setValue(0.25)
+    window.skeleton_view.set_mode("raw")
+    window.select_joint(12)
+    window.timeline.set_speed(2.0)
+    window.close()
+    remembered = Settings().tracker_values()
+    assert remembered["beta"] == 0.25
+    assert merge_remembered(TrackerConfig(), remembered).smoothing.beta == 0.25
+    explicit = TrackerConfig().with_changes(beta=0.5)   # given on the command line: it wins
+    assert merge_remembered(explicit, remembered).smoothing.beta == 0.5
+    again = make_window()
+    assert again.skeleton_view.mode() == "raw"
+    assert again.selected_joint == 12
+    assert again.timeline.speed() == 2.0
+    assert Path(again.settings.path).parent == Path(Settings().path).parent
