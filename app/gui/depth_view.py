@@ -67,12 +67,18 @@ class DepthView(QtWidgets.QWidget):
         self.graphics.painted.connect(self.painted)
         self.graphics.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # keys stay with the window's shortcuts
         self.view_box = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.view_box.disableAutoRange()   # the range is set per image size; auto-ranging costs every frame
         self.image = pg.ImageItem()
         self.view_box.addItem(self.image)
         self._lut = self._make_lut()
         self.colour_bar = pg.ColorBarItem(values=(self._near_mm, self._far_mm), colorMap=_depth_colour_map(),
                                           label="depth (mm)", interactive=False, colorMapMenu=False, width=16)
-        self.graphics.addItem(self.colour_bar, row=0, col=1)
+        # The scale bar lives in its own small view, so a new frame does not repaint its axes (measured: its
+        # axis pictures were replayed on every frame when it shared the image's view).
+        self.bar_graphics = pg.GraphicsLayoutWidget()
+        self.bar_graphics.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.bar_graphics.addItem(self.colour_bar)
+        self.bar_graphics.setFixedWidth(90)
 
         # Plain Qt items and bare curves: a redraw sets a few numbers instead of running PlotDataItem's logic.
         self.crop_box_item = QtWidgets.QGraphicsRectItem()
@@ -92,7 +98,11 @@ class DepthView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
-        layout.addWidget(self.graphics, 1)
+        body = QtWidgets.QHBoxLayout()
+        body.setSpacing(0)
+        body.addWidget(self.graphics, 1)
+        body.addWidget(self.bar_graphics)
+        layout.addLayout(body, 1)
         self._set_status_badge("no source", theme.TEXT_DIM)
 
     # ---- public API ---------------------------------------------------------------------------------------

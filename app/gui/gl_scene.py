@@ -63,11 +63,12 @@ _live_containers: "weakref.WeakSet[QtWidgets.QWidget]" = weakref.WeakSet()
 
 @atexit.register
 def _destroy_gl_windows() -> None:
-    """Delete GL windows still alive at interpreter exit while Qt is still there: destroyed later, after the
-    application object, their GL context teardown crashes (seen when a test framework keeps widgets alive)."""
+    """Delete the windows that still hold a GL view at interpreter exit, while Qt is fully alive: left to
+    PySide's own teardown (after this handler), a widget tree holding a native GL window crashes (PySide6 6.11)."""
     for container in list(_live_containers):
         if shiboken6.isValid(container):
-            shiboken6.delete(container)
+            top = container.window()
+            shiboken6.delete(top if top is not None and shiboken6.isValid(top) else container)
 
 
 class HandScene:

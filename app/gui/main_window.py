@@ -35,8 +35,8 @@ STATS_INTERVAL_MS = 250
 LEFT_PANEL_WIDTH_PX = 290
 # While a replay or camera runs, the panels that cost most to draw are refreshed less often than every frame;
 # the depth and 3-D views always show the newest result. Paused or stepping, everything is drawn.
-TABLE_INTERVAL_S = 0.1     # joint table and selected-joint card: 10 Hz
-WEIGHTS_INTERVAL_S = 1 / 15  # weight-map grid and zoom: 15 Hz
+TABLE_INTERVAL_S = 0.2     # joint table and selected-joint card: 5 Hz
+WEIGHTS_INTERVAL_S = 0.1   # weight-map grid and zoom: 10 Hz
 
 
 class MainWindow(QtWidgets.QMainWindow):

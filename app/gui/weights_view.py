@@ -61,12 +61,16 @@ class WeightsView(QtWidgets.QWidget):
         self._feature_px = 0
         self._result: TrackerResult | None = None
         self._heat_lut = theme.colour_lut("inferno", 256)
+        alpha = np.sqrt(np.arange(256, dtype=np.float32) / 255.0)
+        self._heat_premultiplied = self._heat_lut.astype(np.float32) * alpha[:, None]
+        self._one_minus_alpha = 1.0 - alpha
         self.mosaic_rgb: np.ndarray | None = None   # what the grid shows (kept for inspection)
         self.overlay_rgba: np.ndarray | None = None
 
         self.grid_widget = pg.GraphicsLayoutWidget()
         self.grid_widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # keys stay with the window's shortcuts
         self.grid_box = self.grid_widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.grid_box.disableAutoRange()   # ranges are set when the sizes change; auto-ranging costs every frame
         self.grid_box.setMouseEnabled(x=False, y=False)
         self.grid_image = pg.ImageItem()
         self.grid_box.addItem(self.grid_image)
@@ -103,6 +107,8 @@ class WeightsView(QtWidgets.QWidget):
         self.zoom_widget = pg.GraphicsLayoutWidget()
         self.zoom_widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # keys stay with the window's shortcuts
         self.zoom_box = self.zoom_widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.zoom_box.disableAutoRange()
+        self._zoom_size_px = 0
         self.crop_image = pg.ImageItem()
         self.overlay_image = pg.ImageItem()
         self.joint_marker = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen("w", width=2), brush=None)
@@ -194,10 +200,12 @@ class WeightsView(QtWidgets.QWidget):
                                               self._feature_px + 1))
 
     def _heat_rgb(self, scaled: np.ndarray, base_grey: np.ndarray) -> np.ndarray:
-        """Blend the inferno colour of each map over a grey crop: opacity grows with the weight."""
-        heat = self._heat_lut[np.clip(scaled * 255.0, 0, 255).astype(np.uint8)].astype(np.float32)
-        alpha = np.sqrt(np.clip(scaled, 0.0, 1.0))[..., None]
-        return (heat * alpha + base_grey[..., None] * (1.0 - alpha)).astype(np.uint8)
+        """Blend the inferno colour of each map over a grey crop: opacity sqrt(weight), so faint mass shows.
+        Table lookups on the 8-bit weight keep this to one pass over the maps."""
+        index = np.clip(scaled * 255.0, 0, 255).astype(np.uint8)
+        blended = self._heat_premultiplied[index]                      # heat * alpha, J x F x F x 3
+        blended += (base_grey * self._one_minus_alpha[index])[..., None]
+        return blended.astype(np.uint8)
 
     def _show_grid(self, scaled: np.ndarray, crop: np.ndarray) -> None:
         f = self._feature_px
@@ -209,28 +217,32 @@ class WeightsView(QtWidgets.QWidget):
         for j in range(NUM_JOINTS):
             row, col = grid_cell(j)
             mosaic[row * pitch:row * pitch + f, col * pitch:col * pitch + f] = cells[j]
+        first = self.mosaic_rgb is None or self.mosaic_rgb.shape != mosaic.shape
         self.mosaic_rgb = mosaic
         self.grid_image.setImage(mosaic, autoLevels=False, levels=(0, 255))
-        self.grid_image.setRect(QtCore.QRectF(-0.5, -0.5, mosaic.shape[1], mosaic.shape[0]))
+        if first:
+            self.grid_image.setRect(QtCore.QRectF(-0.5, -0.5, mosaic.shape[1], mosaic.shape[0]))
 
     def _show_zoom(self, result: TrackerResult, scaled: np.ndarray) -> None:
         crop = np.asarray(result.crop_depth, dtype=np.float32)
         size_px = crop.shape[0]
         grey = ((1.0 - crop) * 0.5 * 200.0).astype(np.uint8)
         self.crop_image.setImage(grey, autoLevels=False, levels=(0, 255))
-        self.crop_image.setRect(QtCore.QRectF(-0.5, -0.5, size_px, size_px))
         weight = scaled[self._selected]
         rgba = np.empty(weight.shape + (4,), np.uint8)
         rgba[..., :3] = self._heat_lut[np.clip(weight * 255.0, 0, 255).astype(np.uint8)]
         rgba[..., 3] = (np.sqrt(np.clip(weight, 0.0, 1.0)) * 230).astype(np.uint8)
         self.overlay_rgba = rgba
         self.overlay_image.setImage(rgba, autoLevels=False, levels=(0, 255))
-        # The F x F map covers the same square as the S x S crop: pixel edges at -0.5 and S - 0.5.
-        self.overlay_image.setRect(QtCore.QRectF(-0.5, -0.5, size_px, size_px))
+        if size_px != self._zoom_size_px or weight.shape[0] != getattr(self, "_zoom_feature_px", 0):
+            self.crop_image.setRect(QtCore.QRectF(-0.5, -0.5, size_px, size_px))
+            # The F x F map covers the same square as the S x S crop: pixel edges at -0.5 and S - 0.5.
+            self.overlay_image.setRect(QtCore.QRectF(-0.5, -0.5, size_px, size_px))
+            self.zoom_box.setRange(xRange=(-0.5, size_px - 0.5), yRange=(-0.5, size_px - 0.5), padding=0.0)
+            self._zoom_size_px, self._zoom_feature_px = size_px, weight.shape[0]
         uv_crop = norm_to_crop_px(np.asarray(result.pose.joints_uvd)[:, :2], size_px)
         self.joint_marker.setData([uv_crop[self._selected, 0]], [uv_crop[self._selected, 1]])
         self.other_joints.setData(uv_crop[:, 0], uv_crop[:, 1])
-        self.zoom_box.setRange(xRange=(-0.5, size_px - 0.5), yRange=(-0.5, size_px - 0.5), padding=0.0)
 
     def _update_title(self) -> None:
         name = JOINT_NAMES[self._selected]
