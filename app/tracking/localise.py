@@ -29,12 +29,15 @@ import numpy as np
 
 from app.camera import Intrinsics
 from app.errors import InputError
+from app.tracking.hand_shape import arm_crossing, dist2, dominant_plane, fills_disc, mean_shift, solidity
 from app.types import HandLocation, TrackingStatus
 
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
 _KERNEL3 = np.ones((3, 3), np.uint8)
 _BORDER_SAMPLES = 4         # "at the border" for the nearest point of a surface, in samples
 _MAX_CANDIDATES = 6         # objects tried, nearest first, before giving up
+_MIN_CROSSING_SAMPLES = 4  # samples in the shell that make an arm crossing (a forearm far away gives 30+)
+_MAX_PLANES = 2             # planes removed per search (a table and a wall or the front of a body)
 _MAX_POINTS = 2500          # mean-shift samples (more adds time, not accuracy)
 _FLYING_TOLERANCE_MM = 25.0  # the robust minimum may sit a little behind the true nearest surface
 
@@ -71,12 +74,24 @@ class LocaliserConfig:
     surface_offset_mm: float = 10.0
     max_fill_fraction: float = 0.85
     max_arm_width_mm: float = 250.0
-    max_solidity: float = 0.85
+    max_solidity: float = 0.8
     edge_jump_mm: float = 40.0
     too_far_margin_mm: float = 500.0
     reach_mm: float = 120.0
     mean_shift_iterations: int = 6
     compute_mask: bool = True
+    hand_reach_mm: float = 180.0
+    shell_mm: float = 50.0
+    max_crossing_rms_mm: float = 70.0
+    min_sidedness: float = 0.7
+    depth_weight_per_mm: float = 0.001
+    min_hand_area_mm2: float = 2000.0
+    lone_penalty: float = 0.15
+    anchored_penalty: float = 0.1
+    small_penalty: float = 0.3
+    not_end_penalty: float = 1.0
+    plane_tolerance_mm: float = 12.0
+    min_plane_area_mm2: float = 60000.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.near_mm < self.far_mm:
@@ -98,7 +113,8 @@ class _Found:
     status: TrackingStatus
     centre_uvz: tuple[float, float, float] | None
     box_px: tuple[int, int, int, int] | None = None   # (u0, v0, u1, v1) of the hand's samples, exclusive end
-    solidity: float = 0.0   # share of its silhouette's convex hull that the object fills (hands: 0.6-0.9)
+    score: float = 0.0   # lower is more hand-like (see _examine)
+    sure: bool = False   # a hand-shaped free end of an arm: no need to look further
     component: np.ndarray | None = None    # its samples, to exclude it while looking further
     nearest_idx: int = -1
 
@@ -152,26 +168,39 @@ class HandLocaliser:
         min_samples = max(3, int(np.ceil(cfg.min_hand_pixels / (step * step))))
         valid = d > 0
         near = (valid & (d < cfg.near_mm)).astype(np.uint8)
-        if cv2.countNonZero(cv2.erode(near, _KERNEL3)) >= min_samples:
-            return _Found(TrackingStatus.TOO_NEAR, None)
+        # Something sizeable nearer than near_mm: the hand, too near, unless a hand is found in the band anyway
+        # (then it is another object: a cable, a cup in front of the camera).
+        too_near = cv2.countNonZero(cv2.erode(near, _KERNEL3)) >= min_samples
         band = valid & (d >= cfg.near_mm) & (d <= cfg.far_mm)
         excluded = np.zeros_like(band)
         surfaces = None
-        # A nearest object that is no hand (a speck, a cable, a table or wall) is excluded and the next
-        # nearest one tried; a surface is excluded whole, beyond the slab it was found in.
-        # A convex blob (ball, box, bottle, mug: fills its hull) is kept as a fallback while the objects behind
-        # it are tried for one shaped like a hand (fingers and the gaps between them leave the hull part empty).
-        fallback = None
+        # Objects are examined nearest first. The first one with a hand at the end of an arm wins (a hand held up
+        # is the nearest hand-sized object attached to an arm); the others are excluded and the next nearest
+        # tried, the best of them kept in case no arm end turns up (a hand whose arm is hidden, or a ball).
+        # A surface (table, wall, the front of a body) loses its dominant plane over the whole image, so that a
+        # hand resting on it falls apart from it; a surface without one is excluded whole.
+        best = None
+        planes_left = _MAX_PLANES
         for _ in range(_MAX_CANDIDATES):
-            found = self._nearest_component(d, band & ~excluded, min_samples, step, (u0, v0), intr)
+            found = self._examine(d, band & ~excluded, min_samples, step, (u0, v0), intr)
             if found is None:
                 break
             if isinstance(found, _Found):
-                if found.centre_uvz is None or found.solidity <= cfg.max_solidity:
-                    return found
-                fallback = fallback or found
-                found = ("blob", found.component, found.nearest_idx)
-            kind, component, idx = found
+                if best is None or found.score < best.score:
+                    best = found
+                if found.sure:
+                    break
+                excluded |= found.component
+                continue
+            kind, component, idx, plane = found
+            if plane is not None:
+                # Only the plane goes: what stands on it or touches it (a hand on a table) is looked at next.
+                on_plane = band & (np.abs(self._plane_depth_gap(d, plane, step, (u0, v0), intr))
+                                   < np.float32(cfg.plane_tolerance_mm))
+                if planes_left > 0 and cv2.countNonZero((on_plane & ~excluded).view(np.uint8)) >= min_samples:
+                    planes_left -= 1
+                    excluded |= on_plane
+                    continue
             excluded |= component
             if kind == "surface":
                 if surfaces is None:
@@ -179,8 +208,12 @@ class HandLocaliser:
                 if surfaces.flat[idx]:
                     excluded |= surfaces == surfaces.flat[idx]
         else:   # every candidate was tried: too many non-hand objects in front to tell
-            return fallback if fallback is not None else _Found(TrackingStatus.NO_HAND, None)
-        return fallback if fallback is not None else self._beyond_far(d, valid, min_samples, step, intr)
+            if too_near and not (best is not None and best.sure):
+                return _Found(TrackingStatus.TOO_NEAR, None)
+            return best if best is not None else _Found(TrackingStatus.NO_HAND, None)
+        if too_near and not (best is not None and best.sure):
+            return _Found(TrackingStatus.TOO_NEAR, None)
+        return best if best is not None else self._beyond_far(d, valid, min_samples, step, intr)
 
     def _split(self, d: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The mask without pixels on the far side of a depth jump, so that objects touching in the image
@@ -189,9 +222,10 @@ class HandLocaliser:
         nearest_neighbour = cv2.erode(np.where(mask, d, np.float32(np.inf)), _KERNEL3)
         return mask & (d - nearest_neighbour <= self.config.edge_jump_mm)
 
-    def _nearest_component(self, d, band, min_samples, step, origin, intr: Intrinsics):
-        """_Found; or (kind, component mask, nearest sample index) for an object to exclude, kind 'small' or
-        'surface'; or None when the band is empty."""
+    def _examine(self, d, band, min_samples, step, origin, intr: Intrinsics):
+        """The nearest object in the band: a _Found hand candidate with its rank; or (kind, component mask,
+        nearest sample index, plane or None) for an object to exclude, kind 'small' or 'surface'; or None when
+        the band is empty."""
         cfg = self.config
         d_band = np.where(band, d, np.float32(np.inf))
         robust = cv2.dilate(d_band, _KERNEL3)   # max over 3x3: only solid surfaces can be the minimum
@@ -207,7 +241,7 @@ class HandLocaliser:
         component = labels == labels.flat[idx]
         vs, us = np.nonzero(component)
         if vs.size < min_samples:
-            return "small", component, idx
+            return "small", component, idx, None
         # Large near hands give thousands of samples; a regular subset gives the same mean, faster.
         thin = max(1, vs.size // _MAX_POINTS + 1)
         if thin > 1:
@@ -215,7 +249,7 @@ class HandLocaliser:
         z = d[vs, us]
         u_px = us.astype(np.float32) * step + origin[0]
         v_px = vs.astype(np.float32) * step + origin[1]
-        points = np.empty((3, vs.size), np.float32)    # (3, N) rows x, y, z in mm: vector ops per row are fast
+        points = np.empty((3, vs.size), np.float32)
         np.multiply((u_px - np.float32(intr.cx)) / np.float32(intr.fx), z, out=points[0])
         np.multiply((v_px - np.float32(intr.cy)) / np.float32(intr.fy), z, out=points[1])
         points[2] = z
@@ -229,6 +263,7 @@ class HandLocaliser:
         exits_front = component & (cv2.dilate(in_front.astype(np.uint8), _KERNEL3) > 0)
         on_border = (us == 0) | (vs == 0) | (us == d.shape[1] - 1) | (vs == d.shape[0] - 1)
         on_border |= exits[vs, us] | exits_front[vs, us]
+        sample_area = np.float32(step * step * thin / (intr.fx * intr.fy))   # x z^2: mm^2 per (thinned) sample
         if on_border.any():
             entry = points[:, on_border]
             if float(np.linalg.norm(entry.max(axis=1) - entry.min(axis=1))) > cfg.max_arm_width_mm:
@@ -239,15 +274,48 @@ class HandLocaliser:
                 iv, iu = divmod(idx, d.shape[1])
                 m = _BORDER_SAMPLES   # a few samples: the outermost rows are often missing depth
                 if iv < m or iu < m or iv >= d.shape[0] - m or iu >= d.shape[1] - m or exits_front.any():
-                    return "surface", component, idx
-                on_border = np.zeros_like(on_border)
+                    plane = self._surface_plane(points, sample_area)
+                    if plane is not None:
+                        return "surface", component, idx, plane
+                else:
+                    on_border = np.zeros_like(on_border)
         core = cv2.erode(component.astype(np.uint8), _KERNEL3)[vs, us] > 0
-        start = self._extremity(points, us, vs, core, on_border, idx, d.shape[1])
-        centre, inside = self._mean_shift(points, start, cfg.reach_mm)
-        if inside.size * thin < min_samples:
-            return "small", component, idx
-        if self._fills_ball(inside.size * thin, centre, step, origin, d.shape, intr):
-            return "surface", component, idx   # a wall or desk filling the ball
+        best, surface = None, False
+        inner, outer = cfg.hand_reach_mm, cfg.hand_reach_mm + cfg.shell_mm
+        enters = bool(on_border.any())
+        for start in self._seeds(points, us, vs, core, on_border, idx, d.shape[1]):
+            centre, inside = mean_shift(points, start, cfg.radius_mm, cfg.reach_mm, cfg.mean_shift_iterations)
+            if inside.size * thin < min_samples:
+                continue
+            if fills_disc(inside.size * thin, centre, cfg.radius_mm, intr.fx, intr.fy, intr.cx, intr.cy, step,
+                          origin, d.shape, cfg.max_fill_fraction):
+                surface = True     # a wall or desk filling the ball
+                continue
+            d2 = dist2(points, centre)
+            crossing, sidedness = arm_crossing(d2, points, centre, inner, outer, _MIN_CROSSING_SAMPLES)
+            # Hand-likeness, lower is better; every term is a property of hands, not of this frame:
+            # a hand is not convex (fingers and the gaps between them; a ball, a box, an elbow or the rounded
+            # end of an upper arm is), is held nearer than the rest, hangs on an arm (that crosses the shell or
+            # leaves the view), is an end (not the middle of an arm, not a surface running on all round), is
+            # hand-sized, and its arm leaves the view beyond the hand, not within it (an elbow at the border).
+            fill = solidity(us[inside], vs[inside], thin)
+            z_in = points[2, inside]
+            area_mm2 = float(np.dot(z_in, z_in)) * float(sample_area)
+            attached = crossing > 0 or enters
+            not_end = crossing > cfg.max_crossing_rms_mm and sidedness < cfg.min_sidedness
+            anchored = bool(on_border[d2 < np.float32(cfg.radius_mm ** 2)].any())
+            small = area_mm2 < cfg.min_hand_area_mm2
+            score = (fill + cfg.depth_weight_per_mm * centre[2] + cfg.lone_penalty * (not attached)
+                     + cfg.anchored_penalty * anchored + cfg.small_penalty * small + cfg.not_end_penalty * not_end)
+            surface |= not_end
+            sure = attached and not (anchored or small or not_end) and fill <= cfg.max_solidity
+            if best is None or score < best[0]:
+                best = (score, sure, not_end, centre, inside)
+        if best is None or best[2]:
+            plane = self._surface_plane(points, sample_area) if surface else None
+            if best is None or plane is not None:
+                return ("surface" if surface else "small"), component, idx, plane
+        score, sure, _, centre, inside = best
         centre = centre + centre / np.linalg.norm(centre) * cfg.surface_offset_mm
         cu = intr.fx * centre[0] / centre[2] + intr.cx
         cv_ = intr.fy * centre[1] / centre[2] + intr.cy
@@ -258,65 +326,58 @@ class HandLocaliser:
         if u_min <= m or v_min <= m or u_max >= intr.width - 1 - m or v_max >= intr.height - 1 - m:
             status = TrackingStatus.AT_BORDER
         # The mask's box: the component's samples within the crop cube's inscribed ball (cube_mm / 2).
-        seen = _dist2(points, centre) < np.float32((0.5 * cfg.cube_mm) ** 2)
+        seen = dist2(points, centre) < np.float32((0.5 * cfg.cube_mm) ** 2)
         box = (max(0, int(u_px[seen].min()) - step), max(0, int(v_px[seen].min()) - step),
                min(intr.width, int(u_px[seen].max()) + step + 1), min(intr.height, int(v_px[seen].max()) + step + 1))
-        return _Found(status, (float(cu), float(cv_), float(centre[2])), box, _solidity(us[inside], vs[inside], thin),
-                      component, idx)
+        return _Found(status, (float(cu), float(cv_), float(centre[2])), box, score, sure, component, idx)
 
     @staticmethod
-    def _extremity(points: np.ndarray, us: np.ndarray, vs: np.ndarray, core: np.ndarray, on_border: np.ndarray,
-                   nearest_idx: int, width: int) -> np.ndarray:
-        """Where the hand is: the free end of the object. When the component touches the border of the search
-        image an arm enters there, and the hand is the point farthest, in the image plane, from where it
-        enters; otherwise the nearest point (a hand held towards the camera, or its arm outside the slab).
-        Only core points (the component eroded by one sample) are candidates: edge fringes and flying pixels
-        behind the silhouette would otherwise be the farthest points."""
-        if on_border.any() and core.any():
-            # Image-plane distance in sample units: what the image shows, blind to depth noise at the edges.
-            du = us - us[on_border].mean()
-            dv = vs - vs[on_border].mean()
-            return points[:, int(np.argmax(np.where(core, du * du + dv * dv, -1.0)))].astype(np.float64)
+    def _seeds(points: np.ndarray, us: np.ndarray, vs: np.ndarray, core: np.ndarray, on_border: np.ndarray,
+               nearest_idx: int, width: int) -> list[np.ndarray]:
+        """Where the hand may be: the free ends of the object. When the component touches the border of the
+        search image (or runs on out of the slab) an arm enters there, and the hand is the point farthest, in
+        the image plane, from where it enters. Otherwise the nearest point (a hand held towards the camera, or
+        its arm outside the slab), and the far end seen from it (an arm lying across the view, its hand not
+        the nearest part). Only core points (the component eroded by one sample) are candidates: edge fringes
+        and flying pixels behind the silhouette would otherwise be the farthest points."""
         iv, iu = divmod(nearest_idx, width)
         hits = np.flatnonzero((vs == iv) & (us == iu))
-        if hits.size == 0:   # the nearest sample was thinned out: take the nearest remaining one
-            hits = [int(np.argmin(points[2]))]
-        return points[:, int(hits[0])].astype(np.float64)
+        nearest = int(hits[0]) if hits.size else int(np.argmin(points[2]))   # the nearest may be thinned out
+        if not core.any():
+            return [points[:, nearest].astype(np.float64)]
+        if on_border.any():
+            du, dv = us - us[on_border].mean(), vs - vs[on_border].mean()
+        else:
+            du, dv = us - us[nearest], vs - vs[nearest]
+        far = int(np.argmax(np.where(core, du * du + dv * dv, -1.0)))
+        seeds = [points[:, far].astype(np.float64)]
+        if float(np.linalg.norm(points[:, far] - points[:, nearest])) > 60.0:
+            seeds.append(points[:, nearest].astype(np.float64))
+        return seeds
 
-    def _mean_shift(self, points: np.ndarray, start: np.ndarray, reach_mm: float):
-        """Flat-kernel mean-shift of a ball over the points within reach_mm of the hand's free end: the cap
-        keeps a dense forearm from pulling the ball along the arm. points: (3, N) mm. Returns the centre (3,)
-        and the indices of the points inside the final ball."""
+    def _surface_plane(self, points: np.ndarray, sample_area: np.float32):
+        """The dominant plane of a surface-like object, when it is a large flat surface (table, wall, front of a
+        body): at least min_plane_area_mm2 of it within plane_tolerance_mm (area seen by the camera, a lower
+        bound of the true one). None otherwise. sample_area * z^2: the area one sample covers at depth z."""
         cfg = self.config
-        reach = np.flatnonzero(_dist2(points, start) < reach_mm ** 2)
-        points = points[:, reach]
-        r2 = np.float32(cfg.radius_mm ** 2)
-        centre = start
-        inside = _dist2(points, centre) < r2
-        for _ in range(cfg.mean_shift_iterations):
-            count = np.count_nonzero(inside)
-            if count == 0:
-                break
-            new_centre = (points @ inside.astype(np.float32)).astype(np.float64) / count
-            moved = float(np.linalg.norm(new_centre - centre))
-            centre = new_centre
-            inside = _dist2(points, centre) < r2
-            if moved < 0.5:
-                break
-        return centre, reach[inside]
+        found = dominant_plane(points, cfg.plane_tolerance_mm)
+        if found is None:
+            return None
+        normal, offset, inliers = found
+        z = points[2, inliers]
+        if float(np.dot(z, z)) * sample_area < cfg.min_plane_area_mm2:
+            return None
+        return normal, offset
 
-    def _fills_ball(self, samples_inside: int, centre: np.ndarray, step: int, origin, shape,
-                    intr: Intrinsics) -> bool:
-        """A hand covers about a third of the disc the ball projects to; a wall or desk covers all of it. The
-        disc is clipped to the search image, so a wall is recognised wherever the ball sits."""
-        r_samples = self.config.radius_mm / centre[2] * np.sqrt(intr.fx * intr.fy) / step
-        cu = (intr.fx * centre[0] / centre[2] + intr.cx - origin[0]) / step
-        cv_ = (intr.fy * centre[1] / centre[2] + intr.cy - origin[1]) / step
-        h, w = shape
-        u = np.arange(max(0, int(cu - r_samples)), min(w, int(cu + r_samples) + 1)) - cu
-        v = np.arange(max(0, int(cv_ - r_samples)), min(h, int(cv_ + r_samples) + 1)) - cv_
-        disc = np.count_nonzero(u[None, :] ** 2 + v[:, None] ** 2 <= r_samples ** 2)
-        return samples_inside > self.config.max_fill_fraction * max(disc, 1)
+    @staticmethod
+    def _plane_depth_gap(d: np.ndarray, plane, step: int, origin, intr: Intrinsics) -> np.ndarray:
+        """Distance (mm, signed) of every sample's 3-D point from the plane n . X = c."""
+        (nx, ny, nz), c = plane
+        h, w = d.shape
+        ray_u = (np.arange(w, dtype=np.float32) * step + origin[0] - np.float32(intr.cx)) / np.float32(intr.fx)
+        ray_v = (np.arange(h, dtype=np.float32) * step + origin[1] - np.float32(intr.cy)) / np.float32(intr.fy)
+        along = np.float32(nx) * ray_u[None, :] + np.float32(ny) * ray_v[:, None] + np.float32(nz)
+        return d * along - np.float32(c)
 
     def _beyond_far(self, d, valid, min_samples, step, intr: Intrinsics) -> _Found:
         """Nothing in the band: TOO_FAR when a compact (hand-sized, not wall-sized) object lies just beyond it."""
@@ -355,21 +416,3 @@ class HandLocaliser:
         mask[v0:v1, u0:u1] = (dist2 < r * r) & (z > 0)
         return mask
 
-
-def _dist2(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """Squared distances (N,) of (3, N) float32 points from a 3-vector, row by row (no (3, N) temporaries)."""
-    dx = points[0] - np.float32(centre[0])
-    dy = points[1] - np.float32(centre[1])
-    dz = points[2] - np.float32(centre[2])
-    return dx * dx + dy * dy + dz * dz
-
-
-def _solidity(us: np.ndarray, vs: np.ndarray, thin: int = 1) -> float:
-    """Samples (each standing for `thin` when thinned) / lattice points of their convex hull (Pick's theorem:
-    area + boundary / 2 + 1), in [0, 1]."""
-    if us.size < 3:
-        return 1.0
-    hull = cv2.convexHull(np.stack([us, vs], axis=1).astype(np.int32))
-    area = cv2.contourArea(hull)
-    boundary = cv2.arcLength(hull, True)
-    return float(min(1.0, us.size * thin / (area + boundary / 2.0 + 1.0)))

@@ -1,0 +1,123 @@
+"""Shape tests that tell a hand from the other things in a depth frame, all on back-projected points in mm
+(so they hold at any distance and focal length): mean-shift onto the hand, the arm-end test, convexity, and
+the dominant plane of a surface (table, wall, the front of a body). Used by app.tracking.localise.
+
+Points are (3, N) float32 arrays with rows x, y, z in mm (camera frame): row-wise vector ops are fast.
+Imports numpy and cv2 only.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_PLANE_HYPOTHESES = 32     # RANSAC draws; the plane sought covers most of its component, so few are needed
+_PLANE_POINTS = 600        # points scored per hypothesis (a regular subset)
+
+
+def dist2(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Squared distances (N,) of (3, N) float32 points from a 3-vector, row by row (no (3, N) temporaries)."""
+    dx = points[0] - np.float32(centre[0])
+    dy = points[1] - np.float32(centre[1])
+    dz = points[2] - np.float32(centre[2])
+    return dx * dx + dy * dy + dz * dz
+
+
+def mean_shift(points: np.ndarray, start: np.ndarray, radius_mm: float, reach_mm: float, iterations: int):
+    """Flat-kernel mean-shift of a ball over the points within reach_mm of start (the hand's free end): the cap
+    keeps a dense forearm from pulling the ball along the arm. Returns the centre (3,) float64 and the indices
+    of the points inside the final ball."""
+    reach = np.flatnonzero(dist2(points, start) < np.float32(reach_mm ** 2))
+    near = points[:, reach]
+    r2 = np.float32(radius_mm ** 2)
+    centre = np.asarray(start, np.float64)
+    inside = dist2(near, centre) < r2
+    for _ in range(iterations):
+        count = np.count_nonzero(inside)
+        if count == 0:
+            break
+        new_centre = (near @ inside.astype(np.float32)).astype(np.float64) / count
+        moved = float(np.linalg.norm(new_centre - centre))
+        centre = new_centre
+        inside = dist2(near, centre) < r2
+        if moved < 0.5:
+            break
+    return centre, reach[inside]
+
+
+def arm_crossing(points_d2: np.ndarray, points: np.ndarray, centre: np.ndarray, inner_mm: float,
+                 outer_mm: float, min_points: int) -> tuple[float, float]:
+    """How the object leaves a ball around a hand candidate, seen in the shell inner_mm < distance < outer_mm
+    beyond the reach of any finger: (rms_mm, sidedness). rms_mm: RMS radius of the shell's points; sidedness:
+    |mean direction| of the shell's points seen from the centre, 1 when they all lie on one side.
+    A hand is the end of an arm: only the forearm crosses the shell (one patch: RMS radius ~20-45 mm,
+    sidedness ~0.95; a folded arm adds the upper arm on the same side) or nothing does (the arm hidden or out of
+    the depth band) -> (0, 0). The middle of an arm (two patches on opposite sides), a table, a wall or a body
+    (a ring all round) give 100-190 mm and sidedness near 0. points_d2: squared distances from the centre."""
+    shell = (points_d2 > np.float32(inner_mm ** 2)) & (points_d2 < np.float32(outer_mm ** 2))
+    n = int(np.count_nonzero(shell))
+    if n < min_points:
+        return 0.0, 0.0
+    p = points[:, shell]
+    mean = p.mean(axis=1, keepdims=True)
+    spread = p - mean
+    rms = float(np.sqrt(np.einsum("ij,ij->", spread, spread) / n))
+    offset = mean[:, 0].astype(np.float64) - centre
+    sidedness = float(np.linalg.norm(offset)) / float(np.mean(np.sqrt(points_d2[shell])))
+    return rms, sidedness
+
+
+def solidity(us: np.ndarray, vs: np.ndarray, thin: int = 1) -> float:
+    """Samples (each standing for `thin` when thinned) / lattice points of their convex hull (Pick's theorem:
+    area + boundary / 2 + 1), in [0, 1]. Balls, boxes and mugs fill their hull; an open hand does not."""
+    if us.size < 3:
+        return 1.0
+    hull = cv2.convexHull(np.stack([us, vs], axis=1).astype(np.int32))
+    area = cv2.contourArea(hull)
+    boundary = cv2.arcLength(hull, True)
+    return float(min(1.0, us.size * thin / (area + boundary / 2.0 + 1.0)))
+
+
+def dominant_plane(points: np.ndarray, tolerance_mm: float, rng_seed: int = 0):
+    """RANSAC plane through (3, N) points: (unit normal n, offset c, inliers) with n . X = c for the plane
+    holding most points within tolerance_mm, inliers the (N,) mask of those points; None when fewer than 3
+    points. Deterministic (fixed seed): the same frame gives the same answer."""
+    n_points = points.shape[1]
+    if n_points < 3:
+        return None
+    sub = points[:, :: max(1, n_points // _PLANE_POINTS)].astype(np.float64)
+    rng = np.random.default_rng(rng_seed)
+    triples = rng.integers(0, sub.shape[1], size=(_PLANE_HYPOTHESES, 3))
+    a, b, c = sub[:, triples[:, 0]], sub[:, triples[:, 1]], sub[:, triples[:, 2]]
+    normals = np.cross((b - a).T, (c - a).T)                         # (H, 3)
+    length = np.linalg.norm(normals, axis=1)
+    good = length > 1e-6
+    if not good.any():
+        return None
+    normals = normals[good] / length[good, None]
+    offsets = np.einsum("hj,jh->h", normals, a[:, good])
+    counts = np.count_nonzero(np.abs(normals @ sub - offsets[:, None]) < tolerance_mm, axis=1)
+    best = int(np.argmax(counts))
+    normal, offset = normals[best], offsets[best]
+    # Refit on the inliers (least squares through their centroid) for a plane not tied to three noisy points.
+    inl = sub[:, np.abs(normal @ sub - offset) < tolerance_mm]
+    if inl.shape[1] >= 3:
+        mean = inl.mean(axis=1)
+        _, _, vt = np.linalg.svd((inl - mean[:, None]).T, full_matrices=False)
+        normal = vt[2]
+        offset = float(normal @ mean)
+    gap = points[0] * np.float32(normal[0]) + points[1] * np.float32(normal[1]) + points[2] * np.float32(normal[2])
+    return normal, float(offset), np.abs(gap - np.float32(offset)) < np.float32(tolerance_mm)
+
+
+def fills_disc(samples_inside: int, centre: np.ndarray, radius_mm: float, fx: float, fy: float, cx: float,
+               cy: float, step: int, origin, shape, max_fraction: float) -> bool:
+    """A hand covers about a third of the disc a ball around it projects to; a wall or desk covers all of it.
+    The disc is clipped to the search image, so a wall is recognised wherever the ball sits."""
+    r_samples = radius_mm / centre[2] * np.sqrt(fx * fy) / step
+    cu = (fx * centre[0] / centre[2] + cx - origin[0]) / step
+    cv_ = (fy * centre[1] / centre[2] + cy - origin[1]) / step
+    h, w = shape
+    u = np.arange(max(0, int(cu - r_samples)), min(w, int(cu + r_samples) + 1)) - cu
+    v = np.arange(max(0, int(cv_ - r_samples)), min(h, int(cv_ + r_samples) + 1)) - cv_
+    disc = np.count_nonzero(u[None, :] ** 2 + v[:, None] ** 2 <= r_samples ** 2)
+    return samples_inside > max_fraction * max(disc, 1)
