@@ -1,9 +1,6 @@
-"""The main window: lays out the views and control bars, routes the user's commands to the PipelineHost, draws
-each new result once, and remembers its settings.
-
-Layout: source bar on top; tracker settings on the left; depth view and 3-D view side by side; weight maps and
-a Performance / Joints tab below; the replay timeline at the bottom; errors in a banner and the status bar.
-Imports PySide6 and app code.
+"""The main window: routes the user's commands (control bars, shortcuts, clicks) to the PipelineHost, draws each
+new result once, shows errors in a banner and the status bar, and remembers its settings. The panels and their
+arrangement are in window_layout.py. Imports PySide6 and app code.
 """
 from __future__ import annotations
 
@@ -15,24 +12,17 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.config import TrackerConfig
-from app.gui import theme
-from app.gui.controls import SourceBar, TimelineBar, format_bytes, format_elapsed
-from app.gui.depth_view import DepthView
-from app.gui.joint_table import JointTable, SelectedJointCard
+from app.gui.controls import format_bytes, format_elapsed
 from app.gui.pipeline_host import PipelineHost
 from app.gui.qt_compat import neutralise_refcount_defect
 from app.gui.screenshot import grab_window
 from app.gui.settings import Settings
 from app.gui.shortcuts import install_shortcuts, shortcut_help_text
-from app.gui.skeleton_view import SkeletonView
-from app.gui.stats_panel import StatsPanel
-from app.gui.tracker_controls import TrackerControls
-from app.gui.weights_view import WeightsView
+from app.gui.window_layout import DEFAULT_SPLITTER_SIZES, build_window_layout, splitters
 from app.joints import NUM_JOINTS
 from app.types import TrackerResult
 
 STATS_INTERVAL_MS = 250
-LEFT_PANEL_WIDTH_PX = 290
 # While a replay or camera runs, the panels that cost most to draw are refreshed less often than every frame;
 # the depth and 3-D views always show the newest result. Paused or stepping, everything is drawn.
 TABLE_INTERVAL_S = 0.2     # joint table and selected-joint card: 5 Hz
@@ -59,7 +49,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._awaiting_paint: TrackerResult | None = None
         self.update_ms: deque[float] = deque(maxlen=300)   # time to update the views for one result
         self.setWindowTitle("Hand Tracker")
-        self._build()
+        build_window_layout(self)
         self._connect()
         self._restore(restore_geometry)
         install_shortcuts(self)
@@ -71,74 +61,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.host.load_model()   # show the model and provider (or why the model cannot be used) at once
 
     # ---- construction --------------------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.source_bar = SourceBar()
-        self.timeline = TimelineBar()
-        self.tracker_controls = TrackerControls()
-        self.depth_view = DepthView()
-        self.skeleton_view = SkeletonView()
-        self.weights_view = WeightsView()
-        self.stats_panel = StatsPanel()
-        self.joint_table = JointTable()
-        self.joint_card = SelectedJointCard()
-        self.tracker_controls.layout().insertWidget(self.tracker_controls.layout().count() - 1, self.joint_card)
-        self.banner = QtWidgets.QLabel("")
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner_close = QtWidgets.QToolButton()
-        self.banner_close.setText("✕")
-        self.banner_close.setToolTip("dismiss")
-        banner_row = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(banner_row)
-        row.setContentsMargins(8, 0, 8, 0)
-        row.addWidget(self.banner, 1)
-        row.addWidget(self.banner_close)
-        self.banner_row = banner_row
-        banner_row.hide()
-
-        self.tabs = QtWidgets.QTabWidget()
-        self.tabs.addTab(self.stats_panel, "Performance")
-        self.tabs.addTab(self.joint_table, "Joints (camera frame, mm)")
-        self.top_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        self.top_splitter.addWidget(self.depth_view)
-        self.top_splitter.addWidget(self.skeleton_view)
-        self.bottom_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        self.bottom_splitter.addWidget(self.weights_view)
-        self.bottom_splitter.addWidget(self.tabs)
-        self.view_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        self.view_splitter.addWidget(self.top_splitter)
-        self.view_splitter.addWidget(self.bottom_splitter)
-        self.view_splitter.setStretchFactor(0, 3)
-        self.view_splitter.setStretchFactor(1, 2)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(self.tracker_controls)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # The panel is as wide as its content needs, plus room for a vertical scroll bar on short screens.
-        scroll.setFixedWidth(LEFT_PANEL_WIDTH_PX + scroll.verticalScrollBar().sizeHint().width())
-        self.tracker_controls.setFixedWidth(LEFT_PANEL_WIDTH_PX)
-        middle = QtWidgets.QHBoxLayout()
-        middle.setContentsMargins(4, 0, 4, 0)
-        middle.addWidget(scroll)
-        middle.addWidget(self.view_splitter, 1)
-
-        central = QtWidgets.QWidget()
-        column = QtWidgets.QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(4)
-        column.addWidget(self.source_bar)
-        column.addWidget(banner_row)
-        column.addLayout(middle, 1)
-        column.addWidget(self.timeline)
-        self.setCentralWidget(central)
-        self.state_label = QtWidgets.QLabel("idle")
-        self.fps_label = QtWidgets.QLabel("")
-        self.provider_label = QtWidgets.QLabel("")
-        for label in (self.state_label, self.fps_label, self.provider_label):
-            self.statusBar().addPermanentWidget(label)
-
     def _connect(self) -> None:
         h = self.host
         h.result_ready.connect(self.show_result)
@@ -160,7 +82,6 @@ class MainWindow(QtWidgets.QMainWindow):
             view.joint_clicked.connect(self.select_joint)
         self.skeleton_view.mode_changed.connect(self._on_view_mode_changed)
         self.depth_view.painted.connect(self._on_depth_painted)
-        self.banner_close.clicked.connect(self.banner_row.hide)
 
     def _restore(self, restore_geometry: bool) -> None:
         s = self.settings
@@ -174,15 +95,12 @@ class MainWindow(QtWidgets.QMainWindow):
         geometry = s.get_bytes("window/geometry") if restore_geometry else None
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1600, 1000)
-        for key, splitter in self._splitters().items():
+        for key, splitter in splitters(self).items():
             state = s.get_bytes(f"window/{key}") if restore_geometry else None
             if state is not None:
                 splitter.restoreState(state)
             else:
-                splitter.setSizes({"top": [660, 660], "bottom": [760, 560], "views": [560, 380]}[key])
-
-    def _splitters(self) -> dict[str, QtWidgets.QSplitter]:
-        return {"top": self.top_splitter, "bottom": self.bottom_splitter, "views": self.view_splitter}
+                splitter.setSizes(DEFAULT_SPLITTER_SIZES[key])
 
     # ---- sources and running -------------------------------------------------------------------------------
     def set_source(self, source, kind: str | None = None, reopen=None) -> None:
@@ -354,8 +272,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_error(self, message: str) -> None:
         """Show a one-line error in the banner and the status bar (never a blocking dialog)."""
         self.errors.append(message)
-        self.banner.setText(f"⚠  {message}")
-        self.banner_row.show()
+        self.banner_row.show_message(message)
         self.statusBar().showMessage(message, 15000)
 
     def hide_error(self) -> None:
@@ -413,7 +330,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stats_timer.stop()
         self.host.stop()
         self.settings.set("window/geometry", self.saveGeometry())
-        for key, splitter in self._splitters().items():
+        for key, splitter in splitters(self).items():
             self.settings.set(f"window/{key}", splitter.saveState())
         self.settings.sync()
         super().closeEvent(event)
