@@ -269,3 +269,24 @@ def test_settings_are_remembered(qtbot, make_window):
     assert again.selected_joint == 12
     assert again.timeline.speed() == 2.0
     assert Path(again.settings.path).parent == Path(Settings().path).parent
+
+
+def test_stop_then_start_reopens_the_command_line_source(qtbot, make_window, png_folder, model_path):
+    from app.cli import build_parser, open_source_from_args
+    from app.gui.app import _reopener
+
+    args = build_parser().parse_args(["--source", str(png_folder), "--model", model_path,
+                                      "--intrinsics", "190,190,159.5,119.5"])
+    source = open_source_from_args(args, args.source, None)
+    window = make_window()
+    window.set_source(source, kind="file", reopen=_reopener(args, source.info.kind))
+    assert window.start()
+    qtbot.waitUntil(lambda: window.host.stats().frames_processed >= 3, timeout=WAIT_MS)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_F5)   # stop
+    assert window.host.stats().state.value == "stopped"
+    assert window.source_bar.start_button.text().endswith("Start")
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_F5)   # start again, on a freshly opened source
+    assert window.host.source is not source
+    qtbot.waitUntil(lambda: window.host.stats().frames_processed >= 3, timeout=WAIT_MS)
+    assert window.host.source.info.frame_count == FRAMES
+    assert window.source_bar.start_button.text().endswith("Stop")

@@ -128,7 +128,7 @@ def run_gui(config: TrackerConfig, source, args) -> int:
     runner = ScriptedRun(window, max_frames, screenshot) if scripted else None
     if source is not None:
         window.set_source(source, kind=_SOURCE_KINDS.get(source.info.kind, "file"),
-                          reopen=_reopener(getattr(args, "source", None)))
+                          reopen=_reopener(args, source.info.kind))
         if window.start() and getattr(args, "record", None):
             window.start_recording(str(args.record))
     # A local event loop that ends when the window closes, rather than app.exec()/app.exit(): QApplication.exit
@@ -148,12 +148,18 @@ def run_gui(config: TrackerConfig, source, args) -> int:
     return runner.exit_code if runner is not None and runner.exit_code is not None else 0
 
 
-def _reopener(spec):
-    """How to open the command line's source again after Stop (a stopped pipeline has closed it)."""
-    if not isinstance(spec, str) or not spec:
+def _reopener(args, source_kind: str):
+    """How to open the command line's source again after Stop (a stopped pipeline has closed it): the same
+    spec through the command line's own source construction (intrinsics, depth scale, calibration)."""
+    spec = getattr(args, "source", None) or {"synthetic": "synthetic", "realsense": "realsense"}.get(source_kind)
+    if not spec or not hasattr(args, "intrinsics"):
         return None
 
     def reopen():
-        from app.sources.factory import open_source
-        return open_source(spec)
+        from app.cli import open_source_from_args   # the command line's rules, not a second copy of them
+        calibration = None
+        if getattr(args, "calibration", None):
+            from app.calibration import load_calibration
+            calibration = load_calibration(args.calibration)
+        return open_source_from_args(args, spec, calibration)
     return reopen
