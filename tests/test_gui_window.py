@@ -290,3 +290,26 @@ def test_stop_then_start_reopens_the_command_line_source(qtbot, make_window, png
     qtbot.waitUntil(lambda: window.host.stats().frames_processed >= 3, timeout=WAIT_MS)
     assert window.host.source.info.frame_count == FRAMES
     assert window.source_bar.start_button.text().endswith("Stop")
+
+
+def test_a_live_view_can_be_frozen_and_stepped(qtbot, make_window):
+    from app.sources.synthetic import SyntheticSource
+
+    window = make_window()
+    window.set_source(SyntheticSource(fps=30.0, realtime=True, loop_s=0.5), kind="synthetic")
+    assert window.timeline.position_label.text() == "live"
+    assert window.timeline.play_button.isEnabled() and not window.timeline.slider.isEnabled()
+    assert window.start()
+    qtbot.waitUntil(lambda: window.displayed_frames > 0, timeout=WAIT_MS)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)   # freeze
+    qtbot.waitUntil(lambda: window.host.stats().state.value == "paused", timeout=WAIT_MS)
+    qtbot.wait(300)   # a frame already handed to the tracker may still arrive
+    frozen = window.host.stats().frames_processed
+    qtbot.waitUntil(lambda: shows_frame(window, window.host.stats().position), timeout=WAIT_MS)
+    shown = window.shown_result.frame.index
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Right)   # let exactly one camera frame through
+    qtbot.waitUntil(lambda: window.host.stats().frames_processed == frozen + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.shown_result.frame.index > shown, timeout=WAIT_MS)
+    assert window.host.stats().state.value == "paused"
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)   # live again
+    qtbot.waitUntil(lambda: window.host.stats().frames_processed > frozen + 3, timeout=WAIT_MS)

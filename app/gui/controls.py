@@ -153,12 +153,15 @@ class TimelineBar(QtWidgets.QWidget):
             lambda i: self.speed_changed.emit(float(self.speed_combo.itemData(i))))
         self.set_source(None, seekable=False)
 
-    def set_source(self, frame_count: int | None, seekable: bool) -> None:
-        """A finite, seekable source enables the timeline; a live one shows 'live' and disables it."""
+    def set_source(self, frame_count: int | None, seekable: bool, live: bool = False) -> None:
+        """A finite, seekable recording enables the whole timeline; a live source can only be frozen (pause)
+        and stepped forward, and shows 'live'; nothing is enabled without a source."""
         self._frame_count = frame_count if seekable else None
         enabled = self._frame_count is not None and self._frame_count > 0
-        for widget in (self.back_button, self.forward_button, self.slider, self.play_button, self.speed_combo):
+        for widget in (self.back_button, self.slider, self.speed_combo):
             widget.setEnabled(enabled)
+        for widget in (self.play_button, self.forward_button):
+            widget.setEnabled(enabled or live)
         self._programmatic = True
         try:
             self.slider.setRange(0, max((self._frame_count or 1) - 1, 0))

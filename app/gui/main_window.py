@@ -298,7 +298,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_source_changed(self, info) -> None:
         self.source_bar.set_source(self.host.source_kind, info.name)
-        self.timeline.set_source(info.frame_count, info.seekable and not info.live)
+        self.timeline.set_source(info.frame_count, info.seekable and not info.live, live=info.live)
         self.setWindowTitle(f"Hand Tracker — {info.name}")
 
     def _on_source_requested(self, kind: str) -> None:

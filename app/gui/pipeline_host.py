@@ -172,22 +172,28 @@ class PipelineHost(QtCore.QObject):
     def held_at_end(self) -> bool:
         """A replay that reached its last frame and waits there (hold_at_end) for a seek."""
         stats = self.stats()
-        return stats is not None and stats.frame_count is not None and stats.position >= stats.frame_count - 1
+        return (stats is not None and self.seekable() and stats.frame_count is not None
+                and stats.position >= stats.frame_count - 1)
+
+    def live(self) -> bool:
+        info = self.source_info()
+        return self.pipeline is not None and info is not None and info.live
 
     def toggle_play(self) -> None:
-        """Pause a playing replay; resume a paused one, from the start when it is held at its end."""
-        if not self.seekable():
+        """Pause a playing replay (or freeze a live view); resume, from the start when held at its end."""
+        if not (self.seekable() or self.live()):
             return
         if self.stats().state.value == "running" and not self.held_at_end():
             self.pause()
             return
-        if self.held_at_end():
+        if self.seekable() and self.held_at_end():
             self.seek(0)
         self.resume()
 
     def step_by(self, n: int) -> None:
-        """Pause and move n frames from the one shown (n < 0 goes back)."""
-        if not self.seekable() or n == 0:
+        """Pause and move n frames from the one shown (n < 0 goes back; live sources only step forward: the
+        next n camera frames)."""
+        if n == 0 or not (self.seekable() or (self.live() and n > 0)):
             return
         self.pause()
         if n > 0:
