@@ -161,6 +161,10 @@ def test_joint_table_and_card_show_millimetres(qtbot, result):
     card.show_pose(result.pose)
     assert [float(c.text()) for c in card.cells["raw"]] == pytest.approx(xyz + h.RAW_OFFSET_MM, abs=0.051)
     assert f"filter shift {np.linalg.norm(h.RAW_OFFSET_MM):.1f} mm" in card.shift_label.text()
+    assert "ground truth" not in card.shift_label.text()
+    truth = np.array(result.pose.joints_xyz_mm) + [0.0, 0.0, 12.0]   # every joint 12 mm off in depth
+    card.show_pose(result.pose, truth)
+    assert "error vs ground truth 12.0 mm (mean 12.0)" in card.shift_label.text()
 
 
 def test_skeleton_view_shows_smoothed_raw_or_both(qtbot, result):

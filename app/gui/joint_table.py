@@ -111,7 +111,9 @@ class SelectedJointCard(QtWidgets.QGroupBox):
         r, g, b = joint_colour_rgb(self._joint)
         self.name_label.setText(f"<b style='color: rgb({r},{g},{b}); font-size: 12pt'>{JOINT_NAMES[self._joint]}</b>")
 
-    def show_pose(self, pose: HandPose | None) -> None:
+    def show_pose(self, pose: HandPose | None, gt_xyz_mm: np.ndarray | None = None) -> None:
+        """pose: the result's pose (None: dashes); gt_xyz_mm: J x 3 ground truth when the source has it
+        (synthetic, datasets), to show the error of this joint and the mean over all joints."""
         if pose is None:
             for cells in self.cells.values():
                 for cell in cells:
@@ -124,5 +126,9 @@ class SelectedJointCard(QtWidgets.QGroupBox):
         for key, xyz in (("smoothed", smoothed), ("raw", raw)):
             for cell, value in zip(self.cells[key], xyz):
                 cell.setText(f"{value:.1f}")
-        self.shift_label.setText(f"filter shift {np.linalg.norm(raw - smoothed):.1f} mm\n"
-                                 f"confidence {float(pose.confidence[j]):.2f}")
+        lines = [f"filter shift {np.linalg.norm(raw - smoothed):.1f} mm",
+                 f"confidence {float(pose.confidence[j]):.2f}"]
+        if gt_xyz_mm is not None and np.shape(gt_xyz_mm) == np.shape(pose.joints_xyz_mm):
+            errors = np.linalg.norm(np.asarray(pose.joints_xyz_mm) - np.asarray(gt_xyz_mm), axis=1)
+            lines.append(f"error vs ground truth {errors[j]:.1f} mm (mean {errors.mean():.1f})")
+        self.shift_label.setText("\n".join(lines))

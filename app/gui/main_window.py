@@ -198,7 +198,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._weights_shown_s = start_s
         if not playing or start_s - self._table_shown_s >= TABLE_INTERVAL_S:
             self.joint_table.show_pose(result.pose, raw=self.skeleton_view.mode() == "raw")
-            self.joint_card.show_pose(result.pose)
+            self.joint_card.show_pose(result.pose, result.frame.gt_xyz_mm)
             self._table_shown_s = start_s
         self.timeline.set_position(result.frame.index)
         self._awaiting_paint = result
@@ -244,7 +244,7 @@ class MainWindow(QtWidgets.QMainWindow):
             view.set_selected_joint(self.selected_joint)
         self.joint_card.set_joint(self.selected_joint)
         if self.shown_result is not None:
-            self.joint_card.show_pose(self.shown_result.pose)
+            self.joint_card.show_pose(self.shown_result.pose, self.shown_result.frame.gt_xyz_mm)
         self.settings.set("view/selected_joint", self.selected_joint)
 
     def select_next_joint(self, step: int) -> None:
