@@ -9,6 +9,7 @@ Imports PySide6 and app code.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import shiboken6
@@ -21,6 +22,7 @@ from app.gui.qt_compat import neutralise_refcount_defect
 from app.gui.settings import Settings
 from app.gui.theme import apply_theme
 
+EXIT_INTERRUPTED = 130           # as the command line returns for Ctrl+C
 SCREENSHOT_DEFAULT_FRAMES = 30   # --screenshot without --max-frames: picture after this many frames
 SCRIPTED_WINDOW_SIZE = (1600, 1000)
 _SOURCE_KINDS = {"synthetic": "synthetic", "realsense": "camera"}   # SourceInfo.kind -> the GUI's source kinds
@@ -137,15 +139,46 @@ def run_gui(config: TrackerConfig, source, args) -> int:
     window.closed.connect(loop.quit)
     quit_on_close = app.quitOnLastWindowClosed()
     app.setQuitOnLastWindowClosed(False)
+    interrupted = _CtrlC(window)
     try:
         loop.exec()
     finally:
         app.setQuitOnLastWindowClosed(quit_on_close)
+        interrupted.restore()
         # Delete the closed window now, while Qt is fully alive: left to interpreter exit, PySide's teardown of
         # a window holding a native GL window crashes (seen with PySide6 6.11).
         if shiboken6.isValid(window):
             shiboken6.delete(window)
+    if interrupted.fired:
+        return EXIT_INTERRUPTED
     return runner.exit_code if runner is not None and runner.exit_code is not None else 0
+
+
+class _CtrlC:
+    """Ctrl+C in the terminal closes the window cleanly (pipeline stopped, recording finished). Python runs
+    signal handlers only between bytecodes, so a timer wakes the interpreter a few times a second."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.fired = False
+        self._window = window
+        self._previous = None
+        self._timer = QtCore.QTimer(window)
+        self._timer.timeout.connect(lambda: None)
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._timer.start(250)
+        except ValueError:   # not the main thread: leave signals alone
+            self._previous = None
+
+    def _handle(self, _signum, _frame) -> None:
+        self.fired = True
+        QtCore.QTimer.singleShot(0, self._window.close)
+
+    def restore(self) -> None:
+        self._timer.stop()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
 
 
 def _reopener(args, source_kind: str):

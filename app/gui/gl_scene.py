@@ -119,8 +119,8 @@ class HandScene:
         """Orbit around a point between the camera and the hand, seen from the camera's side and slightly from
         above and to the left, so that both the hand and the camera's axes are in view."""
         hand_centre = np.asarray(hand_centre, dtype=float)
-        centre = hand_centre * np.array([0.5, 0.6, 0.5])
-        distance_mm = float(np.clip(1.5 * np.linalg.norm(hand_centre), 500.0, 3000.0))
+        centre = hand_centre * np.array([0.7, 0.75, 0.7])
+        distance_mm = float(np.clip(1.05 * np.linalg.norm(hand_centre), 400.0, 3000.0))
         self.view.setCameraPosition(pos=pg.Vector(*centre), distance=distance_mm, elevation=22.0,
                                     azimuth=-125.0)
 
