@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_PLANE_HYPOTHESES = 32     # RANSAC draws; the plane sought covers most of its component, so few are needed
-_PLANE_POINTS = 600        # points scored per hypothesis (a regular subset)
+_PLANE_HYPOTHESES = 24     # RANSAC draws; the plane sought covers most of its component, so few are needed
+_PLANE_POINTS = 400        # points scored per hypothesis (a regular subset)
 
 
 def dist2(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -28,18 +28,20 @@ def mean_shift(points: np.ndarray, start: np.ndarray, radius_mm: float, reach_mm
     of the points inside the final ball."""
     reach = np.flatnonzero(dist2(points, start) < np.float32(reach_mm ** 2))
     near = points[:, reach]
-    r2 = np.float32(radius_mm ** 2)
+    # |p - c|^2 = |p|^2 - 2 p.c + |c|^2: one small matrix product per step instead of three rows.
+    near_sq = np.einsum("ij,ij->j", near, near)
+    r2 = radius_mm ** 2
     centre = np.asarray(start, np.float64)
-    inside = dist2(near, centre) < r2
+    inside = near_sq - 2.0 * (centre.astype(np.float32) @ near) < np.float32(r2 - centre @ centre)
     for _ in range(iterations):
         count = np.count_nonzero(inside)
         if count == 0:
             break
         new_centre = (near @ inside.astype(np.float32)).astype(np.float64) / count
-        moved = float(np.linalg.norm(new_centre - centre))
+        delta = new_centre - centre
         centre = new_centre
-        inside = dist2(near, centre) < r2
-        if moved < 0.5:
+        inside = near_sq - 2.0 * (centre.astype(np.float32) @ near) < np.float32(r2 - centre @ centre)
+        if delta @ delta < 0.25:    # moved less than 0.5 mm
             break
     return centre, reach[inside]
 
@@ -66,15 +68,16 @@ def arm_crossing(points_d2: np.ndarray, points: np.ndarray, centre: np.ndarray, 
     return rms, sidedness
 
 
-def solidity(us: np.ndarray, vs: np.ndarray, thin: int = 1) -> float:
-    """Samples (each standing for `thin` when thinned) / lattice points of their convex hull (Pick's theorem:
-    area + boundary / 2 + 1), in [0, 1]. Balls, boxes and mugs fill their hull; an open hand does not."""
-    if us.size < 3:
+def solidity(uv: np.ndarray, thin: int = 1) -> float:
+    """Samples (N x 2 int32 image positions, each standing for `thin` samples when thinned) / lattice points
+    of their convex hull (Pick's theorem: area + boundary / 2 + 1), in [0, 1]. Balls, boxes, mugs and the
+    rounded end of an arm fill their hull; an open hand does not."""
+    if uv.shape[0] < 3:
         return 1.0
-    hull = cv2.convexHull(np.stack([us, vs], axis=1).astype(np.int32))
+    hull = cv2.convexHull(uv)
     area = cv2.contourArea(hull)
     boundary = cv2.arcLength(hull, True)
-    return float(min(1.0, us.size * thin / (area + boundary / 2.0 + 1.0)))
+    return float(min(1.0, uv.shape[0] * thin / (area + boundary / 2.0 + 1.0)))
 
 
 def dominant_plane(points: np.ndarray, tolerance_mm: float, rng_seed: int = 0):
@@ -89,7 +92,7 @@ def dominant_plane(points: np.ndarray, tolerance_mm: float, rng_seed: int = 0):
     triples = rng.integers(0, sub.shape[1], size=(_PLANE_HYPOTHESES, 3))
     a, b, c = sub[:, triples[:, 0]], sub[:, triples[:, 1]], sub[:, triples[:, 2]]
     normals = np.cross((b - a).T, (c - a).T)                         # (H, 3)
-    length = np.linalg.norm(normals, axis=1)
+    length = np.sqrt(np.einsum("hj,hj->h", normals, normals))
     good = length > 1e-6
     if not good.any():
         return None
@@ -98,12 +101,13 @@ def dominant_plane(points: np.ndarray, tolerance_mm: float, rng_seed: int = 0):
     counts = np.count_nonzero(np.abs(normals @ sub - offsets[:, None]) < tolerance_mm, axis=1)
     best = int(np.argmax(counts))
     normal, offset = normals[best], offsets[best]
-    # Refit on the inliers (least squares through their centroid) for a plane not tied to three noisy points.
+    # Refit on the inliers (least squares through their centroid: the covariance's smallest eigenvector) for
+    # a plane not tied to three noisy points.
     inl = sub[:, np.abs(normal @ sub - offset) < tolerance_mm]
     if inl.shape[1] >= 3:
         mean = inl.mean(axis=1)
-        _, _, vt = np.linalg.svd((inl - mean[:, None]).T, full_matrices=False)
-        normal = vt[2]
+        centred = inl - mean[:, None]
+        normal = np.linalg.eigh(centred @ centred.T)[1][:, 0]
         offset = float(normal @ mean)
     gap = points[0] * np.float32(normal[0]) + points[1] * np.float32(normal[1]) + points[2] * np.float32(normal[2])
     return normal, float(offset), np.abs(gap - np.float32(offset)) < np.float32(tolerance_mm)
@@ -117,7 +121,12 @@ def fills_disc(samples_inside: int, centre: np.ndarray, radius_mm: float, fx: fl
     cu = (fx * centre[0] / centre[2] + cx - origin[0]) / step
     cv_ = (fy * centre[1] / centre[2] + cy - origin[1]) / step
     h, w = shape
-    u = np.arange(max(0, int(cu - r_samples)), min(w, int(cu + r_samples) + 1)) - cu
-    v = np.arange(max(0, int(cv_ - r_samples)), min(h, int(cv_ + r_samples) + 1)) - cv_
-    disc = np.count_nonzero(u[None, :] ** 2 + v[:, None] ** 2 <= r_samples ** 2)
-    return samples_inside > max_fraction * max(disc, 1)
+    if r_samples <= cu <= w - 1 - r_samples and r_samples <= cv_ <= h - 1 - r_samples:
+        return samples_inside > max_fraction * np.pi * r_samples * r_samples    # the whole disc is in view
+    # Row by row: the chord of the disc in each row, clipped to the image's columns.
+    dv = np.arange(max(0, int(np.ceil(cv_ - r_samples))), min(h - 1, int(cv_ + r_samples)) + 1) - cv_
+    half = np.sqrt(np.maximum(r_samples * r_samples - dv * dv, 0.0))
+    lo = np.maximum(np.ceil(cu - half), 0.0)
+    hi = np.minimum(np.floor(cu + half), w - 1.0)
+    disc = float(np.maximum(hi - lo + 1.0, 0.0).sum())
+    return samples_inside > max_fraction * max(disc, 1.0)

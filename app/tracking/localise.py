@@ -38,7 +38,7 @@ _BORDER_SAMPLES = 4         # "at the border" for the nearest point of a surface
 _MAX_CANDIDATES = 6         # objects tried, nearest first, before giving up
 _MIN_CROSSING_SAMPLES = 4  # samples in the shell that make an arm crossing (a forearm far away gives 30+)
 _MAX_PLANES = 2             # planes removed per search (a table and a wall or the front of a body)
-_MAX_POINTS = 2500          # mean-shift samples (more adds time, not accuracy)
+_MAX_POINTS = 1200          # mean-shift samples (more adds time, not accuracy)
 _FLYING_TOLERANCE_MM = 25.0  # the robust minimum may sit a little behind the true nearest surface
 
 
@@ -90,6 +90,7 @@ class LocaliserConfig:
     anchored_penalty: float = 0.1
     small_penalty: float = 0.3
     not_end_penalty: float = 1.0
+    stop_shape_score: float = 1.0
     plane_tolerance_mm: float = 12.0
     min_plane_area_mm2: float = 60000.0
 
@@ -104,6 +105,20 @@ class LocaliserConfig:
     @property
     def radius_mm(self) -> float:
         return float(self.ball_radius_mm) if self.ball_radius_mm is not None else 0.35 * self.cube_mm
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """One downsampled search image and what every object examined in it shares (see _search)."""
+
+    d: np.ndarray           # depth samples, mm
+    robust: np.ndarray      # 3x3 maximum of the band's depth (inf outside the band)
+    solid: np.ndarray       # the band without the far side of depth jumps
+    front: np.ndarray       # next to samples just nearer than the band
+    min_samples: int
+    step: int
+    origin: tuple[int, int]
+    intr: Intrinsics
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,15 @@ class HandLocaliser:
         # (then it is another object: a cable, a cup in front of the camera).
         too_near = cv2.countNonZero(cv2.erode(near, _KERNEL3)) >= min_samples
         band = valid & (d >= cfg.near_mm) & (d <= cfg.far_mm)
+        # Per frame, shared by every object examined: the 3x3 maximum of the band's depth (the robust nearest
+        # point), the band without the far side of depth jumps (see _split), and where an object runs on
+        # towards the camera out of the band.
+        jump = np.float32(cfg.edge_jump_mm)
+        robust = cv2.dilate(np.where(band, d, np.float32(np.inf)), _KERNEL3)
+        solid = self._split(d, band)
+        in_front = valid & (d < np.float32(cfg.near_mm)) & (d >= np.float32(cfg.near_mm) - jump)
+        frame = _Frame(d, robust, solid, cv2.dilate(in_front.view(np.uint8), _KERNEL3) > 0, min_samples, step,
+                       (u0, v0), intr)
         excluded = np.zeros_like(band)
         surfaces = None
         # Objects are examined nearest first. The first one with a hand at the end of an arm wins (a hand held up
@@ -182,7 +206,7 @@ class HandLocaliser:
         best = None
         planes_left = _MAX_PLANES
         for _ in range(_MAX_CANDIDATES):
-            found = self._examine(d, band & ~excluded, min_samples, step, (u0, v0), intr)
+            found = self._examine(frame, band & ~excluded)
             if found is None:
                 break
             if isinstance(found, _Found):
@@ -204,7 +228,7 @@ class HandLocaliser:
             excluded |= component
             if kind == "surface":
                 if surfaces is None:
-                    surfaces = cv2.connectedComponents(self._split(d, band).astype(np.uint8), connectivity=8)[1]
+                    surfaces = cv2.connectedComponents(solid.view(np.uint8), connectivity=8)[1]
                 if surfaces.flat[idx]:
                     excluded |= surfaces == surfaces.flat[idx]
         else:   # every candidate was tried: too many non-hand objects in front to tell
@@ -222,30 +246,37 @@ class HandLocaliser:
         nearest_neighbour = cv2.erode(np.where(mask, d, np.float32(np.inf)), _KERNEL3)
         return mask & (d - nearest_neighbour <= self.config.edge_jump_mm)
 
-    def _examine(self, d, band, min_samples, step, origin, intr: Intrinsics):
-        """The nearest object in the band: a _Found hand candidate with its rank; or (kind, component mask,
-        nearest sample index, plane or None) for an object to exclude, kind 'small' or 'surface'; or None when
-        the band is empty."""
+    def _examine(self, frame: _Frame, allowed: np.ndarray):
+        """The nearest object among the allowed samples: a _Found hand candidate with its score; or (kind,
+        component mask, nearest sample index, plane or None) for an object to exclude, kind 'small' or
+        'surface'; or None when nothing is left."""
         cfg = self.config
-        d_band = np.where(band, d, np.float32(np.inf))
-        robust = cv2.dilate(d_band, _KERNEL3)   # max over 3x3: only solid surfaces can be the minimum
-        idx = int(np.argmin(robust))
-        z_near = float(robust.flat[idx])
-        if not np.isfinite(z_near):
+        d, min_samples, step, origin, intr = frame.d, frame.min_samples, frame.step, frame.origin, frame.intr
+        # The robust minimum over the allowed samples: a sample counts when its whole 3x3 neighbourhood is
+        # allowed (the frame's 3x3 maximum is then its own), so single flying pixels never win.
+        z_near, _, (iu, iv), _ = cv2.minMaxLoc(frame.robust, cv2.erode(allowed.view(np.uint8), _KERNEL3))
+        if iu < 0 or not np.isfinite(z_near):
             return None
+        idx = iv * d.shape[1] + iu
         # Pixels clearly nearer than the robust minimum are flying pixels: they stay out of the slab.
-        slab = self._split(d, band & (d >= z_near - _FLYING_TOLERANCE_MM) & (d <= z_near + cfg.slab_mm))
-        if not slab.flat[idx]:
-            slab.flat[idx] = True     # the nearest sample itself is on a solid surface (robust minimum)
-        _, labels = cv2.connectedComponents(slab.astype(np.uint8), connectivity=8)
+        slab = allowed & frame.solid & (d >= np.float32(z_near - _FLYING_TOLERANCE_MM)) \
+            & (d <= np.float32(z_near + cfg.slab_mm))
+        slab.flat[idx] = True     # the nearest sample itself is on a solid surface (robust minimum)
+        _, labels = cv2.connectedComponents(slab.view(np.uint8), connectivity=8)
         component = labels == labels.flat[idx]
-        vs, us = np.nonzero(component)
+        flat = np.flatnonzero(component)
+        vs, us = np.divmod(flat, d.shape[1])
         if vs.size < min_samples:
             return "small", component, idx, None
+        # The object's box (one sample more all round): masks below are computed there only.
+        r0, r1 = max(0, int(vs.min()) - 1), min(d.shape[0], int(vs.max()) + 2)
+        c0, c1 = max(0, int(us.min()) - 1), min(d.shape[1], int(us.max()) + 2)
+        d_box, comp_box = d[r0:r1, c0:c1], component[r0:r1, c0:c1]
+        core_box = cv2.erode(comp_box.view(np.uint8), _KERNEL3) > 0
         # Large near hands give thousands of samples; a regular subset gives the same mean, faster.
         thin = max(1, vs.size // _MAX_POINTS + 1)
         if thin > 1:
-            vs, us = vs[::thin], us[::thin]
+            vs, us, flat = vs[::thin], us[::thin], flat[::thin]
         z = d[vs, us]
         u_px = us.astype(np.float32) * step + origin[0]
         v_px = vs.astype(np.float32) * step + origin[1]
@@ -253,16 +284,16 @@ class HandLocaliser:
         np.multiply((u_px - np.float32(intr.cx)) / np.float32(intr.fx), z, out=points[0])
         np.multiply((v_px - np.float32(intr.cy)) / np.float32(intr.fy), z, out=points[1])
         points[2] = z
-        # Where the object continues out of view: the image border, and the back of the slab (an arm that
-        # runs on, without a depth jump, behind the slab's far face towards the body).
+        # Where the object continues out of view: the image border, the back of the slab (an arm that runs
+        # on, without a depth jump, behind the slab's far face towards the body) and the front of the band.
         jump = np.float32(cfg.edge_jump_mm)
         limit = np.float32(z_near + cfg.slab_mm)
-        behind = (d > limit) & (d <= limit + jump)
-        in_front = (d > 0) & (d < np.float32(cfg.near_mm)) & (d >= np.float32(cfg.near_mm) - jump)
-        exits = component & (d >= limit - jump) & (cv2.dilate(behind.astype(np.uint8), _KERNEL3) > 0)
-        exits_front = component & (cv2.dilate(in_front.astype(np.uint8), _KERNEL3) > 0)
+        behind = (d_box > limit) & (d_box <= limit + jump)
+        exits = comp_box & (d_box >= limit - jump) & (cv2.dilate(behind.view(np.uint8), _KERNEL3) > 0)
+        exits_front = comp_box & frame.front[r0:r1, c0:c1]
+        vb, ub = vs - r0, us - c0
         on_border = (us == 0) | (vs == 0) | (us == d.shape[1] - 1) | (vs == d.shape[0] - 1)
-        on_border |= exits[vs, us] | exits_front[vs, us]
+        on_border |= exits[vb, ub] | exits_front[vb, ub]
         sample_area = np.float32(step * step * thin / (intr.fx * intr.fy))   # x z^2: mm^2 per (thinned) sample
         if on_border.any():
             entry = points[:, on_border]
@@ -279,14 +310,17 @@ class HandLocaliser:
                         return "surface", component, idx, plane
                 else:
                     on_border = np.zeros_like(on_border)
-        core = cv2.erode(component.astype(np.uint8), _KERNEL3)[vs, us] > 0
+        core = core_box[vb, ub]
         best, surface = None, False
         inner, outer = cfg.hand_reach_mm, cfg.hand_reach_mm + cfg.shell_mm
         enters = bool(on_border.any())
-        for start in self._seeds(points, us, vs, core, on_border, idx, d.shape[1]):
+        centres = []
+        uv = np.stack((us, vs), axis=1).astype(np.int32)
+        for start in self._seeds(points, us, vs, flat, core, on_border, idx):
             centre, inside = mean_shift(points, start, cfg.radius_mm, cfg.reach_mm, cfg.mean_shift_iterations)
-            if inside.size * thin < min_samples:
-                continue
+            if inside.size * thin < min_samples or any(np.sum((c - centre) ** 2) < 400.0 for c in centres):
+                continue    # too few points, or the same place as an earlier seed (within 20 mm)
+            centres.append(centre)
             if fills_disc(inside.size * thin, centre, cfg.radius_mm, intr.fx, intr.fy, intr.cx, intr.cy, step,
                           origin, d.shape, cfg.max_fill_fraction):
                 surface = True     # a wall or desk filling the ball
@@ -298,7 +332,7 @@ class HandLocaliser:
             # end of an upper arm is), is held nearer than the rest, hangs on an arm (that crosses the shell or
             # leaves the view), is an end (not the middle of an arm, not a surface running on all round), is
             # hand-sized, and its arm leaves the view beyond the hand, not within it (an elbow at the border).
-            fill = solidity(us[inside], vs[inside], thin)
+            fill = solidity(uv[inside], thin)
             z_in = points[2, inside]
             area_mm2 = float(np.dot(z_in, z_in)) * float(sample_area)
             attached = crossing > 0 or enters
@@ -308,7 +342,7 @@ class HandLocaliser:
             score = (fill + cfg.depth_weight_per_mm * centre[2] + cfg.lone_penalty * (not attached)
                      + cfg.anchored_penalty * anchored + cfg.small_penalty * small + cfg.not_end_penalty * not_end)
             surface |= not_end
-            sure = attached and not (anchored or small or not_end) and fill <= cfg.max_solidity
+            sure = attached and not (anchored or small or not_end)
             if best is None or score < best[0]:
                 best = (score, sure, not_end, centre, inside)
         if best is None or best[2]:
@@ -332,16 +366,15 @@ class HandLocaliser:
         return _Found(status, (float(cu), float(cv_), float(centre[2])), box, score, sure, component, idx)
 
     @staticmethod
-    def _seeds(points: np.ndarray, us: np.ndarray, vs: np.ndarray, core: np.ndarray, on_border: np.ndarray,
-               nearest_idx: int, width: int) -> list[np.ndarray]:
+    def _seeds(points: np.ndarray, us: np.ndarray, vs: np.ndarray, flat: np.ndarray, core: np.ndarray,
+               on_border: np.ndarray, nearest_idx: int) -> list[np.ndarray]:
         """Where the hand may be: the free ends of the object. When the component touches the border of the
         search image (or runs on out of the slab) an arm enters there, and the hand is the point farthest, in
         the image plane, from where it enters. Otherwise the nearest point (a hand held towards the camera, or
         its arm outside the slab), and the far end seen from it (an arm lying across the view, its hand not
         the nearest part). Only core points (the component eroded by one sample) are candidates: edge fringes
         and flying pixels behind the silhouette would otherwise be the farthest points."""
-        iv, iu = divmod(nearest_idx, width)
-        hits = np.flatnonzero((vs == iv) & (us == iu))
+        hits = np.flatnonzero(flat == nearest_idx)
         nearest = int(hits[0]) if hits.size else int(np.argmin(points[2]))   # the nearest may be thinned out
         if not core.any():
             return [points[:, nearest].astype(np.float64)]
