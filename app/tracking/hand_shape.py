@@ -81,9 +81,11 @@ def solidity(uv: np.ndarray, thin: int = 1) -> float:
 
 
 def dominant_plane(points: np.ndarray, tolerance_mm: float, rng_seed: int = 0):
-    """RANSAC plane through (3, N) points: (unit normal n, offset c, inliers) with n . X = c for the plane
-    holding most points within tolerance_mm, inliers the (N,) mask of those points; None when fewer than 3
-    points. Deterministic (fixed seed): the same frame gives the same answer."""
+    """RANSAC plane through (3, N) points: (unit normal n, offset c, inliers, width_mm) with n . X = c for the
+    plane holding most points within tolerance_mm, inliers the (N,) mask of those points, width_mm the standard
+    deviation of the inliers across their longest direction in the plane (a strip as wide as a forearm: ~25 mm;
+    a table or a body: 100 mm or more). None when fewer than 3 points. Deterministic (fixed seed): the same
+    frame gives the same answer."""
     n_points = points.shape[1]
     if n_points < 3:
         return None
@@ -104,13 +106,16 @@ def dominant_plane(points: np.ndarray, tolerance_mm: float, rng_seed: int = 0):
     # Refit on the inliers (least squares through their centroid: the covariance's smallest eigenvector) for
     # a plane not tied to three noisy points.
     inl = sub[:, np.abs(normal @ sub - offset) < tolerance_mm]
+    width = 0.0
     if inl.shape[1] >= 3:
         mean = inl.mean(axis=1)
         centred = inl - mean[:, None]
-        normal = np.linalg.eigh(centred @ centred.T)[1][:, 0]
+        values, vectors = np.linalg.eigh(centred @ centred.T / inl.shape[1])
+        normal = vectors[:, 0]
         offset = float(normal @ mean)
+        width = float(np.sqrt(max(values[1], 0.0)))
     gap = points[0] * np.float32(normal[0]) + points[1] * np.float32(normal[1]) + points[2] * np.float32(normal[2])
-    return normal, float(offset), np.abs(gap - np.float32(offset)) < np.float32(tolerance_mm)
+    return normal, float(offset), np.abs(gap - np.float32(offset)) < np.float32(tolerance_mm), width
 
 
 def fills_disc(samples_inside: int, centre: np.ndarray, radius_mm: float, fx: float, fy: float, cx: float,

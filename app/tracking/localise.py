@@ -90,9 +90,11 @@ class LocaliserConfig:
     anchored_penalty: float = 0.1
     small_penalty: float = 0.3
     not_end_penalty: float = 1.0
+    prior_weight_per_mm: float = 0.002
     stop_shape_score: float = 1.0
     plane_tolerance_mm: float = 12.0
     min_plane_area_mm2: float = 60000.0
+    min_plane_width_mm: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.near_mm < self.far_mm:
@@ -119,6 +121,7 @@ class _Frame:
     step: int
     origin: tuple[int, int]
     intr: Intrinsics
+    prior_mm: np.ndarray | None = None   # the previous frame's centre (x, y, z mm) when tracking
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,9 @@ class HandLocaliser:
         if previous_centre_uvz is not None and previous_centre_uvz[2] > 0:
             window = self._window(previous_centre_uvz, intr, step)
             if window is not None:
-                found = self._search(depth_mm, intr, step, window)
+                cu, cv_, cz = previous_centre_uvz
+                prior = np.array([(cu - intr.cx) * cz / intr.fx, (cv_ - intr.cy) * cz / intr.fy, cz])
+                found = self._search(depth_mm, intr, step, window, prior)
                 if found.centre_uvz is None:
                     found = None
         if found is None:
@@ -175,7 +180,8 @@ class HandLocaliser:
             return None
         return u0, v0, u1, v1
 
-    def _search(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window) -> _Found:
+    def _search(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window,
+                prior_mm: np.ndarray | None = None) -> _Found:
         cfg = self.config
         u0, v0, u1, v1 = window
         d = np.ascontiguousarray(depth_mm[v0:v1:step, u0:u1:step], dtype=np.float32)
@@ -195,7 +201,7 @@ class HandLocaliser:
         solid = self._split(d, band)
         in_front = valid & (d < np.float32(cfg.near_mm)) & (d >= np.float32(cfg.near_mm) - jump)
         frame = _Frame(d, robust, solid, cv2.dilate(in_front.view(np.uint8), _KERNEL3) > 0, min_samples, step,
-                       (u0, v0), intr)
+                       (u0, v0), intr, prior_mm)
         excluded = np.zeros_like(band)
         surfaces = None
         # Objects are examined nearest first. The first one with a hand at the end of an arm wins (a hand held up
@@ -295,13 +301,14 @@ class HandLocaliser:
         on_border = (us == 0) | (vs == 0) | (us == d.shape[1] - 1) | (vs == d.shape[0] - 1)
         on_border |= exits[vb, ub] | exits_front[vb, ub]
         sample_area = np.float32(step * step * thin / (intr.fx * intr.fy))   # x z^2: mm^2 per (thinned) sample
+        seed_entry = on_border
         if on_border.any():
             entry = points[:, on_border]
             if float(np.linalg.norm(entry.max(axis=1) - entry.min(axis=1))) > cfg.max_arm_width_mm:
                 # Enters the image wider than any forearm: a body or a surface. When its nearest point is at
-                # the border too, or it runs on towards the camera out of the band, it is a table or wall
-                # running out of view: not a hand. Otherwise the hand is its nearest part (a hand in front of
-                # the body), not its far end.
+                # the border too, or it runs on towards the camera out of the band, it is likely a table or
+                # wall running out of view: its plane goes. Otherwise the hand may be its nearest part (a hand
+                # in front of the body) rather than the far end from where it enters.
                 iv, iu = divmod(idx, d.shape[1])
                 m = _BORDER_SAMPLES   # a few samples: the outermost rows are often missing depth
                 if iv < m or iu < m or iv >= d.shape[0] - m or iu >= d.shape[1] - m or exits_front.any():
@@ -309,14 +316,14 @@ class HandLocaliser:
                     if plane is not None:
                         return "surface", component, idx, plane
                 else:
-                    on_border = np.zeros_like(on_border)
+                    seed_entry = None
         core = core_box[vb, ub]
         best, surface = None, False
         inner, outer = cfg.hand_reach_mm, cfg.hand_reach_mm + cfg.shell_mm
         enters = bool(on_border.any())
         centres = []
         uv = np.stack((us, vs), axis=1).astype(np.int32)
-        for start in self._seeds(points, us, vs, flat, core, on_border, idx):
+        for start in self._seeds(points, us, vs, flat, core, seed_entry, idx):
             centre, inside = mean_shift(points, start, cfg.radius_mm, cfg.reach_mm, cfg.mean_shift_iterations)
             if inside.size * thin < min_samples or any(np.sum((c - centre) ** 2) < 400.0 for c in centres):
                 continue    # too few points, or the same place as an earlier seed (within 20 mm)
@@ -341,11 +348,19 @@ class HandLocaliser:
             small = area_mm2 < cfg.min_hand_area_mm2
             score = (fill + cfg.depth_weight_per_mm * centre[2] + cfg.lone_penalty * (not attached)
                      + cfg.anchored_penalty * anchored + cfg.small_penalty * small + cfg.not_end_penalty * not_end)
-            surface |= not_end
-            sure = attached and not (anchored or small or not_end)
+            surface |= crossing > cfg.max_crossing_rms_mm     # wide: maybe a surface (a table seen to its edge)
+            # Sure: an end of an arm seen beyond the hand's reach, or a hand-shaped object that leaves the view.
+            sure = (0 < crossing <= cfg.max_crossing_rms_mm or (enters and fill <= cfg.max_solidity)) \
+                and not (anchored or small or not_end)
+            if frame.prior_mm is not None:
+                # Tracking: the hand moves little between frames, so nearness to where it was counts, and an
+                # arm end far from there is no reason to stop looking.
+                moved_mm = float(np.sqrt(np.sum((centre - frame.prior_mm) ** 2)))
+                score += cfg.prior_weight_per_mm * moved_mm
+                sure = sure and moved_mm < cfg.hand_reach_mm
             if best is None or score < best[0]:
                 best = (score, sure, not_end, centre, inside)
-        if best is None or best[2]:
+        if best is None or (surface and not best[1]):
             plane = self._surface_plane(points, sample_area) if surface else None
             if best is None or plane is not None:
                 return ("surface" if surface else "small"), component, idx, plane
@@ -367,25 +382,28 @@ class HandLocaliser:
 
     @staticmethod
     def _seeds(points: np.ndarray, us: np.ndarray, vs: np.ndarray, flat: np.ndarray, core: np.ndarray,
-               on_border: np.ndarray, nearest_idx: int) -> list[np.ndarray]:
+               on_border: np.ndarray | None, nearest_idx: int) -> list[np.ndarray]:
         """Where the hand may be: the free ends of the object. When the component touches the border of the
         search image (or runs on out of the slab) an arm enters there, and the hand is the point farthest, in
         the image plane, from where it enters. Otherwise the nearest point (a hand held towards the camera, or
         its arm outside the slab), and the far end seen from it (an arm lying across the view, its hand not
-        the nearest part). Only core points (the component eroded by one sample) are candidates: edge fringes
+        the nearest part); then the far end seen from the first one. Only core points (the component eroded by one sample) are candidates: edge fringes
         and flying pixels behind the silhouette would otherwise be the farthest points."""
         hits = np.flatnonzero(flat == nearest_idx)
         nearest = int(hits[0]) if hits.size else int(np.argmin(points[2]))   # the nearest may be thinned out
         if not core.any():
             return [points[:, nearest].astype(np.float64)]
-        if on_border.any():
+        if on_border is not None and on_border.any():
             du, dv = us - us[on_border].mean(), vs - vs[on_border].mean()
         else:
             du, dv = us - us[nearest], vs - vs[nearest]
         far = int(np.argmax(np.where(core, du * du + dv * dv, -1.0)))
+        # The other end, seen from there (in mm): an arm that bends or runs on out of view has two ends.
+        other = int(np.argmax(np.where(core, dist2(points, points[:, far]), -1.0)))
         seeds = [points[:, far].astype(np.float64)]
-        if float(np.linalg.norm(points[:, far] - points[:, nearest])) > 60.0:
-            seeds.append(points[:, nearest].astype(np.float64))
+        for i in (nearest, other):
+            if all(float(np.sum((points[:, i] - s) ** 2)) > 3600.0 for s in seeds):   # 60 mm apart
+                seeds.append(points[:, i].astype(np.float64))
         return seeds
 
     def _surface_plane(self, points: np.ndarray, sample_area: np.float32):
@@ -396,9 +414,14 @@ class HandLocaliser:
         found = dominant_plane(points, cfg.plane_tolerance_mm)
         if found is None:
             return None
-        normal, offset, inliers = found
-        z = points[2, inliers]
-        if float(np.dot(z, z)) * sample_area < cfg.min_plane_area_mm2:
+        normal, offset, inliers, width_mm = found
+        if width_mm < cfg.min_plane_width_mm:
+            return None     # a long narrow plane: a flat hand and forearm, not a table or a body
+        # A sample covers (step z / f)^2 of the image plane's area; on a plane seen at a slant, 1 / cos more.
+        p = points[:, inliers]
+        z2 = np.einsum("ij,ij->j", p, p)    # |X|^2, and |X| cos = |n . X| = |offset|
+        ray_cos = np.maximum(abs(offset) / np.sqrt(z2), np.float32(0.1))
+        if float(np.sum(p[2] * p[2] / ray_cos)) * sample_area < cfg.min_plane_area_mm2:
             return None
         return normal, offset
 
