@@ -7,29 +7,43 @@ Imports numpy and cv2 only.
 """
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 _PLANE_HYPOTHESES = 24     # RANSAC draws; the plane sought covers most of its component, so few are needed
 _PLANE_POINTS = 400        # points scored per hypothesis (a regular subset)
+# Fixed draws in [0, 1), scaled to the number of points: the same frame always gives the same plane.
+_PLANE_DRAWS = np.random.default_rng(0).random((_PLANE_HYPOTHESES, 3))
 
 
-def dist2(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """Squared distances (N,) of (3, N) float32 points from a 3-vector, row by row (no (3, N) temporaries)."""
-    dx = points[0] - np.float32(centre[0])
-    dy = points[1] - np.float32(centre[1])
-    dz = points[2] - np.float32(centre[2])
+def squared_norms(points: np.ndarray) -> np.ndarray:
+    """|p|^2 (N,) of (3, N) points, to pass to dist2 when many distances are taken from the same points."""
+    return np.einsum("ij,ij->j", points, points)
+
+
+def dist2(points: np.ndarray, centre: np.ndarray, sq: np.ndarray | None = None) -> np.ndarray:
+    """Squared distances (N,) of (3, N) float32 points from a 3-vector. With sq = squared_norms(points):
+    |p|^2 - 2 p.c + |c|^2, one matrix-vector product (float32 keeps ~0.1 mm^2 at a metre)."""
+    c = np.asarray(centre, np.float64)
+    if sq is not None:
+        return sq - (2.0 * c).astype(np.float32) @ points + np.float32(c @ c)
+    dx = points[0] - np.float32(c[0])
+    dy = points[1] - np.float32(c[1])
+    dz = points[2] - np.float32(c[2])
     return dx * dx + dy * dy + dz * dz
 
 
-def mean_shift(points: np.ndarray, start: np.ndarray, radius_mm: float, reach_mm: float, iterations: int):
+def mean_shift(points: np.ndarray, sq: np.ndarray, start: np.ndarray, radius_mm: float, reach_mm: float,
+               iterations: int):
     """Flat-kernel mean-shift of a ball over the points within reach_mm of start (the hand's free end): the cap
-    keeps a dense forearm from pulling the ball along the arm. Returns the centre (3,) float64 and the indices
-    of the points inside the final ball."""
-    reach = np.flatnonzero(dist2(points, start) < np.float32(reach_mm ** 2))
+    keeps a dense forearm from pulling the ball along the arm. sq: squared_norms(points). Returns the centre
+    (3,) float64 and the indices of the points inside the final ball."""
+    reach = np.flatnonzero(dist2(points, start, sq) < np.float32(reach_mm ** 2))
     near = points[:, reach]
     # |p - c|^2 = |p|^2 - 2 p.c + |c|^2: one small matrix product per step instead of three rows.
-    near_sq = np.einsum("ij,ij->j", near, near)
+    near_sq = sq[reach]
     r2 = radius_mm ** 2
     centre = np.asarray(start, np.float64)
     inside = near_sq - 2.0 * (centre.astype(np.float32) @ near) < np.float32(r2 - centre @ centre)
@@ -41,12 +55,12 @@ def mean_shift(points: np.ndarray, start: np.ndarray, radius_mm: float, reach_mm
         delta = new_centre - centre
         centre = new_centre
         inside = near_sq - 2.0 * (centre.astype(np.float32) @ near) < np.float32(r2 - centre @ centre)
-        if delta @ delta < 0.25:    # moved less than 0.5 mm
+        if delta @ delta < 4.0:     # moved less than 2 mm
             break
     return centre, reach[inside]
 
 
-def arm_crossing(points_d2: np.ndarray, points: np.ndarray, centre: np.ndarray, inner_mm: float,
+def arm_crossing(points_d2: np.ndarray, points: np.ndarray, sq: np.ndarray, centre: np.ndarray, inner_mm: float,
                  outer_mm: float, min_points: int) -> tuple[float, float]:
     """How the object leaves a ball around a hand candidate, seen in the shell inner_mm < distance < outer_mm
     beyond the reach of any finger: (rms_mm, sidedness). rms_mm: RMS radius of the shell's points; sidedness:
@@ -54,18 +68,16 @@ def arm_crossing(points_d2: np.ndarray, points: np.ndarray, centre: np.ndarray, 
     A hand is the end of an arm: only the forearm crosses the shell (one patch: RMS radius ~20-45 mm,
     sidedness ~0.95; a folded arm adds the upper arm on the same side) or nothing does (the arm hidden or out of
     the depth band) -> (0, 0). The middle of an arm (two patches on opposite sides), a table, a wall or a body
-    (a ring all round) give 100-190 mm and sidedness near 0. points_d2: squared distances from the centre."""
-    shell = (points_d2 > np.float32(inner_mm ** 2)) & (points_d2 < np.float32(outer_mm ** 2))
-    n = int(np.count_nonzero(shell))
+    (a ring all round) give 100-190 mm and sidedness near 0. points_d2: squared distances from the centre; sq: squared_norms(points)."""
+    shell = np.flatnonzero((points_d2 > np.float32(inner_mm ** 2)) & (points_d2 < np.float32(outer_mm ** 2)))
+    n = shell.size
     if n < min_points:
         return 0.0, 0.0
-    p = points[:, shell]
-    mean = p.mean(axis=1, keepdims=True)
-    spread = p - mean
-    rms = float(np.sqrt(np.einsum("ij,ij->", spread, spread) / n))
-    offset = mean[:, 0].astype(np.float64) - centre
-    sidedness = float(np.linalg.norm(offset)) / float(np.mean(np.sqrt(points_d2[shell])))
-    return rms, sidedness
+    mean = points[:, shell].sum(axis=1, dtype=np.float64) / n
+    # Mean squared distance from their mean: mean |p|^2 - |mean|^2.
+    rms = math.sqrt(max(float(sq[shell].sum(dtype=np.float64)) / n - float(mean @ mean), 0.0))
+    mean_distance = float(np.sqrt(points_d2[shell]).sum(dtype=np.float64)) / n
+    return rms, math.dist(mean, centre) / mean_distance
 
 
 def solidity(uv: np.ndarray, thin: int = 1) -> float:
@@ -80,18 +92,16 @@ def solidity(uv: np.ndarray, thin: int = 1) -> float:
     return float(min(1.0, uv.shape[0] * thin / (area + boundary / 2.0 + 1.0)))
 
 
-def dominant_plane(points: np.ndarray, tolerance_mm: float, rng_seed: int = 0):
+def dominant_plane(points: np.ndarray, tolerance_mm: float):
     """RANSAC plane through (3, N) points: (unit normal n, offset c, inliers, width_mm) with n . X = c for the
     plane holding most points within tolerance_mm, inliers the (N,) mask of those points, width_mm the standard
     deviation of the inliers across their longest direction in the plane (a strip as wide as a forearm: ~25 mm;
-    a table or a body: 100 mm or more). None when fewer than 3 points. Deterministic (fixed seed): the same
-    frame gives the same answer."""
+    a table or a body: 100 mm or more). None when fewer than 3 points. Deterministic (fixed draws)."""
     n_points = points.shape[1]
     if n_points < 3:
         return None
     sub = points[:, :: max(1, n_points // _PLANE_POINTS)].astype(np.float64)
-    rng = np.random.default_rng(rng_seed)
-    triples = rng.integers(0, sub.shape[1], size=(_PLANE_HYPOTHESES, 3))
+    triples = (_PLANE_DRAWS * sub.shape[1]).astype(np.intp)
     a, b, c = sub[:, triples[:, 0]], sub[:, triples[:, 1]], sub[:, triples[:, 2]]
     normals = np.cross((b - a).T, (c - a).T)                         # (H, 3)
     length = np.sqrt(np.einsum("hj,hj->h", normals, normals))

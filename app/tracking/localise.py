@@ -22,6 +22,7 @@ Imports numpy, cv2 and app foundation only.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -29,7 +30,8 @@ import numpy as np
 
 from app.camera import Intrinsics
 from app.errors import InputError
-from app.tracking.hand_shape import arm_crossing, dist2, dominant_plane, fills_disc, mean_shift, solidity
+from app.tracking.hand_shape import (arm_crossing, dist2, dominant_plane, fills_disc, mean_shift, solidity,
+                                     squared_norms)
 from app.types import HandLocation, TrackingStatus
 
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
@@ -38,7 +40,7 @@ _BORDER_SAMPLES = 4         # "at the border" for the nearest point of a surface
 _MAX_CANDIDATES = 6         # objects tried, nearest first, before giving up
 _MIN_CROSSING_SAMPLES = 4  # samples in the shell that make an arm crossing (a forearm far away gives 30+)
 _MAX_PLANES = 2             # planes removed per search (a table and a wall or the front of a body)
-_MAX_POINTS = 1200          # mean-shift samples (more adds time, not accuracy)
+_MAX_POINTS = 800          # mean-shift samples (more adds time, not accuracy)
 _FLYING_TOLERANCE_MM = 25.0  # the robust minimum may sit a little behind the true nearest surface
 
 
@@ -323,17 +325,18 @@ class HandLocaliser:
         enters = bool(on_border.any())
         centres = []
         uv = np.stack((us, vs), axis=1).astype(np.int32)
-        for start in self._seeds(points, us, vs, flat, core, seed_entry, idx):
-            centre, inside = mean_shift(points, start, cfg.radius_mm, cfg.reach_mm, cfg.mean_shift_iterations)
-            if inside.size * thin < min_samples or any(np.sum((c - centre) ** 2) < 400.0 for c in centres):
+        sq = squared_norms(points)
+        for start in self._seeds(points, sq, us, vs, flat, core, seed_entry, idx):
+            centre, inside = mean_shift(points, sq, start, cfg.radius_mm, cfg.reach_mm, cfg.mean_shift_iterations)
+            if inside.size * thin < min_samples or any(math.dist(c, centre) < 20.0 for c in centres):
                 continue    # too few points, or the same place as an earlier seed (within 20 mm)
             centres.append(centre)
             if fills_disc(inside.size * thin, centre, cfg.radius_mm, intr.fx, intr.fy, intr.cx, intr.cy, step,
                           origin, d.shape, cfg.max_fill_fraction):
                 surface = True     # a wall or desk filling the ball
                 continue
-            d2 = dist2(points, centre)
-            crossing, sidedness = arm_crossing(d2, points, centre, inner, outer, _MIN_CROSSING_SAMPLES)
+            d2 = dist2(points, centre, sq)
+            crossing, sidedness = arm_crossing(d2, points, sq, centre, inner, outer, _MIN_CROSSING_SAMPLES)
             # Hand-likeness, lower is better; every term is a property of hands, not of this frame:
             # a hand is not convex (fingers and the gaps between them; a ball, a box, an elbow or the rounded
             # end of an upper arm is), is held nearer than the rest, hangs on an arm (that crosses the shell or
@@ -375,14 +378,14 @@ class HandLocaliser:
         if u_min <= m or v_min <= m or u_max >= intr.width - 1 - m or v_max >= intr.height - 1 - m:
             status = TrackingStatus.AT_BORDER
         # The mask's box: the component's samples within the crop cube's inscribed ball (cube_mm / 2).
-        seen = dist2(points, centre) < np.float32((0.5 * cfg.cube_mm) ** 2)
+        seen = dist2(points, centre, sq) < np.float32((0.5 * cfg.cube_mm) ** 2)
         box = (max(0, int(u_px[seen].min()) - step), max(0, int(v_px[seen].min()) - step),
                min(intr.width, int(u_px[seen].max()) + step + 1), min(intr.height, int(v_px[seen].max()) + step + 1))
         return _Found(status, (float(cu), float(cv_), float(centre[2])), box, score, sure, component, idx)
 
     @staticmethod
-    def _seeds(points: np.ndarray, us: np.ndarray, vs: np.ndarray, flat: np.ndarray, core: np.ndarray,
-               on_border: np.ndarray | None, nearest_idx: int) -> list[np.ndarray]:
+    def _seeds(points: np.ndarray, sq: np.ndarray, us: np.ndarray, vs: np.ndarray, flat: np.ndarray,
+               core: np.ndarray, on_border: np.ndarray | None, nearest_idx: int) -> list[np.ndarray]:
         """Where the hand may be: the free ends of the object. When the component touches the border of the
         search image (or runs on out of the slab) an arm enters there, and the hand is the point farthest, in
         the image plane, from where it enters. Otherwise the nearest point (a hand held towards the camera, or
@@ -394,16 +397,19 @@ class HandLocaliser:
         if not core.any():
             return [points[:, nearest].astype(np.float64)]
         if on_border is not None and on_border.any():
-            du, dv = us - us[on_border].mean(), vs - vs[on_border].mean()
+            n = np.count_nonzero(on_border)
+            du = us - float(us[on_border].sum()) / n
+            dv = vs - float(vs[on_border].sum()) / n
         else:
             du, dv = us - us[nearest], vs - vs[nearest]
-        far = int(np.argmax(np.where(core, du * du + dv * dv, -1.0)))
+        far = int(np.argmax(np.where(core, du * du + dv * dv, -1)))
         # The other end, seen from there (in mm): an arm that bends or runs on out of view has two ends.
-        other = int(np.argmax(np.where(core, dist2(points, points[:, far]), -1.0)))
-        seeds = [points[:, far].astype(np.float64)]
-        for i in (nearest, other):
-            if all(float(np.sum((points[:, i] - s) ** 2)) > 3600.0 for s in seeds):   # 60 mm apart
-                seeds.append(points[:, i].astype(np.float64))
+        other = int(np.argmax(np.where(core, dist2(points, points[:, far], sq), np.float32(-1.0))))
+        columns = points[:, [far, nearest, other]].T.astype(np.float64)
+        seeds = [columns[0]]
+        for c in columns[1:]:
+            if all(math.dist(c, s) > 60.0 for s in seeds):   # a seed 60 mm from the others
+                seeds.append(c)
         return seeds
 
     def _surface_plane(self, points: np.ndarray, sample_area: np.float32):
