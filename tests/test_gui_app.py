@@ -82,3 +82,15 @@ def test_the_installed_qt_binding_keeps_reference_counts(qapp):
     for _ in range(2000):
         obj.setObjectName("x")
     assert sys.getrefcount(None) >= before - 10
+
+
+def test_the_shortcut_table_in_the_docs_matches_the_app():
+    from pathlib import Path
+
+    from app.gui.shortcuts import SHORTCUTS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "gui.md").read_text()
+    section = text.split("## Keyboard", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")][1:]
+    documented = {key.strip() for row in rows for key in row.split(" / ")}
+    assert documented == {keys for keys, _text, _action in SHORTCUTS}

@@ -56,12 +56,23 @@ def make_window(qtbot, qapp, tmp_path, monkeypatch, model_path):
         window = MainWindow(config, Settings(), restore_geometry=False)
         qtbot.addWidget(window)   # closed (pipeline stopped) at teardown
         window.show()
-        with warnings.catch_warnings():   # deprecated, but the offscreen platform activates no window itself
-            warnings.simplefilter("ignore", DeprecationWarning)
-            QtWidgets.QApplication.setActiveWindow(window)   # shortcuts reach the active window only
+        activate(window)
         qtbot.waitActive(window)
         return window
     return make
+
+
+def activate(window) -> None:
+    with warnings.catch_warnings():   # deprecated, but the offscreen platform activates no window by itself
+        warnings.simplefilter("ignore", DeprecationWarning)
+        QtWidgets.QApplication.setActiveWindow(window)   # shortcuts reach the active window only
+
+
+def press(qtbot, window, key) -> None:
+    """Press a key as the user would, on the active window (another test's window may have taken focus)."""
+    activate(window)
+    qtbot.waitActive(window)
+    qtbot.keyClick(window, key)
 
 
 def settle(qtbot, window) -> int:
@@ -99,18 +110,18 @@ def test_replay_play_pause_step_seek(qtbot, make_window, png_folder):
     assert window.timeline.position_label.text() == f"6/{FRAMES}"
     assert window.depth_view.frame_label.text().startswith("frame 5")
 
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_Right)
+    press(qtbot, window, QtCore.Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: shows_frame(window, 6), timeout=WAIT_MS)
     assert window.timeline.position_label.text() == f"7/{FRAMES}"
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_Left)
+    press(qtbot, window, QtCore.Qt.Key.Key_Left)
     qtbot.waitUntil(lambda: shows_frame(window, 5), timeout=WAIT_MS)
     window.step(3)
     qtbot.waitUntil(lambda: shows_frame(window, 8), timeout=WAIT_MS)
     assert window.timeline.slider.value() == 8
 
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_End)
+    press(qtbot, window, QtCore.Qt.Key.Key_End)
     qtbot.waitUntil(lambda: shows_frame(window, FRAMES - 1), timeout=WAIT_MS)
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)   # held at the end: plays again from the start
+    press(qtbot, window, QtCore.Qt.Key.Key_Space)   # held at the end: plays again from the start
     qtbot.waitUntil(lambda: window.shown_result.frame.index < FRAMES - 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: shows_frame(window, FRAMES - 1), timeout=WAIT_MS)
 
@@ -129,7 +140,7 @@ def test_record_a_session_and_replay_it(qtbot, make_window, png_folder, tmp_path
     window.host.seek(0)
     window.host.resume()
     qtbot.waitUntil(lambda: window.host.held_at_end(), timeout=WAIT_MS)
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_R)   # R stops the recording
+    press(qtbot, window, QtCore.Qt.Key.Key_R)   # R stops the recording
     status = window.host.recording_status()
     assert status.error is None and status.frames >= FRAMES
     window.refresh_stats()
@@ -177,7 +188,7 @@ def test_selecting_a_joint_updates_every_view(qtbot, make_window):
     assert "thumb_tip" in window.joint_card.name_label.text()
     window.joint_table.selectRow(JOINT_INDEX["ring_pip"])
     assert window.selected_joint == JOINT_INDEX["ring_pip"]
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_BracketRight)
+    press(qtbot, window, QtCore.Qt.Key.Key_BracketRight)
     assert window.selected_joint == JOINT_INDEX["ring_dip"]
     assert window.settings.get("view/selected_joint", 0, int) == JOINT_INDEX["ring_dip"]
 
@@ -282,10 +293,10 @@ def test_stop_then_start_reopens_the_command_line_source(qtbot, make_window, png
     window.set_source(source, kind="file", reopen=_reopener(args, source.info.kind))
     assert window.start()
     qtbot.waitUntil(lambda: window.host.stats().frames_processed >= 3, timeout=WAIT_MS)
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_F5)   # stop
+    press(qtbot, window, QtCore.Qt.Key.Key_F5)   # stop
     assert window.host.stats().state.value == "stopped"
     assert window.source_bar.start_button.text().endswith("Start")
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_F5)   # start again, on a freshly opened source
+    press(qtbot, window, QtCore.Qt.Key.Key_F5)   # start again, on a freshly opened source
     assert window.host.source is not source
     qtbot.waitUntil(lambda: window.host.stats().frames_processed >= 3, timeout=WAIT_MS)
     assert window.host.source.info.frame_count == FRAMES
@@ -301,15 +312,15 @@ def test_a_live_view_can_be_frozen_and_stepped(qtbot, make_window):
     assert window.timeline.play_button.isEnabled() and not window.timeline.slider.isEnabled()
     assert window.start()
     qtbot.waitUntil(lambda: window.displayed_frames > 0, timeout=WAIT_MS)
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)   # freeze
+    press(qtbot, window, QtCore.Qt.Key.Key_Space)   # freeze
     qtbot.waitUntil(lambda: window.host.stats().state.value == "paused", timeout=WAIT_MS)
     qtbot.wait(300)   # a frame already handed to the tracker may still arrive
     frozen = window.host.stats().frames_processed
     qtbot.waitUntil(lambda: shows_frame(window, window.host.stats().position), timeout=WAIT_MS)
     shown = window.shown_result.frame.index
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_Right)   # let exactly one camera frame through
+    press(qtbot, window, QtCore.Qt.Key.Key_Right)   # let exactly one camera frame through
     qtbot.waitUntil(lambda: window.host.stats().frames_processed == frozen + 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.shown_result.frame.index > shown, timeout=WAIT_MS)
     assert window.host.stats().state.value == "paused"
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)   # live again
+    press(qtbot, window, QtCore.Qt.Key.Key_Space)   # live again
     qtbot.waitUntil(lambda: window.host.stats().frames_processed > frozen + 3, timeout=WAIT_MS)

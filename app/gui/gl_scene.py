@@ -96,7 +96,7 @@ class HandScene:
         self.raw_bones = gl.GLLinePlotItem(pos=np.zeros((0, 3)), mode="lines", width=2.0, antialias=True)
         self.bones = gl.GLLinePlotItem(pos=np.zeros((0, 3)), mode="lines", width=4.0, antialias=True)
         self.joints = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=9.0, pxMode=True)
-        self.selected = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=18.0, color=(1, 1, 1, 0.9), pxMode=True)
+        self.selected = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=15.0, color=(1, 1, 1, 0.55), pxMode=True)
         for item in (self.cloud, self.raw_bones, self.bones, self.joints, self.selected):
             self.view.addItem(item)
         joint_rgba = theme.joint_colours_float()

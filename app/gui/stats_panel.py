@@ -62,7 +62,8 @@ class StatsPanel(QtWidgets.QWidget):
         # No grid: pyqtgraph draws grid lines inside its axis items, which then cost ~10 ms per repaint here.
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
-        self.legend = self.plot.addLegend(offset=(6, 4), colCount=4, labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(6, 4), colCount=4, labelTextSize="8pt",
+                                          brush=pg.mkBrush(22, 24, 29, 210))
         self.curves = {}
         for name in PLOTTED:
             width = 2 if name in ("infer", "display") else 1.5

@@ -23,6 +23,7 @@ GRID_ROWS = max(len(f) for f in FINGER_JOINTS)
 CELL_GAP_PX = 3          # feature-map pixels between cells
 HEADER_FRACTION = 0.45   # room above the grid for the column titles, in cells
 UNIFORM_FLOOR = 8.0
+DISPLAY_GAMMA = 0.4   # drawn value = (weight / peak) ** gamma
 
 
 def grid_cell(joint_id: int) -> tuple[int, int]:
@@ -60,10 +61,13 @@ class WeightsView(QtWidgets.QWidget):
         self._selected = 0
         self._feature_px = 0
         self._result: TrackerResult | None = None
-        self._heat_lut = theme.colour_lut("inferno", 256)
-        alpha = np.sqrt(np.arange(256, dtype=np.float32) / 255.0)
-        self._heat_premultiplied = self._heat_lut.astype(np.float32) * alpha[:, None]
-        self._one_minus_alpha = 1.0 - alpha
+        # Tables from an 8-bit weight (its own peak = 255) to what is drawn: a gamma lifts the weight's tails
+        # (a trained map is a few feature cells wide, invisible at cell size without it) into colour and opacity.
+        shown = (np.arange(256, dtype=np.float32) / 255.0) ** DISPLAY_GAMMA
+        self._heat_colour = theme.colour_lut("inferno", 256)[np.round(shown * 255).astype(np.int64)]
+        self._heat_alpha = shown
+        self._heat_premultiplied = self._heat_colour.astype(np.float32) * shown[:, None]
+        self._one_minus_alpha = 1.0 - shown
         self.mosaic_rgb: np.ndarray | None = None   # what the grid shows (kept for inspection)
         self.overlay_rgba: np.ndarray | None = None
 
@@ -111,7 +115,8 @@ class WeightsView(QtWidgets.QWidget):
         self._zoom_size_px = 0
         self.crop_image = pg.ImageItem()
         self.overlay_image = pg.ImageItem()
-        self.joint_marker = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen("w", width=2), brush=None)
+        # A wide thin ring, so the weight blob it sits on stays visible inside it.
+        self.joint_marker = pg.ScatterPlotItem(symbol="o", size=26, pen=pg.mkPen("w", width=1.5), brush=None)
         self.other_joints = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 110))
         for item in (self.crop_image, self.overlay_image, self.other_joints, self.joint_marker):
             self.zoom_box.addItem(item)
@@ -200,8 +205,8 @@ class WeightsView(QtWidgets.QWidget):
                                               self._feature_px + 1))
 
     def _heat_rgb(self, scaled: np.ndarray, base_grey: np.ndarray) -> np.ndarray:
-        """Blend the inferno colour of each map over a grey crop: opacity sqrt(weight), so faint mass shows.
-        Table lookups on the 8-bit weight keep this to one pass over the maps."""
+        """Blend the inferno colour of each map over a grey crop, opaque where the weight is high. Table lookups
+        on the 8-bit weight keep this to one pass over the maps."""
         index = np.clip(scaled * 255.0, 0, 255).astype(np.uint8)
         blended = self._heat_premultiplied[index]                      # heat * alpha, J x F x F x 3
         blended += (base_grey * self._one_minus_alpha[index])[..., None]
@@ -210,7 +215,7 @@ class WeightsView(QtWidgets.QWidget):
     def _show_grid(self, scaled: np.ndarray, crop: np.ndarray) -> None:
         f = self._feature_px
         small = cv2.resize(crop, (f, f), interpolation=cv2.INTER_AREA)
-        base_grey = (1.0 - small) * 0.5 * 110.0   # near = light, background (+1) = black
+        base_grey = (1.0 - small) * 0.5 * 140.0   # near = light, background (+1) = black
         cells = self._heat_rgb(scaled, np.broadcast_to(base_grey, scaled.shape))
         pitch = f + CELL_GAP_PX
         mosaic = np.full((GRID_ROWS * pitch - CELL_GAP_PX, GRID_COLUMNS * pitch - CELL_GAP_PX, 3), 22, np.uint8)
@@ -230,8 +235,9 @@ class WeightsView(QtWidgets.QWidget):
         self.crop_image.setImage(grey, autoLevels=False, levels=(0, 255))
         weight = scaled[self._selected]
         rgba = np.empty(weight.shape + (4,), np.uint8)
-        rgba[..., :3] = self._heat_lut[np.clip(weight * 255.0, 0, 255).astype(np.uint8)]
-        rgba[..., 3] = (np.sqrt(np.clip(weight, 0.0, 1.0)) * 230).astype(np.uint8)
+        index = np.clip(weight * 255.0, 0, 255).astype(np.uint8)
+        rgba[..., :3] = self._heat_colour[index]
+        rgba[..., 3] = (self._heat_alpha[index] * 235).astype(np.uint8)
         self.overlay_rgba = rgba
         self.overlay_image.setImage(rgba, autoLevels=False, levels=(0, 255))
         if size_px != self._zoom_size_px or weight.shape[0] != getattr(self, "_zoom_feature_px", 0):
