@@ -68,7 +68,8 @@ def arm_crossing(points_d2: np.ndarray, points: np.ndarray, sq: np.ndarray, cent
     A hand is the end of an arm: only the forearm crosses the shell (one patch: RMS radius ~20-45 mm,
     sidedness ~0.95; a folded arm adds the upper arm on the same side) or nothing does (the arm hidden or out of
     the depth band) -> (0, 0). The middle of an arm (two patches on opposite sides), a table, a wall or a body
-    (a ring all round) give 100-190 mm and sidedness near 0. points_d2: squared distances from the centre; sq: squared_norms(points)."""
+    (a ring all round) give 100-190 mm and sidedness near 0.
+    points_d2: squared distances of the points from the centre; sq: squared_norms(points)."""
     shell = np.flatnonzero((points_d2 > np.float32(inner_mm ** 2)) & (points_d2 < np.float32(outer_mm ** 2)))
     n = shell.size
     if n < min_points:
