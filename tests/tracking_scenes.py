@@ -1,5 +1,6 @@
 """Fabricated depth scenes for the tracking and runtime tests: a hand of spheres (21 joints in the project's
-layout, palm facing the camera, fingers up), an optional forearm reaching the image border, a background wall.
+layout, palm facing the camera, fingers up), an optional forearm reaching the image border, a background wall;
+tapered capsules (arms) and planes (tables, walls) for the localiser's harder cases.
 
 Spheres are rendered by exact ray-sphere intersection, each only inside its projected bounding box.
 """
@@ -85,6 +86,26 @@ def render(spheres, intr: Intrinsics = INTR, wall_mm: float | None = 1600.0) -> 
         depth = np.minimum(depth, np.float32(wall_mm))
     depth[~np.isfinite(depth)] = 0.0
     return depth
+
+
+def capsule_spheres(start_mm, end_mm, r_start_mm: float, r_end_mm: float, spacing_mm: float = 6.0):
+    """(centre_mm, radius_mm) spheres along a tapered capsule (a forearm, an upper arm)."""
+    start, end = np.asarray(start_mm, float), np.asarray(end_mm, float)
+    n = max(2, int(np.linalg.norm(end - start) / spacing_mm) + 1)
+    return [(start * (1 - t) + end * t, r_start_mm * (1 - t) + r_end_mm * t) for t in np.linspace(0, 1, n)]
+
+
+def add_plane(depth: np.ndarray, normal, offset_mm: float, intr: Intrinsics = INTR) -> np.ndarray:
+    """The depth with a plane n . X = offset_mm (a table, a wall) behind what is already there."""
+    n = np.asarray(normal, float) / np.linalg.norm(normal)
+    u = (np.arange(intr.width) - intr.cx) / intr.fx
+    v = (np.arange(intr.height) - intr.cy) / intr.fy
+    along = n[0] * u[None, :] + n[1] * v[:, None] + n[2]      # ray (u, v, 1) meets the plane at z = offset / along
+    with np.errstate(divide="ignore"):
+        z = np.where(along * offset_mm > 0, offset_mm / along, np.inf).astype(np.float32)
+    out = np.where(depth > 0, np.minimum(depth, z), z)
+    out[~np.isfinite(out)] = 0.0
+    return out.astype(np.float32)
 
 
 def hand_scene(centre_mm=(0.0, 0.0, 500.0), forearm: bool = True, intr: Intrinsics = INTR,

@@ -87,7 +87,7 @@ def solidity(uv: np.ndarray, thin: int = 1) -> float:
     rounded end of an arm fill their hull; an open hand does not."""
     if uv.shape[0] < 3:
         return 1.0
-    hull = cv2.convexHull(uv)
+    hull = cv2.convexHull(np.ascontiguousarray(uv, dtype=np.int32))
     area = cv2.contourArea(hull)
     boundary = cv2.arcLength(hull, True)
     return float(min(1.0, uv.shape[0] * thin / (area + boundary / 2.0 + 1.0)))
