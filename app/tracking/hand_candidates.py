@@ -153,6 +153,8 @@ def examine(image: SearchImage, allowed: np.ndarray, cfg: LocaliserConfig) -> Ca
     uv = np.stack((us, vs), axis=1).astype(np.int32)
     sq = squared_norms(points)
     for start in _seeds(points, sq, us, vs, flat, core, seed_entry, idx):
+        if any(math.dist(c, start) < 0.5 * cfg.radius_mm for c in centres):
+            continue    # starts inside a ball already found: it would end there too
         centre, inside = mean_shift(points, sq, start, cfg.radius_mm, cfg.reach_mm, cfg.mean_shift_iterations)
         if inside.size * thin < min_samples or any(math.dist(c, centre) < 20.0 for c in centres):
             continue    # too few points, or the same place as an earlier seed (within 20 mm)
