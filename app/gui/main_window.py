@@ -53,6 +53,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect()
         self._restore(restore_geometry)
         install_shortcuts(self)
+        # The window's own body holds keyboard focus, so Space and the arrows reach the shortcuts; a number field
+        # has them only while it is being edited.
+        self.centralWidget().setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.centralWidget().setFocus()
+        self.tracker_controls.editing_finished.connect(self.centralWidget().setFocus)
         self.stats_timer = QtCore.QTimer(self)
         self.stats_timer.setInterval(STATS_INTERVAL_MS)
         self.stats_timer.timeout.connect(self.refresh_stats)

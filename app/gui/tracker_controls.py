@@ -28,6 +28,7 @@ class TrackerControls(QtWidgets.QWidget):
     """changed(dict) on every user edit; the values are validated by the tracker, which may refuse them."""
 
     changed = QtCore.Signal(dict)
+    editing_finished = QtCore.Signal()   # Enter or focus-out in a number field: hand the keys back
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,7 +48,13 @@ class TrackerControls(QtWidgets.QWidget):
             spin.setToolTip(tip)
             spin.setKeyboardTracking(False)   # emit on Enter / arrows / focus-out, not on every keystroke
             spin.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+            # Enter (the field still has focus) hands the keys back; a focus change elsewhere must not.
+            spin.editingFinished.connect(lambda spin=spin: spin.hasFocus() and self.editing_finished.emit())
             self.spins[key] = spin
+        # Click focus only: keyboard focus must not land in a text field by itself, where Space and the arrow
+        # keys would edit numbers instead of controlling the replay.
+        for widget in (self.hand_combo, self.smoothing_check, *self.spins.values()):
+            widget.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
 
         hand_box = QtWidgets.QGroupBox("HAND")
         QtWidgets.QVBoxLayout(hand_box).addWidget(self.hand_combo)
