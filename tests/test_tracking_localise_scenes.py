@@ -94,16 +94,17 @@ def test_an_object_nearer_than_the_band_does_not_hide_a_hand():
 
 
 def test_tracking_prefers_the_hand_near_the_previous_centre():
-    # Two hands inside the tracking window; the other one is nearer the camera and 200 mm to the side.
+    # Two hands inside the tracking window (a 350 mm cube: window +-260 mm); the other one is 40 mm nearer the
+    # camera and 190 mm to the side.
     joints_a = hand_joints_mm((-50.0, 0.0, 600.0))
-    joints_b = hand_joints_mm((150.0, 0.0, 560.0))
+    joints_b = hand_joints_mm((140.0, 0.0, 560.0))
     depth = render(hand_spheres(joints_a, INTR.height + 10) + hand_spheres(joints_b, INTR.height + 10))
     previous = tuple(project_mm_to_px(joints_a.mean(axis=0), INTR))
-    tracked = HandLocaliser(LocaliserConfig(cube_mm=CUBE_MM)).locate(depth, INTR, previous)
+    tracked = HandLocaliser(LocaliserConfig(cube_mm=350.0)).locate(depth, INTR, previous)
     assert centre_error_mm(tracked, joints_a) < 15.0
     # Without the distance term the nearer hand in the same window wins: the prior is what keeps hand A.
-    no_prior = HandLocaliser(LocaliserConfig(cube_mm=CUBE_MM, prior_weight_per_mm=0.0)).locate(depth, INTR, previous)
-    assert centre_error_mm(no_prior, joints_b) < 40.0 and centre_error_mm(no_prior, joints_a) > 150.0
+    no_prior = HandLocaliser(LocaliserConfig(cube_mm=350.0, prior_weight_per_mm=0.0)).locate(depth, INTR, previous)
+    assert centre_error_mm(no_prior, joints_a) > 150.0 > centre_error_mm(no_prior, joints_b)
 
 
 def test_rendered_scenes_keep_every_joint_in_the_crop():

@@ -102,7 +102,7 @@ class LocaliserConfig:
     depth_weight_per_mm: float = 0.001
     min_hand_area_mm2: float = 2000.0
     lone_penalty: float = 0.15
-    anchored_penalty: float = 0.1
+    anchored_penalty: float = 0.2
     small_penalty: float = 0.3
     not_end_penalty: float = 1.0
     prior_weight_per_mm: float = 0.002
