@@ -1,5 +1,7 @@
 """The threaded pipeline with a real tracker and model: lockstep processes every frame, live drops stale
-frames, replay control, stop, errors as one line, recording into a session that reads back."""
+frames, replay control (also commands that arrive while a frame, or the end of the stream, is being read), stop,
+errors as one line, recording into a session that reads back."""
+import threading
 import time
 
 import numpy as np
@@ -198,3 +200,67 @@ def test_seek_after_the_end_without_hold_is_refused(estimator, scenes):
     with pytest.raises(InputError, match="run has ended"):
         pipeline.seek(0)
     pipeline.stop()
+
+
+class GatedSource(ListSource):
+    """The read at position `gate_at` (len(depths): the read that finds the end) sets `entered` and blocks until
+    the test sets `release`, so commands can be sent exactly while that read is in flight."""
+
+    def __init__(self, depths, gate_at: int) -> None:
+        super().__init__(depths)
+        self.gate_at = gate_at
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def read(self, timeout_s=1.0):
+        if self._next == self.gate_at and not self.release.is_set():
+            self.entered.set()
+            self.release.wait(10.0)
+        return super().read(timeout_s)
+
+
+def _indices_of(pipeline):
+    seen = []
+    pipeline.add_consumer(lambda r: seen.append(r.frame.index))
+    return seen
+
+
+@pytest.mark.parametrize("resume_first", [False, True])
+def test_seek_and_resume_sent_while_the_end_is_read_are_kept(estimator, scenes, resume_first):
+    depths, _ = scenes
+    source = GatedSource(depths, gate_at=len(depths))
+    pipeline = Pipeline(source, tracker_for(estimator), hold_at_end=True)
+    seen = _indices_of(pipeline)
+    pipeline.start()
+    try:
+        assert source.entered.wait(10.0)                 # frames 0..6 processed; the read that finds the end waits
+        if resume_first:
+            pipeline.resume()
+            pipeline.seek(2)
+        else:                                             # the GUI's "play from the start" at the last frame
+            pipeline.seek(2)
+            pipeline.resume()
+    finally:
+        source.release.set()
+    assert wait_until(lambda: seen[-1:] == [6] and len(seen) == 12, timeout_s=10.0)
+    assert seen == [0, 1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6]   # the seek moved, the resume played on to the end
+    assert pipeline.wait_finished(10.0)                   # held at the end again, paused
+    assert pipeline.stats().state == PipelineState.PAUSED and pipeline.stats().position == 6
+    pipeline.stop()
+
+
+def test_seek_sent_while_the_end_is_read_without_hold_is_kept(estimator, scenes):
+    depths, _ = scenes
+    source = GatedSource(depths, gate_at=len(depths))
+    pipeline = Pipeline(source, tracker_for(estimator))
+    seen = _indices_of(pipeline)
+    pipeline.start()
+    try:
+        assert source.entered.wait(10.0)
+        pipeline.seek(4)                                  # accepted: the run has not ended yet
+    finally:
+        source.release.set()
+    assert pipeline.wait_finished(10.0)
+    assert seen == [0, 1, 2, 3, 4, 5, 6, 4, 5, 6]
+    assert pipeline.stats().state == PipelineState.FINISHED
+    pipeline.stop()
+

@@ -6,6 +6,11 @@ Recordings go into a BoundedQueue of one (lockstep: every frame is processed, re
 Replay control for finite sources: pause / resume / step(n) / seek(index) / set_speed(factor), where speed 1.0
 paces frames by their timestamps in real time, 2.0 twice as fast, and 0 means as fast as the tracker goes.
 On a live source, pause discards frames (the camera keeps streaming) and step(n) lets n through.
+
+Commands change shared state under one condition lock and bump a control generation. The capture thread notes
+the generation when it starts a read; a result that a later command made stale is re-evaluated instead of acted
+on, so a command is never lost to a read that was already in flight (e.g. seek + resume sent while the read that
+finds the end of the stream is running: the thread seeks and plays on instead of pausing at the end).
 Imports the standard library and app foundation only.
 """
 from __future__ import annotations
@@ -43,6 +48,8 @@ class CaptureThread(threading.Thread):
         self._paused = False
         self._steps = 0
         self._seek_to: int | None = None
+        self._gen = 0          # bumped by every pause/resume/step/seek: which reads a command made stale
+        self._ended = False    # a finite source ran out and the thread is finishing: seeks are refused
         self._speed = float(speed)
         self._pace_ref: tuple[float, float] | None = None   # (wall perf_counter s, frame timestamp ms)
         self.frames_captured = 0
@@ -57,12 +64,12 @@ class CaptureThread(threading.Thread):
     def pause(self) -> None:
         with self._cond:
             self._paused = True
-            self._cond.notify_all()
+            self._command()
 
     def resume(self) -> None:
         with self._cond:
             self._paused, self._steps, self._pace_ref = False, 0, None
-            self._cond.notify_all()
+            self._command()
 
     def step(self, n: int = 1) -> None:
         """While paused, let n more frames through (then stay paused)."""
@@ -72,7 +79,7 @@ class CaptureThread(threading.Thread):
             self._paused = True
             self._steps += int(n)
             self._pace_ref = None
-            self._cond.notify_all()
+            self._command()
 
     def seek(self, index: int) -> None:
         """Next frame delivered is `index`; when paused, that one frame is delivered so it is shown."""
@@ -82,11 +89,19 @@ class CaptureThread(threading.Thread):
         if index < 0 or (info.frame_count is not None and index >= info.frame_count):
             raise InputError(f"seek: frame {index} is outside 0..{(info.frame_count or 1) - 1}")
         with self._cond:
+            if self._ended:
+                raise InputError("the run has ended: the source cannot seek any more")
             self._seek_to = int(index)
             self._pace_ref = None
+            self.at_end = False   # at once, so nobody sees "held at the end" between this seek and its frame
             if self._paused:
                 self._steps = max(self._steps, 1)
-            self._cond.notify_all()
+            self._command()
+
+    def _command(self) -> None:
+        """A control command changed the state (caller holds the lock): reads in flight are now stale."""
+        self._gen += 1
+        self._cond.notify_all()
 
     def set_speed(self, factor: float) -> None:
         if not factor >= 0:
@@ -111,7 +126,8 @@ class CaptureThread(threading.Thread):
 
     def _loop(self) -> None:
         while not self.stop_event.is_set():
-            if not self._ready_to_read():
+            gen = self._ready_to_read()
+            if gen is None:
                 continue
             # Lockstep: read only when the tracker is waiting, so a frame's latency is its processing time,
             # not time spent queued behind the previous frame.
@@ -123,7 +139,7 @@ class CaptureThread(threading.Thread):
             if self.stop_event.is_set():
                 return
             if frame is None:
-                if self._reached_end():
+                if self._reached_end(gen):
                     return
                 continue
             if not self._admit():
@@ -137,16 +153,17 @@ class CaptureThread(threading.Thread):
             if not self._deliver(frame):
                 return
 
-    def _ready_to_read(self) -> bool:
-        """Apply a pending seek; wait (briefly) while paused with no steps left on a finite source."""
+    def _ready_to_read(self) -> int | None:
+        """Apply a pending seek; wait (briefly) while paused with no steps left on a finite source. The control
+        generation the coming read starts under, or None when it should not read now."""
         with self._cond:
             if self._seek_to is not None:
                 self.source.seek(self._seek_to)
-                self._seek_to, self.at_end = None, False
+                self._seek_to = None
             if self._paused and self._steps == 0 and not self.live:
                 self._cond.wait(_POLL_S)
-                return False
-            return True
+                return None
+            return self._gen
 
     def _admit(self) -> bool:
         """Count a step; on a paused live source, discard the frame."""
@@ -157,15 +174,22 @@ class CaptureThread(threading.Thread):
                 self._steps -= 1
             return True
 
-    def _reached_end(self) -> bool:
-        """End of a finite stream: finish, or (hold_at_end) wait paused at the end for a seek."""
-        self.at_end = True
-        self._on_end()
-        if not self.hold_at_end:
-            return True
+    def _reached_end(self, gen: int) -> bool:
+        """End of a finite stream (found by a read that started under generation `gen`): finish, or
+        (hold_at_end) wait paused at the end for a seek. True when the thread should finish."""
         with self._cond:
-            self._paused, self._steps = True, 0
-        return False
+            if self._gen != gen:
+                # A command came while the end was being read (e.g. seek + resume from a GUI at the last
+                # frame): act on it rather than pause over it. If it does not move the source, the next read
+                # finds the end again under the new generation and lands here with nothing pending.
+                return False
+            self.at_end = True
+            if self.hold_at_end:
+                self._paused, self._steps = True, 0
+            else:
+                self._ended = True
+        self._on_end()
+        return not self.hold_at_end
 
     def _pace(self, timestamp_ms: float) -> bool:
         """Real-time pacing of recordings by their timestamps (speed > 0). True when stopped while waiting."""
