@@ -264,3 +264,58 @@ def test_seek_sent_while_the_end_is_read_without_hold_is_kept(estimator, scenes)
     assert pipeline.stats().state == PipelineState.FINISHED
     pipeline.stop()
 
+
+def test_seek_while_paused_during_a_read_shows_the_frame_sought(estimator, scenes):
+    depths, _ = scenes
+    source = GatedSource(depths, gate_at=3)
+    pipeline = Pipeline(source, tracker_for(estimator))
+    seen = _indices_of(pipeline)
+    pipeline.pause()
+    pipeline.start()
+    pipeline.step(4)                                      # frames 0, 1, 2 pass; the read of frame 3 waits
+    try:
+        assert source.entered.wait(10.0)
+        pipeline.seek(5)                                  # the frame being read (3) is now stale
+    finally:
+        source.release.set()
+    assert wait_until(lambda: pipeline.stats().position == 5)
+    assert seen == [0, 1, 2, 5] and pipeline.stats().state == PipelineState.PAUSED
+    pipeline.resume()
+    assert pipeline.wait_finished(10.0)
+    assert seen == [0, 1, 2, 5, 6]
+
+
+
+def test_pause_during_a_read_loses_no_replay_frame(estimator, scenes):
+    depths, _ = scenes
+    source = GatedSource(depths, gate_at=3)
+    pipeline = Pipeline(source, tracker_for(estimator))
+    seen = _indices_of(pipeline)
+    pipeline.start()
+    try:
+        assert source.entered.wait(10.0)
+        pipeline.pause()                                  # the source has already moved past frame 3
+    finally:
+        source.release.set()
+    assert wait_until(lambda: pipeline.stats().position == 3)   # the frame in flight is shown, then paused
+    pipeline.step(1)
+    assert wait_until(lambda: pipeline.stats().position == 4)
+    pipeline.resume()
+    assert pipeline.wait_finished(10.0)
+    assert seen == list(range(7))                         # lockstep replay: every frame exactly once
+
+def test_seek_interrupts_a_long_pacing_wait(estimator, scenes):
+    depths, _ = scenes
+    source = GatedSource(depths, gate_at=1)
+    pipeline = Pipeline(source, tracker_for(estimator), speed=0.001)   # frame 1 is due 33 s after frame 0
+    seen = _indices_of(pipeline)
+    pipeline.start()
+    try:
+        assert source.entered.wait(10.0)
+        pipeline.seek(5)                                  # sent before frame 1's pacing wait even begins
+    finally:
+        source.release.set()
+    assert wait_until(lambda: pipeline.stats().position == 5)   # not after the 33 s wait for frame 1
+    assert seen == [0, 5]
+    pipeline.stop()
+    assert pipeline.stats().state == PipelineState.STOPPED

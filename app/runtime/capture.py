@@ -10,7 +10,8 @@ On a live source, pause discards frames (the camera keeps streaming) and step(n)
 Commands change shared state under one condition lock and bump a control generation. The capture thread notes
 the generation when it starts a read; a result that a later command made stale is re-evaluated instead of acted
 on, so a command is never lost to a read that was already in flight (e.g. seek + resume sent while the read that
-finds the end of the stream is running: the thread seeks and plays on instead of pausing at the end).
+finds the end of the stream is running: the thread seeks and plays on instead of pausing at the end; a seek
+sent while a frame is being read or paced drops that frame, so the frame sought is the next one delivered).
 Imports the standard library and app foundation only.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from typing import Callable
 
 from app.errors import InputError
-from app.mailbox import BoundedQueue, LatestSlot, sleep_until
+from app.mailbox import BoundedQueue, LatestSlot
 from app.runtime.stats import RateMeter
 from app.sources.base import FrameSource
 
@@ -108,6 +109,7 @@ class CaptureThread(threading.Thread):
             raise InputError(f"speed must be >= 0 (0 = as fast as possible), got {factor}")
         with self._cond:
             self._speed, self._pace_ref = float(factor), None
+            self._cond.notify_all()   # a frame waiting to be due is re-timed at the new speed
 
     @property
     def speed(self) -> float:
@@ -142,12 +144,12 @@ class CaptureThread(threading.Thread):
                 if self._reached_end(gen):
                     return
                 continue
-            if not self._admit():
-                continue
             if frame.arrival_s <= 0:
                 frame = dataclasses.replace(frame, arrival_s=time.perf_counter())
-            if self._pace(frame.timestamp_ms):
+            if self._pace(frame.timestamp_ms, gen):
                 return
+            if not self._admit():
+                continue
             self.frames_captured += 1
             self.rate.tick()
             if not self._deliver(frame):
@@ -166,10 +168,16 @@ class CaptureThread(threading.Thread):
             return self._gen
 
     def _admit(self) -> bool:
-        """Count a step; on a paused live source, discard the frame."""
+        """After the read (and pacing): does the frame go on? Counts a step when paused."""
         with self._cond:
-            if self._paused and self._steps == 0:
+            if self._seek_to is not None:
+                # Sent while this frame was read or paced: the frame is from before the jump. Dropping it
+                # keeps the step a paused seek granted for the frame sought (applied by the next loop).
                 return False
+            if self._paused and self._steps == 0:
+                # A paused camera's frames are discarded. A replay's frame that was in flight when the pause
+                # came is delivered: the source has moved past it, so dropping it would skip it for good.
+                return not self.live
             if self._paused:
                 self._steps -= 1
             return True
@@ -191,16 +199,24 @@ class CaptureThread(threading.Thread):
         self._on_end()
         return not self.hold_at_end
 
-    def _pace(self, timestamp_ms: float) -> bool:
-        """Real-time pacing of recordings by their timestamps (speed > 0). True when stopped while waiting."""
-        if self.live or self._speed <= 0:
+    def _pace(self, timestamp_ms: float, gen: int) -> bool:
+        """Real-time pacing of recordings by their timestamps (speed > 0): wait until the frame is due. A
+        command sent since the read started (generation `gen`) ends the wait at once (_admit then decides) and a
+        speed change re-times it, so a seek is not stuck behind a long wait at a slow speed. True when stopped."""
+        if self.live:
             return False
         with self._cond:
-            speed = self._speed
-            if self._pace_ref is None or timestamp_ms < self._pace_ref[1]:
-                self._pace_ref = (time.perf_counter(), timestamp_ms)
-            wall0, ts0 = self._pace_ref
-        return sleep_until(wall0 + (timestamp_ms - ts0) / 1e3 / speed, self.stop_event)
+            while not self.stop_event.is_set():
+                if self._speed <= 0 or self._gen != gen:
+                    return False
+                if self._pace_ref is None or timestamp_ms < self._pace_ref[1]:
+                    self._pace_ref = (time.perf_counter(), timestamp_ms)
+                wall0, ts0 = self._pace_ref
+                remaining_s = wall0 + (timestamp_ms - ts0) / 1e3 / self._speed - time.perf_counter()
+                if remaining_s <= 0:
+                    return False
+                self._cond.wait(min(remaining_s, _POLL_S))   # woken by commands; polls the stop event
+        return True
 
     def _deliver(self, frame) -> bool:
         if not self.lockstep:
