@@ -1,17 +1,24 @@
 """RealSense recordings through the real pyrealsense2 playback: a .db3 written here with rs.recorder around a
-software device, and a ROS1 .bag written by pyrealsense2 2.57 (tests/fixtures/make_legacy_bag.py)."""
+software device, and a ROS1 .bag written by pyrealsense2 2.57 (tests/fixtures/make_legacy_bag.py); broken or
+depth-less recordings fail with one line, also through the CLI."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pyrealsense2 as rs
 import pytest
 
 from app.errors import InputError, SourceError
+from app.sources.rs_frames import sdk_error_line
 from app.sources.rs_index import count_depth_frames
 from app.sources.rsfile import RealSenseFileSource
 from tests.rs_software import SoftwareDepthCamera, record, known_depth
+from tests.tracking_model import random_model_path
 
 FIXTURES = Path(__file__).parent / "fixtures"
 W, H, N, FIRST = 64, 48, 45, 1000
@@ -133,6 +140,92 @@ def test_bad_recordings_fail_with_one_line(tmp_path):
         source.open()
     assert "junk.bag" in str(err.value) and "\n" not in str(err.value)
     source.close()
+
+
+def test_sdk_error_line_keeps_the_reason_only():
+    wrapped = RuntimeError('\nFailed to resolve request. Request to enable_device_from_file("/data/take 1.bag") '
+                           'was invalid, Reason: Failed to open \'/data/take 1.bag\': Error reading version line.\n'
+                           '  second line of detail\n')
+    assert sdk_error_line(wrapped, Path("/data/take 1.bag")) == ("Failed to open 'take 1.bag': "
+                                                                 "Error reading version line")
+    assert sdk_error_line(RuntimeError("plain failure")) == "plain failure"
+    assert sdk_error_line(RuntimeError("  \n")) == "RuntimeError"
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("garbage.bag", "Failed to create ros reader: Error reading version line"),
+    ("garbage.db3", "Failed to open .db3 file 'garbage.db3': Failed to setup storage. Error: Error when processing "
+                    "SQL statement. SQLite error (26): file is not a database"),
+])
+def test_garbage_recording_fails_with_the_sdk_reason_in_one_line(tmp_path, name, reason):
+    path = tmp_path / name
+    path.write_bytes(bytes(range(256)) * 12)
+    source = RealSenseFileSource(path)
+    with pytest.raises(SourceError) as err:
+        source.open()
+    source.close()
+    assert str(err.value) == f"cannot open recording {name}: {reason}"
+
+
+def test_cut_off_bag_fails_with_one_line(tmp_path):
+    cut = tmp_path / "cut.bag"
+    data = (FIXTURES / "legacy_sdk257.bag").read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError) as err:
+        RealSenseFileSource(cut).open()
+    assert str(err.value) == ("cannot open recording cut.bag: Failed to create ros reader: Error reading from "
+                              "file: wanted 4 bytes, read 0 bytes")
+
+
+def _infrared_only_recording(path: Path) -> None:
+    """A valid .db3 with a single y8 infrared stream and no depth."""
+    device = rs.software_device()
+    sensor = device.add_sensor("Infrared")
+    intr = rs.intrinsics()
+    intr.width, intr.height, intr.fx, intr.fy, intr.ppx, intr.ppy = W, H, 60.0, 60.0, 32.0, 24.0
+    stream = rs.video_stream()
+    stream.type, stream.index, stream.uid = rs.stream.infrared, 1, 0
+    stream.width, stream.height, stream.fps, stream.bpp, stream.fmt = W, H, 30, 1, rs.format.y8
+    stream.intrinsics = intr
+    profile = sensor.add_video_stream(stream).as_video_stream_profile()
+    recorder = rs.recorder(str(path), device)
+    wrapped = recorder.query_sensors()[0]
+    queue = rs.frame_queue(4, keep_frames=True)
+    wrapped.open(wrapped.get_stream_profiles()[0])
+    wrapped.start(queue)
+    pixels = np.zeros((H, W), np.uint8)
+    frame = rs.software_video_frame()
+    frame.pixels, frame.stride, frame.bpp, frame.timestamp = pixels, W, 1, 1000.0
+    frame.domain, frame.frame_number, frame.profile = rs.timestamp_domain.hardware_clock, 1, profile
+    sensor.on_video_frame(frame)
+    assert queue.try_wait_for_frame(2000)[0]
+    wrapped.stop()
+    wrapped.close()
+    del wrapped, recorder  # the recorder finishes the file when released
+
+
+def test_recording_without_depth_says_so(tmp_path):
+    path = tmp_path / "ir.db3"
+    _infrared_only_recording(path)
+    with pytest.raises(SourceError) as err:
+        RealSenseFileSource(path).open()
+    assert str(err.value) == "cannot open recording ir.db3: it holds no depth stream"
+
+
+def test_cli_on_a_garbage_bag_prints_one_line_and_exits_non_zero(tmp_path):
+    path = tmp_path / "broken.bag"
+    path.write_bytes(b"#ROSBAG V2.0\n" + bytes(range(256)) * 4)   # right magic, garbage after it
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo))
+    proc = subprocess.run([sys.executable, str(repo / "run_tracker.py"), "--headless", "--source", str(path),
+                           "--model", random_model_path()], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith("error: cannot open recording broken.bag: Failed to create ros reader: ")
+    assert str(tmp_path) not in errors[0]
 
 
 def test_realtime_pacing_still_delivers_every_frame(db3):

@@ -8,6 +8,8 @@ foundation only (only app/sources/ may import pyrealsense2).
 from __future__ import annotations
 
 import time
+from pathlib import Path
+
 import numpy as np
 import pyrealsense2 as rs
 
@@ -121,6 +123,20 @@ class FrameConverter:
                          intrinsics=self.intrinsics_of(depth))
         self.next_index += 1
         return out
+
+
+def sdk_error_line(exc: BaseException, path: str | Path | None = None) -> str:
+    """A librealsense error as one short line a user can act on: its first non-blank line, from its last
+    'Reason: ' on (file errors arrive wrapped as 'Failed to resolve request. Request to
+    enable_device_from_file("...") was invalid, Reason: ...'), with `path` shortened to the file's name."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    _, found, reason = lines[0].rpartition("Reason: ")
+    line = reason.strip() if found and reason.strip() else lines[0]
+    if path is not None:
+        line = line.replace(str(path), Path(path).name)
+    return line.rstrip(".")
 
 
 def device_description(device: "rs.device") -> dict:

@@ -21,7 +21,7 @@ from app.errors import InputError, SourceError
 from app.sources.base import FrameSource, SourceInfo
 from app.sources.pacing import Pacer
 from app.sources.rs_frames import (FrameConverter, depth_unit_mm_from_metres,
-                                    device_description)
+                                    device_description, sdk_error_line)
 from app.sources.rs_index import count_depth_frames
 from app.types import DepthFrame
 
@@ -69,8 +69,7 @@ class RealSenseFileSource(FrameSource):
             cfg.resolve(pipeline).get_device().as_playback().set_real_time(False)
             profile = pipeline.start(cfg)
         except RuntimeError as e:
-            raise SourceError(f"cannot play {self.path.name} (no depth stream, or not a RealSense recording): "
-                              f"{str(e).splitlines()[0]}") from None
+            raise SourceError(f"cannot open recording {self.path.name}: {self._open_failure(e)}") from None
         device = profile.get_device()
         self._playback = device.as_playback()
         # Our Pacer does real-time pacing; the SDK's own real-time mode would drop frames for a slow reader.
@@ -87,6 +86,14 @@ class RealSenseFileSource(FrameSource):
             if sensor.is_depth_sensor():
                 self.depth_unit_mm = depth_unit_mm_from_metres(sensor.as_depth_sensor().get_depth_scale())
                 break
+
+    def _open_failure(self, exc: RuntimeError) -> str:
+        """Why the SDK would not play the file, as one line (it answers a file without depth 'Couldn't resolve
+        requests'; a garbage or cut-off file gets its reader's complaint)."""
+        line = sdk_error_line(exc, self.path)
+        if line.lower().startswith("couldn't resolve requests"):
+            return "it holds no depth stream"
+        return line
 
     def _stop(self) -> None:
         if self._pipeline is not None:
@@ -129,7 +136,7 @@ class RealSenseFileSource(FrameSource):
                     return None
                 frame = self._converter.convert(frames)
             except RuntimeError as e:
-                raise SourceError(f"{self.path.name}: corrupt recording ({str(e).splitlines()[0]})") from None
+                raise SourceError(f"{self.path.name}: corrupt recording ({sdk_error_line(e, self.path)})") from None
         self._pacer.wait(frame.timestamp_ms)
         return frame
 
