@@ -26,6 +26,7 @@ from app.mailbox import BoundedQueue, LatestSlot
 from app.runtime.stats import RateMeter
 from app.sources.base import FrameSource
 
+_FAILURE_DRAIN_S = 2.0
 _POLL_S = 0.1   # how often a waiting capture thread looks at stop/pause/seek requests
 
 
@@ -122,6 +123,9 @@ class CaptureThread(threading.Thread):
             self._loop()
         except BaseException as exc:   # reported as one line by the pipeline, never a traceback
             if not self.stop_event.is_set():
+                if self.lockstep:
+                    # Frames read before the failure are processed first (bounded wait).
+                    self.out.wait_for_taker(_FAILURE_DRAIN_S)
                 self._on_error(exc)
         finally:
             self.out.close()
@@ -131,12 +135,8 @@ class CaptureThread(threading.Thread):
             gen = self._ready_to_read()
             if gen is None:
                 continue
-            # Lockstep: read only when the tracker is waiting, so a frame's latency is its processing time,
-            # not time spent queued behind the previous frame.
-            if self.lockstep and not self.out.wait_for_taker(_POLL_S):
-                if self.out.closed:
-                    return
-                continue
+            # Lockstep reads the next frame while the tracker still processes the previous one (decoding
+            # overlaps inference); _deliver hands it over when the tracker waits for it.
             frame = self.source.read(timeout_s=1.0)
             if self.stop_event.is_set():
                 return
@@ -222,7 +222,14 @@ class CaptureThread(threading.Thread):
         if not self.lockstep:
             return self.out.put(frame)
         while not self.stop_event.is_set():
-            if self.out.put(frame, timeout_s=_POLL_S):
+            if not self.out.wait_for_taker(_POLL_S):
+                if self.out.closed:
+                    return False
+                continue
+            # A recording's frame "arrives" when it is handed to the waiting tracker: its latency is then the
+            # tracker's processing time, as for a camera delivering frames at this pace, not the time it was
+            # held while the previous frame was processed.
+            if self.out.put(dataclasses.replace(frame, arrival_s=time.perf_counter()), timeout_s=_POLL_S):
                 return True
             if self.out.closed:
                 return False
