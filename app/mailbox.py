@@ -14,18 +14,35 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-class LatestSlot(Generic[T]):
+class _Mailbox:
+    """What both mailboxes share: one condition for every wait, a closed flag, close() that wakes all waiters,
+    and the put/drop counters the pipeline reports."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._closed = False
+        self.puts = 0
+        self.dropped = 0
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class LatestSlot(_Mailbox, Generic[T]):
     """Holds one value. put() overwrites; a value overwritten before anyone took it counts as dropped.
     get() takes the value (waits for a new one); peek() reads the newest without taking it."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        super().__init__()
         self._value: T | None = None
         self._latest: T | None = None
         self._fresh = False
-        self._closed = False
-        self.puts = 0
-        self.dropped = 0
 
     def put(self, value: T) -> bool:
         """Store value, replacing an untaken one (counted in .dropped). False (nothing stored) when closed."""
@@ -62,30 +79,19 @@ class LatestSlot(Generic[T]):
         with self._cond:
             return int(self._fresh)
 
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
 
-class BoundedQueue(Generic[T]):
+class BoundedQueue(_Mailbox, Generic[T]):
     """FIFO of at most maxsize items; put() waits while full, so nothing is ever dropped (lockstep when
     maxsize is 1: the producer runs at most one item ahead of the consumer)."""
 
     def __init__(self, maxsize: int = 1) -> None:
         if maxsize < 1:
             raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+        super().__init__()
         self.maxsize = maxsize
         self._items: collections.deque = collections.deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._getters = 0
-        self.puts = 0
-        self.dropped = 0   # always 0: kept so both mailboxes report the same counters
+        self._getters = 0   # consumers blocked in get(); dropped stays 0: nothing is ever dropped
 
     def put(self, item: T, timeout_s: float | None = None) -> bool:
         """Append item, waiting while full. False when closed (item not queued) or on timeout."""
@@ -134,14 +140,6 @@ class BoundedQueue(Generic[T]):
         with self._cond:
             return len(self._items)
 
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
 
 def sleep_until(deadline_s: float, stop: threading.Event, slice_s: float = 0.05) -> bool:
