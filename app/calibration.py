@@ -19,11 +19,15 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from app.camera import Intrinsics
+from app.config import HANDS
 from app.errors import InputError, TrackerError
+from app.tracking.localise import LocaliserConfig
+from app.tracking.smoothing import SmoothingConfig
+
+_LOC, _SMOOTH = LocaliserConfig(), SmoothingConfig()   # the defaults live with the stages that use them
 
 CALIBRATION_FORMAT = "awr-hand-calibration"
 CALIBRATION_VERSION = 1
-HANDS = ("right", "left")
 _INTRINSIC_KEYS = ("width", "height", "fx", "fy", "cx", "cy")
 
 
@@ -36,12 +40,12 @@ class CameraCalibration:
 
     intrinsics: Intrinsics | None = None
     depth_unit_mm: float | None = None
-    near_mm: float = 150.0
-    far_mm: float = 1000.0
+    near_mm: float = _LOC.near_mm
+    far_mm: float = _LOC.far_mm
     cube_mm: float | None = None
-    min_cutoff_hz: float = 1.0
-    beta: float = 0.02
-    d_cutoff_hz: float = 1.0
+    min_cutoff_hz: float = _SMOOTH.min_cutoff_hz
+    beta: float = _SMOOTH.beta
+    d_cutoff_hz: float = _SMOOTH.d_cutoff_hz
     hand: str = "right"
     camera_name: str | None = None
     camera_serial: str | None = None

@@ -16,6 +16,8 @@ from app.errors import InputError, TrackerError
 from app.tracking.localise import LocaliserConfig
 from app.tracking.smoothing import SmoothingConfig
 
+_LOC, _SMOOTH = LocaliserConfig(), SmoothingConfig()   # the defaults, quoted in --help
+
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DESCRIPTION = """\
@@ -76,14 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     trk.add_argument("--hand", choices=HANDS, default=None,
                      help="hand to track (default right); the crop is mirrored for the hand the model was not "
                           "trained on")
-    trk.add_argument("--near-mm", type=float, help="nearest hand distance searched, mm (default 150)")
-    trk.add_argument("--far-mm", type=float, help="farthest hand distance searched, mm (default 1000)")
+    trk.add_argument("--near-mm", type=float, help=f"nearest hand distance searched, mm (default {_LOC.near_mm:g})")
+    trk.add_argument("--far-mm", type=float, help=f"farthest hand distance searched, mm (default {_LOC.far_mm:g})")
     trk.add_argument("--cube-mm", type=float, help="crop cube side, mm (default: the model's)")
     trk.add_argument("--min-cutoff", type=float, metavar="HZ",
-                     help="One Euro minimum cutoff, Hz (default 1.0; lower = smoother when still)")
+                     help=f"One Euro minimum cutoff, Hz (default {_SMOOTH.min_cutoff_hz:g}; lower = smoother when still)")
     trk.add_argument("--beta", type=float, metavar="PER_MM",
-                     help="One Euro speed coefficient, 1/mm (default 0.02; higher = less lag when moving)")
-    trk.add_argument("--d-cutoff", type=float, metavar="HZ", help="One Euro speed cutoff, Hz (default 1.0)")
+                     help=f"One Euro speed coefficient, 1/mm (default {_SMOOTH.beta:g}; higher = less lag when moving)")
+    trk.add_argument("--d-cutoff", type=float, metavar="HZ", help=f"One Euro speed cutoff, Hz (default {_SMOOTH.d_cutoff_hz:g})")
     trk.add_argument("--no-smoothing", action="store_true", help="report raw joints (no One Euro filter)")
     trk.add_argument("--recentre", action="store_true",
                      help="second network pass on a crop re-centred on the first pass's joints")
