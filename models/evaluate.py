@@ -25,9 +25,7 @@ from app.camera import unproject_px_to_mm
 from app.errors import TrackerError
 from app.joints import JOINT_NAMES
 from models import metrics
-
-
-WRONG_OBJECT_MM = 100.0
+from models.render_shards import WRONG_OBJECT_MM
 
 
 def render_test_frame(seed: int, index: int):

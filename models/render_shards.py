@@ -38,6 +38,10 @@ from app.joints import NUM_JOINTS
 from app.tracking.crop import crop_depth, crop_geometry, xyz_mm_to_crop_uvd
 
 
+# A localiser centre farther than this from the mean of the true joints means it locked onto another object.
+WRONG_OBJECT_MM = 100.0
+
+
 @dataclass(frozen=True)
 class ShardJob:
     out_dir: str
@@ -47,7 +51,7 @@ class ShardJob:
     seed: int
     cube_mm: float
     input_size: int
-    max_centre_error_mm: float = 100.0
+    max_centre_error_mm: float = WRONG_OBJECT_MM
 
 
 def render_one(frame_id: int, job: ShardJob):
