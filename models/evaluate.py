@@ -25,6 +25,7 @@ from app.camera import unproject_px_to_mm
 from app.errors import TrackerError
 from app.joints import JOINT_NAMES
 from models import metrics
+from models.progress import progress_bar
 from models.render_shards import WRONG_OBJECT_MM
 
 
@@ -58,7 +59,8 @@ def evaluate_runtime(model_path: str, frames: int, seed: int, work_dir: str, qui
         pred[:n], gt[:n], status[:n] = z["pred"][:n], z["gt"][:n], z["status"][:n]
         centre_error[:n] = z["centre_error"][:n]
         start = n
-    started = time.perf_counter()
+    bar = progress_bar(total=frames, desc="evaluate", unit="frame", quiet=quiet)
+    bar.update(start)
     for i in range(start, frames):
         sample = render_test_frame(seed, i)
         tracker.reset()
@@ -73,16 +75,12 @@ def evaluate_runtime(model_path: str, frames: int, seed: int, work_dir: str, qui
             centre_mm = unproject_px_to_mm(np.asarray(result.location.centre_uvz), sample.intrinsics)
             centre_error[i] = np.linalg.norm(centre_mm - gt[i].mean(axis=0))
         done = i + 1
+        bar.update(1)
         if done % 100 == 0 or done == frames:
             tmp = work / "runtime_tmp.npz"
             np.savez(tmp, pred=pred, gt=gt, status=status, centre_error=centre_error, done=done)
             os.replace(tmp, cache)
-            if not quiet:
-                rate = (done - start) / (time.perf_counter() - started)
-                print(f"\revaluate {done}/{frames} frames  {rate:5.1f} frames/s", end="", file=sys.stderr,
-                      flush=True)
-    if not quiet:
-        print(file=sys.stderr)
+    bar.close()
     has_pose = ~np.isnan(pred).any(axis=(1, 2))
     statuses, counts = np.unique(status.astype(str), return_counts=True)
     # The hand finder "found" the hand when its centre lies within WRONG_OBJECT_MM of the true joints' mean;
@@ -115,15 +113,9 @@ def evaluate_checkpoint(run_dir: str, test_dirs: list[str], checkpoint: str = "l
     import torch
 
     from models.shards import load_shards
-    from models.train import TrainConfig, build_model, evaluate_mm
+    from models.train import evaluate_mm, load_run_model
 
-    state = torch.load(Path(run_dir) / checkpoint, map_location="cpu", weights_only=False)
-    cfg_dict = state["config"]
-    for k in ("train_dirs", "depth_range_mm", "keep_checkpoints_at"):
-        cfg_dict[k] = tuple(cfg_dict[k])
-    cfg = TrainConfig(**cfg_dict)
-    model = build_model(cfg)
-    model.load_state_dict(state["model"])
+    cfg, model, state = load_run_model(run_dir, checkpoint)
     data = load_shards(test_dirs)
     stats = evaluate_mm(model, cfg, data, torch.device("cpu"))
     pred = stats.pop("predictions_xyz_mm")

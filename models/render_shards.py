@@ -8,7 +8,7 @@ counted per shard and in the manifest, never silently dropped.
 
 Deterministic: sample i of a data set with seed s is rendered from np.random.default_rng([s, i]), whatever the
 number of processes. Resumable: shards are written to a temporary name and renamed when complete; existing
-shards are skipped. Progress is printed to stderr.
+shards are skipped. Progress (models/progress.py) goes to stderr.
 
     python -m models.render_shards --out data/synth/train --frames 30000 --seed 1 --processes 2
     python -m models.render_shards --out data/synth/test --frames 2000 --seed 9001
@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,6 +35,7 @@ import numpy as np
 from app.camera import depth_to_mm, unproject_px_to_mm
 from app.joints import NUM_JOINTS
 from app.tracking.crop import crop_depth, crop_geometry, xyz_mm_to_crop_uvd
+from models.progress import progress_bar
 
 
 # A localiser centre farther than this from the mean of the true joints means it locked onto another object.
@@ -113,15 +113,6 @@ def render_shard(job: ShardJob) -> dict:
     return entry
 
 
-def print_progress(done: int, total: int, started_s: float, label: str) -> None:
-    elapsed = time.perf_counter() - started_s
-    rate = done / elapsed if elapsed > 0 else 0.0
-    eta = (total - done) / rate if rate > 0 else float("inf")
-    bar = "#" * int(30 * done / max(total, 1))
-    print(f"\r{label} [{bar:<30}] {done}/{total} shards  {elapsed:6.0f}s  eta {eta:6.0f}s", end="",
-          file=sys.stderr, flush=True)
-
-
 def render_dataset(out_dir: str, frames: int, seed: int, cube_mm: float, input_size: int = 128,
                    shard_size: int = 250, processes: int = 1, quiet: bool = False) -> dict:
     """Render `frames` frames into shards under out_dir (resumable) and write manifest.json."""
@@ -130,21 +121,17 @@ def render_dataset(out_dir: str, frames: int, seed: int, cube_mm: float, input_s
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     jobs = [ShardJob(out_dir, k, first, min(shard_size, frames - first), seed, cube_mm, input_size)
             for k, first in enumerate(range(0, frames, shard_size))]
-    started = time.perf_counter()
     entries = []
-    if processes > 1:
-        with get_context("spawn").Pool(processes) as pool:
-            for entry in pool.imap(render_shard, jobs):
-                entries.append(entry)
-                if not quiet:
-                    print_progress(len(entries), len(jobs), started, "render")
-    else:
-        for job in jobs:
-            entries.append(render_shard(job))
-            if not quiet:
-                print_progress(len(entries), len(jobs), started, "render")
-    if not quiet:
-        print(file=sys.stderr)
+    with progress_bar(total=frames, desc=f"render {Path(out_dir).name}", unit="frame", quiet=quiet) as bar:
+        if processes > 1:
+            with get_context("spawn").Pool(processes) as pool:
+                for entry in pool.imap(render_shard, jobs):
+                    entries.append(entry)
+                    bar.update(entry["rendered"])
+        else:
+            for job in jobs:
+                entries.append(render_shard(job))
+                bar.update(entries[-1]["rendered"])
     failures: dict[str, int] = {}
     for e in entries:
         for k, v in e["failures"].items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,25 +45,38 @@ class ShardData:
 def load_shards(folders: list[str] | str, limit: int | None = None) -> ShardData:
     """Load every shard_*.npz under the given folder(s); InputError when none exist."""
     folders = [folders] if isinstance(folders, str) else list(folders)
-    paths = sorted(p for f in folders for p in glob.glob(os.path.join(f, "shard_*.npz")) if ".tmp." not in p)
-    if not paths:
-        raise InputError(f"no shards (shard_*.npz) found in {', '.join(folders)}: render them first")
+    if not folders:
+        raise InputError("no shard folders given")
+    paths = []
+    for folder in folders:   # every folder named must exist and hold shards: none is skipped silently
+        if not os.path.isdir(folder):
+            raise InputError(f"shard folder {folder} does not exist: render it with python -m models.render_shards")
+        found = sorted(p for p in glob.glob(os.path.join(folder, "shard_*.npz")) if ".tmp." not in p)
+        if not found:
+            raise InputError(f"no shards (shard_*.npz) in {folder}: render them with python -m models.render_shards")
+        paths += found
     parts: dict[str, list[np.ndarray]] = {f: [] for f in FIELDS}
     failures: dict[str, int] = {}
     total = 0
     for path in paths:
-        with np.load(path) as z:
-            if "crops" not in z.files:
-                continue  # a shard in which the localiser accepted no frame
-            for f in FIELDS:
-                parts[f].append(z[f])
-            total += z["crops"].shape[0]
+        try:
+            with np.load(path) as z:
+                if "crops" not in z.files:
+                    continue  # a shard in which the localiser accepted no frame
+                arrays = {f: z[f] for f in FIELDS}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise InputError(f"cannot read shard {path}: {type(exc).__name__}: {exc}") from None
+        for f in FIELDS:
+            parts[f].append(arrays[f])
+        total += arrays["crops"].shape[0]
         info = path[:-4] + ".json"
         if os.path.exists(info):
             for k, v in json.load(open(info)).get("failures", {}).items():
                 failures[k] = failures.get(k, 0) + v
         if limit is not None and total >= limit:
             break
+    if not parts["crops"]:
+        raise InputError(f"the shards in {', '.join(folders)} hold no crops (the hand finder kept no frame)")
     arrays = {f: np.concatenate(parts[f])[:limit] for f in FIELDS}
     return ShardData(**arrays, localiser_failures=failures)
 

@@ -45,7 +45,7 @@ def test_training_lowers_the_error_in_mm_and_exports_a_self_describing_model(sha
     data = load_shards(str(out))
     cfg = TrainConfig(network="tiny", train_dirs=(str(out),), dense_steps=60, joint_steps=30, batch_size=8,
                       lr=2e-3, joint_lr=5e-4, augment=False, threads=1, val_fraction=0.01,
-                      validate_every=1000, checkpoint_every=30, export_path=str(tmp_path / "toy.onnx"))
+                      validate_every=1000, checkpoint_every=30)
     import torch
     from models.train import build_model
     torch.manual_seed(cfg.seed)
@@ -62,7 +62,7 @@ def test_training_lowers_the_error_in_mm_and_exports_a_self_describing_model(sha
     # Resuming a finished run does no more steps.
     train(cfg, str(tmp_path / "run"), data=data, quiet=True)
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["step"] == 90
-    report = export_run(cfg, str(tmp_path / "run"))
+    report = export_run(cfg, str(tmp_path / "run"), str(tmp_path / "toy.onnx"))
     assert report["max_abs_diff"] <= 1e-4
     est = Estimator(str(tmp_path / "toy.onnx"), provider="cpu")
     assert est.info.cube_mm == 280.0 and est.info.kernel_radius == cfg.kernel_radius
