@@ -63,7 +63,7 @@ def run_steps(cfg: TrainConfig, data, steps: int, device: torch.device, stage: s
         loss.backward()
         opt.step()
         if not timed_windows:
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
     if timed_windows:
         if device.type == "cuda":
             torch.cuda.synchronize()

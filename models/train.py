@@ -289,13 +289,17 @@ def split_validation(cfg: TrainConfig, data: ShardData) -> tuple[ShardData, Shar
 
 
 def train(cfg: TrainConfig, run_dir: str, data: ShardData | None = None, quiet: bool = False,
-          world: World | None = None) -> dict:
+          world: World | None = None, keep_model: bool = False) -> dict:
     """Run (or resume) training; returns the final validation statistics (and the test set's, with test_dirs),
-    with the run's totals: steps, samples, train_seconds, samples_per_s."""
+    with the run's totals: steps, samples, train_seconds, samples_per_s (and "model", the trained module, with
+    keep_model: on every rank)."""
     own_world = world is None
     world = world or init_world(cfg.device)
     try:
-        return _train(cfg, Path(run_dir), data, quiet or not world.is_main, world)
+        result = _train(cfg, Path(run_dir), data, quiet or not world.is_main, world)
+        if not keep_model:
+            result.pop("model")
+        return result
     finally:
         if own_world:
             close_world(world)
@@ -355,7 +359,16 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
         if world.is_main:
             save_checkpoint(path, raw_model, optimiser, step, cfg, gens, elapsed, samples)
 
+    def fold_loss() -> None:     # the pending per-step losses into the running average (one host sync)
+        nonlocal loss_avg, loss_n
+        if loss_n:
+            value = float(loss_sum) / loss_n
+            loss_avg = value if loss_avg != loss_avg else 0.9 * loss_avg + 0.1 * value
+            loss_sum.zero_()
+            loss_n = 0
+
     def validate(lr: float) -> None:
+        fold_loss()
         if not world.is_main:
             return
         stats = evaluate_mm(raw_model, cfg, val, device)
@@ -395,10 +408,7 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
             loss_n += 1
             synced = step % SYNC_EVERY == 0
             if synced:
-                value = float(loss_sum) / loss_n
-                loss_avg = value if loss_avg != loss_avg else 0.9 * loss_avg + 0.1 * value
-                loss_sum.zero_()
-                loss_n = 0
+                fold_loss()
                 rate = samples_this_run / max(time.perf_counter() - loop_started, 1e-9)
                 bar.set_postfix_str(f"{stage} lr {lr:.0e} loss {loss_avg:.5f} {rate:.0f} samples/s", refresh=False)
             if schedule.timed:
@@ -428,8 +438,6 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
         checkpoint(ckpt)
         if step in cfg.keep_checkpoints_at:
             checkpoint(run / f"step_{step}.pt")
-        if loss_n:
-            loss_avg = float(loss_sum) / loss_n if loss_avg != loss_avg else loss_avg
         validate(lr)
     finally:
         bar.close()
@@ -438,13 +446,14 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
     loop_s = time.perf_counter() - loop_started
     result = {"steps": step, "samples": samples, "train_seconds": round(elapsed, 1),
               "samples_per_s": round(samples_this_run / max(loop_s, 1e-9), 1), "world_size": world.size,
-              "device": str(device), "precision": numerics.precision, "channels_last": numerics.channels_last}
+              "device": str(device), "precision": numerics.precision, "channels_last": numerics.channels_last,
+              "model": raw_model}
     if not world.is_main:
         return result
     final = evaluate_mm(raw_model, cfg, val, device)
     final.pop("predictions_xyz_mm")
     final.update(result)
-    (run / "final_val.json").write_text(json.dumps(final, indent=1))
+    (run / "final_val.json").write_text(json.dumps({k: v for k, v in final.items() if k != "model"}, indent=1))
     if cfg.test_dirs:
         final["test"] = evaluate_test(raw_model, cfg, device, run)
     return final
