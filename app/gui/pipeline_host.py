@@ -64,6 +64,16 @@ class PipelineHost(QtCore.QObject):
             self.error.emit(self.estimator.provider_note)
         return True
 
+    def model_summary(self) -> str | None:
+        """The line the command line prints about the model and the provider actually running (as headless
+        runs print it), or None before a model is loaded."""
+        est = self.estimator
+        if est is None:
+            return None
+        note = f" ({est.provider_note})" if est.provider_note else ""
+        return (f"model: {est.model_name} ({est.info.config_name}, trained on {est.info.hand} hands); "
+                f"provider: {est.provider}{note}")
+
     def model_cube_mm(self) -> float | None:
         """The crop cube the tracker uses: the configured one, else the model's own (None before loading)."""
         if self.config.cube_mm is not None:
