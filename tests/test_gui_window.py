@@ -445,3 +445,26 @@ def test_the_demo_layout_shows_views_large_and_the_selected_finger(qtbot, make_w
     press(qtbot, window, QtCore.Qt.Key.Key_D)
     assert window.layout_name == "standard" and window.tabs.isVisible()
     assert len(window.weights_view.grid.cell_rects) == 21
+
+
+def test_the_enlarged_map_shows_the_networks_votes_when_the_model_has_offsets(qtbot, make_window, png_folder):
+    from tests.offsets_model import offsets_model_path
+
+    window = make_window(model_path=offsets_model_path())
+    window.set_source(png_source(png_folder), kind="file")
+    assert window.start()
+    qtbot.waitUntil(lambda: window.shown_result is not None and window.shown_result.pose is not None,
+                    timeout=WAIT_MS)
+    window.host.pause()
+    settle(qtbot, window)
+    window.select_joint(JOINT_INDEX["thumb_tip"])
+    window.weights_view.show_result(window.shown_result)
+    votes = window.weights_view.zoom.votes
+    pose = window.shown_result.pose
+    assert votes["source"] == "network" and "network's vote" in window.weights_view.vote_caption.text()
+    size = window.shown_result.crop_depth.shape[0]
+    step_px = (votes["end_px"] - votes["start_px"]) * 2.0 / size   # back to normalised units
+    f = pose.weights.shape[1]
+    j = JOINT_INDEX["thumb_tip"]
+    cells = np.floor((votes["start_px"] + 0.5) * f / size).astype(int)   # (column, row) of each pixel
+    np.testing.assert_allclose(step_px, pose.offsets[j, :2, cells[:, 1], cells[:, 0]], atol=1e-5)

@@ -19,6 +19,7 @@ from app.types import TrackerResult
 
 PICK_RADIUS_SCREEN_PX = 14.0   # how close (on screen) a click must be to a joint to select it
 INSET_STRETCH = (4, 6)
+INSET_HYSTERESIS = 0.06       # the inset's region follows the crop box when it moves by more than this share
 BADGE_MAX_CHARS = 48           # longer error messages are cut in the badge (the whole text in its tooltip)         # full frame : inset, share of the view's width
 _INVALID_INDEX, _BEYOND_INDEX = 0, 255   # LUT entries for missing depth and depth beyond the band's far end
 
@@ -135,7 +136,7 @@ class DepthView(QtWidgets.QWidget):
 
     def show_result(self, result: TrackerResult) -> None:
         frame = result.frame
-        self._show_depth(frame.depth_mm())
+        self._show_depth(frame.depth_raw, frame.intrinsics.depth_unit_mm)
         if result.crop is not None:
             u0, v0, u1, v1 = result.crop.box_px()
             self.crop_box_item.setRect(QtCore.QRectF(u0, v0, u1 - u0, v1 - v0))
@@ -210,19 +211,31 @@ class DepthView(QtWidgets.QWidget):
         lut[_BEYOND_INDEX] = (40, 44, 54)
         return lut
 
-    def _show_depth(self, depth_mm: np.ndarray) -> None:
+    def lut_index(self, depth_mm: np.ndarray) -> np.ndarray:
+        """Depth in mm -> LUT index: 1..254 across the band, 0 for missing depth, 255 beyond the far end."""
+        depth_mm = np.asarray(depth_mm, dtype=np.float32)
         span = self._far_mm - self._near_mm
         # Indices 1..254 cover the band, so the LUT can keep 0 (invalid) and 255 (beyond) for themselves.
         scaled = (depth_mm - np.float32(self._near_mm)) * np.float32(253.0 / span)
         index = np.clip(scaled, 0.0, 253.0).astype(np.uint8) + np.uint8(1)
         index[depth_mm > self._far_mm] = _BEYOND_INDEX
         index[depth_mm <= 0] = _INVALID_INDEX
+        return index
+
+    def _show_depth(self, depth_raw: np.ndarray, depth_unit_mm: float) -> None:
+        # One table lookup per pixel: every raw 16-bit value's LUT index, made once per depth band and unit.
+        key = (float(depth_unit_mm), self._near_mm, self._far_mm)
+        if key != getattr(self, "_raw_table_key", None):
+            self._raw_table = self.lut_index(np.arange(65536, dtype=np.float32) * np.float32(depth_unit_mm))
+            self._raw_table_key = key
+        index = self._raw_table[depth_raw]
         self.indexed_image = index
-        self.image.setImage(index, autoLevels=False, levels=(0, 255), lut=self._lut)
-        shape = depth_mm.shape[:2]
+        # The full frame is shown small beside the inset: every second pixel is all it can show.
+        self.image.setImage(index[::2, ::2], autoLevels=False, levels=(0, 255), lut=self._lut)
+        shape = depth_raw.shape[:2]
         if shape != self._image_shape:
             # Pixel i covers [i - 0.5, i + 0.5], so joint pixel coordinates land on pixel centres.
-            self.image.setRect(QtCore.QRectF(-0.5, -0.5, shape[1], shape[0]))
+            self.image.setRect(QtCore.QRectF(-0.5, -0.5, 2 * ((shape[1] + 1) // 2), 2 * ((shape[0] + 1) // 2)))
             self.view_box.setRange(xRange=(-0.5, shape[1] - 0.5), yRange=(-0.5, shape[0] - 0.5), padding=0.0)
             self._image_shape = shape
 
@@ -262,9 +275,19 @@ class DepthView(QtWidgets.QWidget):
             self.inset_image.setRect(QtCore.QRectF(cu0 - 0.5, cv0 - 0.5, cu1 - cu0 + 1, cv1 - cv0 + 1))
         else:
             self.inset_image.clear()
-        if (u0, v0, u1, v1) != self.inset_region:
+        if self._inset_moves(u0, v0, u1, v1):
             self.inset_box.setRange(xRange=(u0 - 0.5, u1 + 0.5), yRange=(v0 - 0.5, v1 + 0.5), padding=0.0)
             self.inset_region = (u0, v0, u1, v1)
+
+    def _inset_moves(self, u0: int, v0: int, u1: int, v1: int) -> bool:
+        """Whether the inset follows a new crop box: only when it moved or resized by more than
+        INSET_HYSTERESIS of its size, so the zoomed view holds still while the hand moves a little (and does
+        not re-lay out on every frame)."""
+        old = self.inset_region
+        if old is None:
+            return True
+        size = max(old[2] - old[0], old[3] - old[1], 1)
+        return max(abs(a - b) for a, b in zip(old, (u0, v0, u1, v1))) > INSET_HYSTERESIS * size
 
     def _update_selection_ring(self) -> None:
         if self._joints_uv_px is None:
