@@ -50,13 +50,18 @@ class ElidedLabel(QtWidgets.QLabel):
         self.setToolTip(text)
         self._elide()
 
+    def setText(self, text: str) -> None:   # noqa: N802 (Qt's name): the same as set_full_text
+        if text != self.full_text:
+            self.set_full_text(text)
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._elide()
 
     def _elide(self) -> None:
         metrics = self.fontMetrics()
-        self.setText(metrics.elidedText(self.full_text, QtCore.Qt.TextElideMode.ElideRight, max(self.width(), 10)))
+        super().setText(metrics.elidedText(self.full_text, QtCore.Qt.TextElideMode.ElideRight,
+                                           max(self.width(), 10)))
 
 
 class SourceBar(QtWidgets.QWidget):

@@ -47,9 +47,8 @@ class StatsPanel(QtWidgets.QWidget):
             row, col = index % rows, 2 * (index // rows)
             name = QtWidgets.QLabel(text)
             name.setStyleSheet(f"color: {theme.TEXT_DIM};")
-            value = ElidedLabel() if key in ("source", "model") else QtWidgets.QLabel("—")
-            if isinstance(value, ElidedLabel):
-                value.set_full_text("—")
+            value = ElidedLabel()   # a narrow panel cuts values short (whole text in the tooltip)
+            value.set_full_text("—")
             value.setObjectName("statValue")
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addWidget(name, row, col)

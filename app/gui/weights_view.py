@@ -28,12 +28,15 @@ from app.types import TrackerResult
 GRID_COLUMNS = 1 + len(FINGER_JOINTS)
 GRID_ROWS = max(len(f) for f in FINGER_JOINTS)
 CELL_GAP_PX = 4               # screen px between cells
+FRAME_PAD_PX = 2              # room around the cells for the selected cell's frame
 TITLE_STRIP_PX = 18           # room for the column (or row) titles
 SCALE_STRIP_PX = 58           # room for the colour scale at the grid's right
 SCALE_DECADES_MIN = 2.0       # the scale spans at least 1x .. 100x uniform
-VOTE_MASS = 0.5               # arrows for the heaviest pixels that together carry this share of the weight ...
-MAX_VOTE_ARROWS = 40          # ... but at most this many
-MIN_VOTE_ARROWS = 6
+VOTE_MASS = 0.8               # arrows for the heaviest pixels that together carry this share of the weight ...
+MAX_VOTE_ARROWS = 60          # ... but at most this many
+MIN_VOTE_ARROWS = 24
+ZOOM_MARGIN = 0.22            # the enlarged map shows the joints' part of the crop with this margin ...
+ZOOM_MIN_FRACTION = 0.4       # ... at least this share of the crop, re-framed when it moves by > 10 %
 
 
 def grid_cell(joint_id: int) -> tuple[int, int]:
@@ -239,8 +242,8 @@ class WeightGrid(QtWidgets.QWidget):
         positions = self._positions()
         rows = max(r for r, _ in positions.values()) + 1
         cols = max(c for _, c in positions.values()) + 1
-        width = max(self.width() - SCALE_STRIP_PX, 10)
-        height = max(self.height(), 10)
+        width = max(self.width() - SCALE_STRIP_PX - 2 * FRAME_PAD_PX, 10)
+        height = max(self.height() - 2 * FRAME_PAD_PX, 10)
 
         upright = min((width - CELL_GAP_PX * (cols - 1)) / cols,
                       (height - TITLE_STRIP_PX - CELL_GAP_PX * (rows - 1)) / rows)
@@ -254,8 +257,8 @@ class WeightGrid(QtWidgets.QWidget):
         top_pad = 0.0 if self.transposed else TITLE_STRIP_PX
         used_w = left_pad + n_cols * pitch - CELL_GAP_PX
         used_h = top_pad + n_rows * pitch - CELL_GAP_PX
-        x0 = (width - used_w) / 2.0 + left_pad
-        y0 = (height - used_h) / 2.0 + top_pad
+        x0 = FRAME_PAD_PX + (width - used_w) / 2.0 + left_pad
+        y0 = FRAME_PAD_PX + (height - used_h) / 2.0 + top_pad
         self.cell_rects = {}
         for j, (r, c) in positions.items():
             gr, gc = (c, r) if self.transposed else (r, c)
@@ -380,10 +383,31 @@ class VoteView(QtWidgets.QWidget):
         self.data: _MapData | None = None
         self.selected = 0
         self.votes: dict | None = None
+        self.window_px: tuple[float, float, float] | None = None   # (x0, y0, side) of the crop shown, crop px
 
     def set_data(self, data: _MapData | None) -> None:
         self.data = data
+        if data is not None:
+            self._frame_window(data)
         self._update_votes()
+
+    def _frame_window(self, d: _MapData) -> None:
+        """Show the square of the crop around the joints (with a margin), held still while it moves by less
+        than 10 % of its side."""
+        s = d.size_px
+        pts_x, pts_y = d.joints_crop_px[:, 0], d.joints_crop_px[:, 1]
+        if not np.all(np.isfinite(d.joints_crop_px)):
+            window = (-0.5, -0.5, float(s))
+        else:
+            side = max(pts_x.max() - pts_x.min(), pts_y.max() - pts_y.min()) * (1 + 2 * ZOOM_MARGIN) + 1
+            side = float(np.clip(side, ZOOM_MIN_FRACTION * s, s))
+            cx, cy = (pts_x.max() + pts_x.min()) / 2.0, (pts_y.max() + pts_y.min()) / 2.0
+            x0 = float(np.clip(cx - side / 2, -0.5, s - 0.5 - side))
+            y0 = float(np.clip(cy - side / 2, -0.5, s - 0.5 - side))
+            window = (x0, y0, side)
+        old = self.window_px
+        if old is None or max(abs(a - b) for a, b in zip(old, window)) > 0.1 * old[2]:
+            self.window_px = window
 
     def set_selected(self, joint_id: int) -> None:
         self.selected = int(joint_id)
@@ -401,10 +425,12 @@ class VoteView(QtWidgets.QWidget):
         return QtCore.QRectF((self.width() - side) / 2.0, (self.height() - side) / 2.0, side, side)
 
     def crop_to_widget(self, crop_px: np.ndarray) -> np.ndarray:
-        rect, s = self.map_rect(), (self.data.size_px if self.data is not None else 1)
+        """Crop pixel coordinates -> widget px, through the shown window of the crop."""
+        rect = self.map_rect()
+        x0, y0, side = self.window_px if self.window_px is not None else (-0.5, -0.5, 1.0)
         p = np.asarray(crop_px, dtype=np.float64)
-        return np.stack([rect.left() + (p[..., 0] + 0.5) * rect.width() / s,
-                         rect.top() + (p[..., 1] + 0.5) * rect.height() / s], axis=-1)
+        return np.stack([rect.left() + (p[..., 0] - x0) * rect.width() / side,
+                         rect.top() + (p[..., 1] - y0) * rect.height() / side], axis=-1)
 
     def paintEvent(self, _event) -> None:
         painter = QtGui.QPainter(self)
@@ -417,7 +443,14 @@ class VoteView(QtWidgets.QWidget):
             painter.end()
             return
         side = max(int(round(rect.width())), 1)
-        painter.drawImage(QtCore.QRectF(rect.left(), rect.top(), side, side), d.scaled_zoom(self.selected, side))
+        x0, y0, window = self.window_px
+        full = side * d.size_px / window   # the whole crop scaled so the window fills the square
+        painter.save()
+        painter.setClipRect(rect)
+        painter.drawImage(QtCore.QRectF(rect.left() - (x0 + 0.5) * side / window,
+                                        rect.top() - (y0 + 0.5) * side / window, full, full),
+                          d.scaled_zoom(self.selected, max(int(round(full)), 1)))
+        painter.restore()
         votes = self.votes
         if votes is not None and len(votes["weight"]):
             start, end = self.crop_to_widget(votes["start_px"]), self.crop_to_widget(votes["end_px"])
@@ -443,6 +476,9 @@ class VoteView(QtWidgets.QWidget):
         painter.drawEllipse(QtCore.QPointF(x, y), 11.0, 11.0)
         painter.setPen(QtGui.QPen(QtGui.QColor(*joint_colour_rgb(self.selected)), 2.0))
         painter.drawEllipse(QtCore.QPointF(x, y), 8.0, 8.0)
+        painter.setPen(QtGui.QColor(theme.TEXT_DIM))
+        painter.drawText(rect.adjusted(4, 2, -4, -2), QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignBottom,
+                         f"crop zoomed ×{d.size_px / window:.1f}")
         painter.end()
 
 
@@ -476,7 +512,7 @@ class WeightsView(QtWidgets.QWidget):
         self.zoom = VoteView()
         title = QtWidgets.QLabel("WEIGHT MAPS")
         title.setObjectName("title")
-        self.grid_hint = QtWidgets.QLabel("each pixel's vote weight, over the crop · click a map to select")
+        self.grid_hint = QtWidgets.QLabel("vote weights over the crop · click to select")
         self.grid_hint.setStyleSheet(f"color: {theme.TEXT_DIM};")
         self.grid_hint.setMinimumWidth(40)
         self.zoom_title = QtWidgets.QLabel("")
@@ -552,8 +588,8 @@ class WeightsView(QtWidgets.QWidget):
 
     # ---- internals -----------------------------------------------------------------------------------------
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        # The enlarged map is square: as tall as the panel allows, at most 45 % of its width.
-        side = int(min(self.height() - 48, self.width() * 0.45))
+        # The enlarged map is square: as tall as the panel allows, at most 40 % of its width.
+        side = int(min(self.height() - 48, self.width() * 0.4))
         self.zoom_panel.setFixedWidth(max(side, 120))
         super().resizeEvent(event)
 

@@ -23,7 +23,7 @@ from app.gui.weights_view import WeightsView
 
 LEFT_PANEL_WIDTH_PX = 290
 # Splitter sizes (px) for a 1600 x 1000 window, before the user moves them (then they are remembered).
-DEFAULT_SPLITTER_SIZES = {"top": [660, 660], "bottom": [820, 500], "views": [560, 380]}
+DEFAULT_SPLITTER_SIZES = {"top": [660, 660], "bottom": [840, 480], "views": [530, 410]}
 LAYOUTS = ("standard", "demo")
 DEMO_VIEWS_SHARE = (0.68, 0.32)   # demo layout: depth + 3-D views above, the finger's weight maps below
 
@@ -118,9 +118,10 @@ def apply_layout(w, name: str) -> None:
         widget.setVisible(not demo)
     w.weights_view.set_finger_only(demo)
     if demo:
-        total = max(sum(w.view_splitter.sizes()), 400)
+        # The panels' sizes before the window is shown are not yet its own: size from the window.
+        total = max(sum(w.view_splitter.sizes()), w.height() - 60, 400)
         w.view_splitter.setSizes([int(total * DEMO_VIEWS_SHARE[0]), int(total * DEMO_VIEWS_SHARE[1])])
-        half = max(sum(w.top_splitter.sizes()), 400) // 2
+        half = max(sum(w.top_splitter.sizes()), w.width() - 20, 400) // 2
         w.top_splitter.setSizes([half, half])
     elif w._standard_sizes is not None:
         for key, sp in splitters(w).items():
