@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print per-stage timing percentiles and throughput as one JSON object at the end")
     run.add_argument("--screenshot", metavar="FILE.png",
                      help="(GUI) save a picture of the window after --max-frames frames and exit")
+    run.add_argument("--layout", choices=("standard", "demo"),
+                     help="(GUI) window layout: standard, or demo for presenting (hand inset and 3-D view large, the "
+                          "selected finger's weight maps, little chrome; D switches); default: the remembered one")
     return p
 
 
@@ -134,6 +137,8 @@ def _check_args(args) -> None:
         raise InputError("--benchmark needs --headless")
     if args.screenshot and args.headless:
         raise InputError("--screenshot is for the GUI; leave out --headless")
+    if args.layout and args.headless:
+        raise InputError("--layout is for the GUI; leave out --headless")
     if args.model and not os.path.isfile(args.model):
         raise InputError(f"model file not found: {args.model}"
                          + (" (train and export one, see README)" if args.model == DEFAULT_MODEL_PATH else ""))

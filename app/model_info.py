@@ -14,6 +14,10 @@ METADATA_KEY = "awr"
 INPUT_NAME = "depth"            # float32 N x 1 x S x S normalised crop
 OUTPUT_JOINTS = "joints_uvd"    # float32 N x J x 3, normalised crop coordinates
 OUTPUT_WEIGHTS = "weights"      # float32 N x J x F x F, softmax weight maps (each sums to 1)
+# Optional: float32 N x J x 3 x F x F, each feature pixel's vote as an offset (du, dv, dd) from the pixel
+# (u, v, its depth d) in normalised crop units: the pixel votes for pixel + offset, and joints_uvd is the
+# weights-weighted mean of the votes. Models exported before this output existed lack it.
+OUTPUT_OFFSETS = "offsets"
 
 
 @dataclass(frozen=True)

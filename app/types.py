@@ -91,7 +91,9 @@ class HandPose:
     joints_uvd: J x 3 raw network output in normalised crop coordinates (already un-mirrored);
     weights: J x F x F float32 softmax weight maps in crop orientation as shown to the user (un-mirrored);
     confidence: J values in [0, 1] (see tracking/postprocess.py for the definition);
-    hand: 'right' or 'left'; joint_names: the layout's names in order.
+    hand: 'right' or 'left'; joint_names: the layout's names in order;
+    offsets: J x 3 x F x F each feature pixel's vote as an offset (du, dv, dd) from the pixel, normalised crop
+    units, un-mirrored (app.model_info.OUTPUT_OFFSETS), or None when the model does not output them.
     """
 
     joints_xyz_mm: np.ndarray
@@ -102,6 +104,7 @@ class HandPose:
     confidence: np.ndarray
     hand: str
     joint_names: tuple[str, ...]
+    offsets: np.ndarray | None = None
 
 
 STAGES = ("wait", "localise", "crop", "infer", "postprocess", "smooth")

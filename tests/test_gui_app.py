@@ -41,11 +41,14 @@ def args(**values) -> SimpleNamespace:
     return SimpleNamespace(**base)
 
 
-def test_screenshot_after_n_frames(qapp, tmp_path, png_source):
+def test_screenshot_after_n_frames(qapp, tmp_path, png_source, capsys):
     picture = tmp_path / "shot.png"
     code = run_gui(TrackerConfig(model_path=random_model_path()), png_source, args(max_frames=4,
                                                                                    screenshot=str(picture)))
     assert code == 0
+    # As headless runs do, the GUI says which model and which ONNX Runtime provider actually runs.
+    err = capsys.readouterr().err
+    assert "model: tiny-random-" in err and "provider: CPUExecutionProvider" in err
     image = QtGui.QImage(str(picture))
     assert (image.width(), image.height()) == (1600, 1000)
     sample = {image.pixel(x, y) for x in range(0, 1600, 37) for y in range(0, 1000, 37)}
@@ -60,6 +63,18 @@ def test_missing_model_is_one_line_and_exit_code_1(qapp, tmp_path, png_source, c
     err = capsys.readouterr().err.strip().splitlines()
     assert err and err[0].startswith("error: model file not found") and "Traceback" not in "\n".join(err)
     assert picture.exists()   # the picture shows the message in the window
+
+
+def test_layout_flag_opens_the_presentation_layout_and_is_remembered(qapp, tmp_path, png_source):
+    from app.cli import main
+    from app.gui.settings import Settings
+
+    picture = tmp_path / "demo.png"
+    code = run_gui(TrackerConfig(model_path=random_model_path()), png_source,
+                   args(max_frames=3, screenshot=str(picture), layout="demo"))
+    assert code == 0 and picture.exists()
+    assert Settings().get("view/layout", "", str) == "demo"
+    assert main(["--headless", "--layout", "demo", "--source", "synthetic"]) == 2   # a GUI option
 
 
 def test_record_from_the_command_line(qapp, tmp_path, png_source):

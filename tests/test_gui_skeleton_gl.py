@@ -48,15 +48,70 @@ def test_skeleton_vertices_are_the_joints_in_millimetres(view):
     view.show_result(result)
     scene = view.scene
     joints = to_display(result.pose.joints_xyz_mm)
-    np.testing.assert_allclose(scene.joints.pos, joints, atol=1e-3)
-    np.testing.assert_allclose(scene.bones.pos, joints[np.array(BONES).reshape(-1)], atol=1e-3)
-    assert len(scene.raw_bones.pos) == 0
+    np.testing.assert_allclose(scene.joints_pos, joints, atol=1e-3)
+    np.testing.assert_allclose(scene.bones_pos, joints[np.array(BONES).reshape(-1)], atol=1e-3)
+    # The drawn mesh: a sphere around every joint (tips larger) and a tube along every bone.
+    verts = scene.skeleton.opts["meshdata"].vertexes()
+    gap = np.linalg.norm(verts[:, None] - joints[None], axis=2).min(axis=1)
+    assert gap.max() < 8.0   # every vertex is on a sphere or near a bone's end ...
+    for j in range(len(joints)):   # ... and every joint has its sphere
+        assert np.sum(np.abs(np.linalg.norm(verts - joints[j], axis=1) - scene._joint_radii[j]) < 1e-3) >= 20
+    assert scene._joint_radii[JOINT_INDEX["index_tip"]] > scene._joint_radii[JOINT_INDEX["index_pip"]]
+    assert len(scene.raw_bones_pos) == 0
     view.set_mode("both")
     raw = to_display(result.pose.joints_xyz_raw_mm)
-    np.testing.assert_allclose(scene.raw_bones.pos, raw[np.array(BONES).reshape(-1)], atol=1e-3)
+    np.testing.assert_allclose(scene.raw_bones_pos, raw[np.array(BONES).reshape(-1)], atol=1e-3)
     view.set_selected_joint(JOINT_INDEX["thumb_tip"])
     np.testing.assert_allclose(scene.selected.pos, joints[[JOINT_INDEX["thumb_tip"]]], atol=1e-3)
     assert 100 < len(scene.cloud.pos) <= 3000
+    colours = scene.cloud.color   # coloured by depth: near and far points differ
+    depth = view.cloud_mm[:, 2]
+    near, far = colours[np.argmin(depth)], colours[np.argmax(depth)]
+    assert np.abs(near[:3] - far[:3]).max() > 0.2
+
+
+def _projected_span(view, joints_mm):
+    points = view.scene.project(to_display(joints_mm))
+    xs, ys = np.array([p.x() for p in points]), np.array([p.y() for p in points])
+    return xs, ys, view.scene.view.width(), view.scene.view.height()
+
+
+@pytest.mark.gl
+def test_the_view_frames_the_hand(view, qtbot):
+    """The hand's joints, projected with the 3-D view's camera, span at least a third of the view, inside it."""
+    for centre in ((10.0, -5.0, 450.0), (-120.0, 60.0, 700.0), (80.0, 40.0, 300.0)):
+        joints = h.hand_joints_mm(centre_mm=centre)
+        view.show_result(h.make_result(joints_mm=joints))
+        view.reset_camera()   # (the first hand is framed at once; a new one is followed, see below)
+        xs, ys, w, hgt = _projected_span(view, joints)
+        assert max((xs.max() - xs.min()) / w, (ys.max() - ys.min()) / hgt) >= 1 / 3, centre
+        assert xs.min() > 0 and xs.max() < w and ys.min() > 0 and ys.max() < hgt, centre
+
+
+@pytest.mark.gl
+def test_the_view_follows_the_hand_smoothly_unless_locked(view, qtbot):
+    start = h.hand_joints_mm(centre_mm=(0.0, 0.0, 450.0))
+    moved = h.hand_joints_mm(centre_mm=(150.0, 0.0, 450.0))
+    view.show_result(h.make_result(joints_mm=start))
+    centre0 = np.array(view.scene.view.opts["center"])
+    view.show_result(h.make_result(index=1, joints_mm=moved))   # at once: only part of the way
+    centre1 = np.array(view.scene.view.opts["center"])
+    assert 0.0 <= centre1[0] - centre0[0] < 150.0
+    qtbot.wait(400)
+    view.show_result(h.make_result(index=2, joints_mm=moved))   # after a while: (nearly) there
+    centre2 = np.array(view.scene.view.opts["center"])
+    assert centre2[0] - centre0[0] > 0.7 * 150.0
+    xs, ys, w, _ = _projected_span(view, moved)
+    assert 0 < xs.min() and xs.max() < w
+    view.set_following(False)   # locked: the view stays
+    before = np.array(view.scene.view.opts["center"])
+    qtbot.wait(300)
+    view.show_result(h.make_result(index=3, joints_mm=start))
+    np.testing.assert_allclose(np.array(view.scene.view.opts["center"]), before)
+    view.scene.view.setCameraPosition(azimuth=10.0, elevation=60.0, distance=3000.0)   # the user orbits away
+    view.reset_camera()   # reset returns to the framed view of the hand shown
+    xs, ys, w, hgt = _projected_span(view, start)
+    assert max((xs.max() - xs.min()) / w, (ys.max() - ys.min()) / hgt) >= 1 / 3
 
 
 @pytest.mark.gl

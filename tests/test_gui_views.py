@@ -14,7 +14,8 @@ from app.gui import theme
 from app.gui.depth_view import DepthView
 from app.gui.joint_table import JointTable, SelectedJointCard
 from app.gui.skeleton_view import SkeletonView, bone_segments, hand_cloud_mm, to_display
-from app.gui.weights_view import UNIFORM_FLOOR, WeightsView, cell_label, grid_cell, scale_maps
+from app.gui.weights_view import (HEAT_LUT, WeightGrid, WeightsView, cell_label, finger_joints_of, grid_cell,
+                                  heat_values, vote_arrows)
 from app.joints import FINGER_JOINTS, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 from app.types import TrackingStatus
 
@@ -97,17 +98,64 @@ def test_weight_grid_cells_peak_at_their_joints(qtbot, result):
     qtbot.addWidget(view)
     view.show_result(result)
     f = result.pose.weights.shape[1]
-    pitch = f + 3
-    mosaic = view.mosaic_rgb.astype(np.int32)
     for j in (0, JOINT_INDEX["thumb_tip"], JOINT_INDEX["pinky_mcp"]):
-        row, col = grid_cell(j)
-        cell = mosaic[row * pitch:row * pitch + f, col * pitch:col * pitch + f].sum(axis=2)
-        peak_cell = np.unravel_index(np.argmax(cell), cell.shape)
+        brightness = view.cell_rgba(j)[..., :3].astype(int).sum(axis=2)   # inferno brightens with the weight
+        peak_cell = np.unravel_index(np.argmax(brightness), brightness.shape)
         expected = np.unravel_index(np.argmax(result.pose.weights[j]), (f, f))
         assert np.abs(np.subtract(peak_cell, expected)).max() <= 1
     assert grid_cell(JOINT_INDEX["index_tip"]) == (3, 2)
     assert cell_label(JOINT_INDEX["thumb_cmc"]) == "cmc"
-    assert view.cell_labels[JOINT_INDEX["middle_pip"]].text() == "pip"
+
+
+def test_heat_scale_is_weight_over_uniform_on_a_log_scale():
+    f = 16
+    flat = np.full((NUM_JOINTS, f, f), 1.0 / f ** 2, np.float32)
+    assert heat_values(flat).max() == 0.0            # a uniform map is fully transparent
+    assert HEAT_LUT[0, 3] == 0
+    peaked = flat.copy()
+    peaked[:, 3, 4] = 10.0 / f ** 2                  # ten times the uniform weight ...
+    assert heat_values(peaked)[0, 3, 4] == pytest.approx(1.0 / 2.0)   # ... one of the scale's two decades
+
+
+def test_weight_grid_fills_its_panel(qtbot, result):
+    # The panel shapes the window gives the grid (standard layout, resized windows, the presentation layout).
+    for size in ((700, 320), (420, 520), (600, 300), (520, 520), (900, 260)):
+        grid = WeightGrid()
+        qtbot.addWidget(grid)
+        grid.resize(*size)
+        grid.show()
+        qtbot.waitExposed(grid)
+        box = grid.grid_rect()
+        w, h = size
+        assert box.width() >= 0.9 * w or box.height() >= 0.9 * h, size   # one side fills the panel
+        if 0.5 <= w / h <= 2.5:   # square cells in a 6 x 4 grid cannot fill a strip
+            assert box.width() * box.height() >= 0.6 * w * h, size
+        assert box.left() >= -0.5 and box.top() >= -0.5 and box.right() <= w + 0.5 and box.bottom() <= h + 0.5
+        cells = list(grid.cell_rects.values())
+        assert len(cells) == NUM_JOINTS and min(c.width() for c in cells) > 0.12 * min(w, h)
+        grid.set_joints(finger_joints_of(JOINT_INDEX["ring_dip"]))   # the presentation layout: one finger
+        assert sorted(grid.cell_rects) == list(FINGER_JOINTS[3])
+        box = grid.grid_rect()
+        assert box.width() >= 0.9 * w or box.height() >= 0.9 * h, size
+
+
+def test_weight_labels_stay_apart_with_and_without_maps(qtbot, result):
+    view = WeightsView()
+    qtbot.addWidget(view)
+    view.resize(700, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    for shown in (None, result):   # no result yet (an error state) and with maps
+        if shown is not None:
+            view.show_result(shown)
+        labels = view.grid.label_rects()
+        rects = list(labels.values())
+        assert len(rects) == NUM_JOINTS
+        for a in range(len(rects)):
+            for b in range(a + 1, len(rects)):
+                assert not rects[a].intersects(rects[b])
+        for j, rect in labels.items():
+            assert view.grid.cell_rects[j].contains(rect.center())
 
 
 def test_weight_zoom_overlays_the_selected_map_on_the_crop(qtbot, result):
@@ -115,19 +163,36 @@ def test_weight_zoom_overlays_the_selected_map_on_the_crop(qtbot, result):
     qtbot.addWidget(view)
     view.show_result(result)
     view.set_selected_joint(JOINT_INDEX["index_tip"])
-    scaled = scale_maps(result.pose.weights)[JOINT_INDEX["index_tip"]]
-    alpha = view.overlay_rgba[..., 3]
-    assert np.unravel_index(np.argmax(alpha), alpha.shape) == np.unravel_index(np.argmax(scaled), scaled.shape)
-    np.testing.assert_array_equal(view.crop_image.image, ((1.0 - result.crop_depth) * 100.0).astype(np.uint8))
-    size = result.crop_depth.shape[0]
-    assert view.overlay_image.mapRectToParent(view.overlay_image.boundingRect()) == QtCore.QRectF(-0.5, -0.5,
-                                                                                                  size, size)
+    weights = result.pose.weights[JOINT_INDEX["index_tip"]]
+    brightness = view.overlay_rgba[..., :3].astype(int).sum(axis=2)
+    assert np.unravel_index(np.argmax(brightness), brightness.shape) == \
+        np.unravel_index(np.argmax(weights), weights.shape)
+    np.testing.assert_array_equal(view.crop_grey, ((1.0 - result.crop_depth) * 100.0).astype(np.uint8))
     assert "index_tip" in view.zoom_title.text() and "confidence" in view.zoom_title.text()
+    # This pose has no per-pixel offsets: the lines go to the estimate, and the caption says so.
+    votes = view.zoom.votes
+    assert votes["source"] == "estimate"
+    expected_end = h.norm_to_crop_px(result.pose.joints_uvd[JOINT_INDEX["index_tip"], :2], h.CROP_SIZE_PX)
+    np.testing.assert_allclose(votes["end_px"], np.broadcast_to(expected_end, votes["end_px"].shape))
+    assert "does not output its per-pixel offsets" in view.vote_caption.text()
 
 
-def test_flat_weight_maps_stay_dim(qtbot):
-    flat = np.full((NUM_JOINTS, 16, 16), 1.0 / 256, np.float32)
-    assert scale_maps(flat).max() == pytest.approx(1.0 / UNIFORM_FLOOR)
+def test_vote_arrows_start_at_the_heaviest_pixels_and_follow_the_offsets(result):
+    weights = np.asarray(result.pose.weights)
+    j = JOINT_INDEX["middle_tip"]
+    f = weights.shape[1]
+    offsets = np.zeros((NUM_JOINTS, 3, f, f), np.float32)
+    offsets[:, 0] = 0.05   # every pixel votes 0.05 (normalised) to its right
+    votes = vote_arrows(weights, result.pose.joints_uvd, offsets, result.crop_depth, j)
+    assert votes["source"] == "network"
+    heaviest = np.sort(weights[j].ravel())[::-1][:len(votes["weight"])]
+    np.testing.assert_allclose(np.sort(votes["weight"])[::-1], heaviest)
+    assert votes["mass"] == pytest.approx(heaviest.sum() / weights[j].sum())
+    shift_px = 0.05 * h.CROP_SIZE_PX / 2
+    np.testing.assert_allclose(votes["end_px"] - votes["start_px"], np.tile([shift_px, 0.0], (len(heaviest), 1)))
+    # the pixels with the largest weights sit around the joint's own position
+    joint_px = h.norm_to_crop_px(result.pose.joints_uvd[j, :2], h.CROP_SIZE_PX)
+    assert np.linalg.norm(votes["start_px"][0] - joint_px) < 2.5 * h.CROP_SIZE_PX / f
 
 
 def test_clicking_a_weight_cell_selects_its_joint(qtbot, result):
@@ -139,8 +204,7 @@ def test_clicking_a_weight_cell_selects_its_joint(qtbot, result):
     view.show_result(result)
     target = JOINT_INDEX["pinky_dip"]
     with qtbot.waitSignal(view.joint_clicked, timeout=2000) as signal:
-        qtbot.mouseClick(view.grid_widget.viewport(), QtCore.Qt.MouseButton.LeftButton,
-                         pos=view.cell_screen_pos(target))
+        qtbot.mouseClick(view.grid, QtCore.Qt.MouseButton.LeftButton, pos=view.cell_screen_pos(target))
     assert signal.args == [target]
 
 

@@ -5,13 +5,15 @@ file (HAND_TRACKER_SETTINGS). Runs offscreen and under xvfb-run.
 """
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from tests import gui_helpers as h
 from tests.tracking_model import random_model_path
@@ -158,7 +160,7 @@ def test_record_a_session_and_replay_it(qtbot, make_window, png_folder, tmp_path
     assert status.error is None and status.frames >= FRAMES
     window.refresh_stats()
     assert not window.source_bar.record_button.isChecked()
-    assert f"recorded {status.frames} frames" in window.statusBar().currentMessage()
+    assert f"recorded {status.frames} frames" in window.message_label.full_text
 
     assert window.open_source("file", str(session))
     assert window.host.source_info().frame_count == len(SessionReader(session))
@@ -249,6 +251,7 @@ def test_errors_are_shown_in_the_window(qtbot, make_window, png_folder, tmp_path
     window.open_source("file", str(bogus))   # refused when built, or when the capture thread opens it
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=WAIT_MS)
     assert window.banner_row.isVisible() and "broken.bag" in window.last_error
+    assert window.depth_view.status_label.text().startswith("error")
     no_intrinsics = tmp_path / "bare"
     no_intrinsics.mkdir()
     cv2.imwrite(str(no_intrinsics / "d.png"), h.render_depth(h.hand_joints_mm()))
@@ -279,6 +282,7 @@ def test_settings_are_remembered(qtbot, make_window):
     from app.gui.app import merge_remembered
 
     window = make_window()
+    window.set_layout("demo")
     window.tracker_controls.spins["beta"].setValue(0.25)
     window.skeleton_view.set_mode("raw")
     window.select_joint(12)
@@ -288,7 +292,8 @@ def test_settings_are_remembered(qtbot, make_window):
     assert remembered["beta"] == 0.25
     assert merge_remembered(TrackerConfig(), remembered).smoothing.beta == 0.25
     explicit = TrackerConfig().with_changes(beta=0.5)   # given on the command line: it wins
-    assert merge_remembered(explicit, remembered).smoothing.beta == 0.5
+    assert merge_remembered(explicit, remembered, {"beta"}).smoothing.beta == 0.5
+    assert Settings().get("view/layout", "", str) == "demo"
     again = make_window()
     assert again.skeleton_view.mode() == "raw"
     assert again.selected_joint == 12
@@ -338,3 +343,128 @@ def test_a_live_view_can_be_frozen_and_stepped(qtbot, make_window):
     assert window.host.stats().state.value == "paused"
     press(qtbot, window, QtCore.Qt.Key.Key_Space)   # live again
     qtbot.waitUntil(lambda: window.host.stats().frames_processed > frozen + 3, timeout=WAIT_MS)
+
+
+# Every remembered tracker setting: (command-line options that set it to its default, the remembered value, the
+# config's value of it). An explicit option wins even when it names the default.
+REMEMBERED = {
+    "hand": (["--hand", "right"], "left", lambda c: c.hand),
+    "smoothing_enabled": (["--no-smoothing"], True, lambda c: c.smoothing.enabled),
+    "min_cutoff_hz": (["--min-cutoff", "1.0"], 3.0, lambda c: c.smoothing.min_cutoff_hz),
+    "beta": (["--beta", "0.02"], 0.4, lambda c: c.smoothing.beta),
+    "d_cutoff_hz": (["--d-cutoff", "1.0"], 4.0, lambda c: c.smoothing.d_cutoff_hz),
+    "near_mm": (["--near-mm", "150"], 250.0, lambda c: c.localiser.near_mm),
+    "far_mm": (["--far-mm", "1000"], 800.0, lambda c: c.localiser.far_mm),
+    "cube_mm": (["--cube-mm", "280"], 300.0, lambda c: c.cube_mm),
+}
+
+
+@pytest.mark.parametrize("key", sorted(REMEMBERED))
+def test_an_explicit_option_wins_over_a_remembered_setting(key, tmp_path):
+    from app.cli import build_parser, config_from_args
+    from app.gui.app import explicit_settings, merge_remembered
+    from app.gui.settings import TRACKER_KEYS
+
+    assert set(REMEMBERED) == set(TRACKER_KEYS)   # every remembered setting is covered
+    flags, remembered, value_of = REMEMBERED[key]
+    args = build_parser().parse_args(flags)
+    config = config_from_args(args)
+    stated = value_of(config)
+    merged = merge_remembered(config, {key: remembered}, explicit_settings(args))
+    assert value_of(merged) == stated != remembered
+    plain = build_parser().parse_args([])   # not given: the remembered value applies
+    merged = merge_remembered(config_from_args(plain), {key: remembered}, explicit_settings(plain))
+    assert value_of(merged) == remembered
+
+
+def test_a_calibration_file_counts_as_explicit(tmp_path):
+    from app.calibration import CameraCalibration, load_calibration, save_calibration
+    from app.cli import build_parser, config_from_args
+    from app.gui.app import explicit_settings, merge_remembered
+
+    path = tmp_path / "cam.json"
+    save_calibration(CameraCalibration(hand="right", beta=0.05), path)
+    args = build_parser().parse_args(["--calibration", str(path)])
+    merged = merge_remembered(config_from_args(args, load_calibration(path)),
+                              {"hand": "left", "beta": 0.4, "cube_mm": 300.0},
+                              explicit_settings(args))
+    assert (merged.hand, merged.smoothing.beta, merged.cube_mm) == ("right", 0.05, 300.0)
+
+
+def test_the_error_state_keeps_the_layout_and_says_so(qtbot, make_window, tmp_path):
+    """A corrupt recording: the badge shows the error, the weight-map cells and labels keep their places, the
+    status bar elides the long message (whole text as tooltip). The picture is kept for inspection."""
+    window = make_window()
+    window.resize(1600, 1000)
+    corrupt = tmp_path / ("a-recording-with-a-rather-long-name-" * 3 + "corrupt.db3")
+    corrupt.write_bytes(b"SQLite format 3\x00" + b"\x13" * 4000)
+    window.open_source("file", str(corrupt))
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=WAIT_MS)
+    qtbot.wait(100)
+    message = window.last_error
+    badge = window.depth_view.status_label
+    assert badge.text().startswith("error: ") and badge.toolTip() == message
+    assert "waiting" not in badge.text()
+    assert theme.ERROR_RED.lower() in badge.styleSheet().lower()
+    label = window.message_label
+    assert label.full_text == message and label.toolTip() == message
+    assert label.text().endswith("…") and len(label.text()) < len(message)
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    labels = list(window.weights_view.grid.label_rects().values())
+    assert len(labels) == 21
+    assert not any(a.intersects(b) for i, a in enumerate(labels) for b in labels[i + 1:])
+    assert "no weight maps" in window.weights_view.grid.message
+    picture = tmp_path / "error_state.png"
+    assert window.save_screenshot(str(picture)) == str(picture)
+    image = QtGui.QImage(str(picture))
+    top_left = badge.mapTo(window, QtCore.QPoint(0, 0))
+    red = QtGui.QColor(theme.ERROR_RED)
+    pixels = [image.pixelColor(top_left.x() + x, top_left.y() + y)
+              for x in range(4, badge.width() - 4, 3) for y in range(3, badge.height() - 3, 3)]
+    reddish = [p for p in pixels if abs(p.red() - red.red()) < 20 and abs(p.green() - red.green()) < 20]
+    assert len(reddish) > 0.5 * len(pixels)   # the badge is drawn red in the picture
+    if os.environ.get("HAND_TRACKER_TEST_PICTURES"):   # a folder to keep the picture in, to look at it
+        shutil.copy(picture, Path(os.environ["HAND_TRACKER_TEST_PICTURES"]) / picture.name)
+
+
+def test_the_demo_layout_shows_views_large_and_the_selected_finger(qtbot, make_window, png_folder):
+    window = make_window()
+    window.resize(1600, 1000)
+    window.set_source(png_source(png_folder), kind="file")
+    assert window.start()
+    qtbot.waitUntil(lambda: window.shown_result is not None, timeout=WAIT_MS)
+    standard_depth = window.depth_view.width() * window.depth_view.height()
+    press(qtbot, window, QtCore.Qt.Key.Key_D)
+    qtbot.wait(50)
+    assert window.layout_name == "demo"
+    for hidden in (window.controls_scroll, window.tabs, window.source_bar, window.timeline):
+        assert not hidden.isVisible()
+    assert window.depth_view.width() * window.depth_view.height() > 1.3 * standard_depth
+    window.select_joint(JOINT_INDEX["ring_pip"])
+    assert sorted(window.weights_view.grid.cell_rects) == [13, 14, 15, 16]
+    press(qtbot, window, QtCore.Qt.Key.Key_D)
+    assert window.layout_name == "standard" and window.tabs.isVisible()
+    assert len(window.weights_view.grid.cell_rects) == 21
+
+
+def test_the_enlarged_map_shows_the_networks_votes_when_the_model_has_offsets(qtbot, make_window, png_folder):
+    from tests.offsets_model import offsets_model_path
+
+    window = make_window(model_path=offsets_model_path())
+    window.set_source(png_source(png_folder), kind="file")
+    assert window.start()
+    qtbot.waitUntil(lambda: window.shown_result is not None and window.shown_result.pose is not None,
+                    timeout=WAIT_MS)
+    window.host.pause()
+    settle(qtbot, window)
+    window.select_joint(JOINT_INDEX["thumb_tip"])
+    window.weights_view.show_result(window.shown_result)
+    votes = window.weights_view.zoom.votes
+    pose = window.shown_result.pose
+    assert votes["source"] == "network" and "network's vote" in window.weights_view.vote_caption.text()
+    size = window.shown_result.crop_depth.shape[0]
+    step_px = (votes["end_px"] - votes["start_px"]) * 2.0 / size   # back to normalised units
+    f = pose.weights.shape[1]
+    j = JOINT_INDEX["thumb_tip"]
+    cells = np.floor((votes["start_px"] + 0.5) * f / size).astype(int)   # (column, row) of each pixel
+    np.testing.assert_allclose(step_px, pose.offsets[j, :2, cells[:, 1], cells[:, 0]], atol=1e-5)

@@ -128,3 +128,32 @@ def test_recentre_runs_a_second_pass_when_the_first_is_off_centre(estimator):
     # The second crop is centred on the first pass's joints.
     from app.camera import unproject_px_to_mm
     assert np.abs(unproject_px_to_mm(np.asarray(twice.crop.centre_uvz), INTR) - first_mean).max() < 1e-6
+
+
+def test_a_model_with_an_offsets_output_gives_every_pixels_vote():
+    """With a model that outputs each pixel's vote offset (tests/offsets_model.py, the export change proposed for
+    models/export.py), the pose carries them, un-mirrored like the weight maps, and the joints are the weighted
+    mean of the votes; models without the output (the shipped one) give offsets None."""
+    from tests.offsets_model import offsets_model_path
+
+    est = Estimator(offsets_model_path(), "cpu")
+    assert est.has_offsets
+    intr = Intrinsics(641, 481, 475.0, 475.0, 322.0, 238.0)
+    depth, _ = hand_scene((35.0, 10.0, 520.0), intr=intr)
+    right = make_tracker(est, hand="right").process(frame(depth, intr=intr))
+    f = est.info.feature_size
+    offsets = right.pose.offsets
+    assert offsets.shape == (21, 3, f, f) and not offsets.flags.writeable
+    axis = (np.arange(f) + 0.5) * (2.0 / f) - 1.0
+    grid_v, grid_u = np.meshgrid(axis, axis, indexing="ij")
+    weights = np.asarray(right.pose.weights, dtype=np.float64)
+    votes_u = grid_u[None] + offsets[:, 0]
+    votes_v = grid_v[None] + offsets[:, 1]
+    np.testing.assert_allclose((weights * votes_u).sum(axis=(1, 2)), right.pose.joints_uvd[:, 0], atol=1e-4)
+    np.testing.assert_allclose((weights * votes_v).sum(axis=(1, 2)), right.pose.joints_uvd[:, 1], atol=1e-4)
+    left = make_tracker(est, hand="left").process(frame(np.ascontiguousarray(depth[:, ::-1]), intr=intr.mirrored()))
+    expected = right.pose.offsets[:, :, :, ::-1].copy()
+    expected[:, 0] *= -1.0
+    assert np.abs(left.pose.offsets - expected).max() < 1e-5
+    plain = make_tracker(Estimator(random_model_path(), "cpu")).process(frame(depth, intr=intr))
+    assert plain.pose.offsets is None

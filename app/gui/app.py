@@ -40,21 +40,39 @@ def display_problem(need_display: bool) -> str | None:
     return "no display found: run on a desktop, under xvfb-run, or use --headless"
 
 
-def merge_remembered(config: TrackerConfig, remembered: dict) -> TrackerConfig:
-    """Apply remembered tuning to every setting the command line left at its default (explicit flags win)."""
-    defaults = TrackerConfig()
-    current = {
-        "hand": (config.hand, defaults.hand),
-        "smoothing_enabled": (config.smoothing.enabled, defaults.smoothing.enabled),
-        "min_cutoff_hz": (config.smoothing.min_cutoff_hz, defaults.smoothing.min_cutoff_hz),
-        "beta": (config.smoothing.beta, defaults.smoothing.beta),
-        "d_cutoff_hz": (config.smoothing.d_cutoff_hz, defaults.smoothing.d_cutoff_hz),
-        "near_mm": (config.localiser.near_mm, defaults.localiser.near_mm),
-        "far_mm": (config.localiser.far_mm, defaults.localiser.far_mm),
-        "cube_mm": (config.cube_mm, defaults.cube_mm),
-    }
-    changes = {key: value for key, value in remembered.items()
-               if key in current and current[key][0] == current[key][1]}
+# Remembered tracker setting -> the command-line option (argparse dest) that sets it, and the calibration-file
+# field that does. A setting given either way is explicit for this run and is never replaced by a remembered one.
+EXPLICIT_SOURCES = {
+    "hand": ("hand", "hand"), "smoothing_enabled": ("no_smoothing", None),
+    "min_cutoff_hz": ("min_cutoff", "min_cutoff_hz"), "beta": ("beta", "beta"), "d_cutoff_hz": ("d_cutoff", "d_cutoff_hz"),
+    "near_mm": ("near_mm", "near_mm"), "far_mm": ("far_mm", "far_mm"), "cube_mm": ("cube_mm", "cube_mm"),
+}
+
+
+def explicit_settings(args) -> set[str]:
+    """The remembered-setting keys this run's command line (or its --calibration file) sets explicitly: an
+    option that was given at all, whatever its value (--hand right is explicit even though right is the
+    default)."""
+    explicit = set()
+    for key, (dest, _field) in EXPLICIT_SOURCES.items():
+        value = getattr(args, dest, None)
+        if value is not None and value is not False:   # store_true options are False when absent
+            explicit.add(key)
+    path = getattr(args, "calibration", None)
+    if path:
+        from app.calibration import load_calibration
+        try:
+            calibration = load_calibration(path)
+        except TrackerError:
+            return explicit   # the command line has already reported it
+        explicit |= {key for key, (_dest, name) in EXPLICIT_SOURCES.items()
+                     if name is not None and getattr(calibration, name, None) is not None}
+    return explicit
+
+
+def merge_remembered(config: TrackerConfig, remembered: dict, explicit: set[str] = frozenset()) -> TrackerConfig:
+    """Apply the remembered tuning to every setting not in explicit (given on the command line: it wins)."""
+    changes = {key: value for key, value in remembered.items() if key in EXPLICIT_SOURCES and key not in explicit}
     try:
         return config.with_changes(**changes)
     except (TrackerError, ValueError, TypeError):
@@ -122,10 +140,15 @@ def run_gui(config: TrackerConfig, source, args) -> int:
     apply_theme(app)
     settings = Settings()
     if not scripted:   # scripted runs are reproducible: command line and defaults only
-        config = merge_remembered(config, settings.tracker_values())
+        config = merge_remembered(config, settings.tracker_values(), explicit_settings(args))
     window = MainWindow(config, settings, restore_geometry=not scripted)
+    summary = window.host.model_summary()
+    if summary:   # as headless runs do: which model and which ONNX Runtime provider really runs
+        print(summary, file=sys.stderr)
     if scripted:
         window.resize(*SCRIPTED_WINDOW_SIZE)
+    if getattr(args, "layout", None):   # explicit: wins over the remembered layout (and is remembered)
+        window.set_layout(args.layout)
     window.show()
     runner = ScriptedRun(window, max_frames, screenshot) if scripted else None
     if source is not None:

@@ -1,6 +1,13 @@
-"""Display benchmark: the full window tracking a fast live synthetic source, measuring whether the GUI keeps up.
+"""Display benchmark: the full window tracking a fast source, measuring whether the GUI keeps up.
 
     xvfb-run -a .venv/bin/python -m app.gui.benchmark_display --fps 90 --seconds 10 [--model models/awr_lite.onnx]
+    xvfb-run -a .venv/bin/python -m app.gui.benchmark_display --session DIR --fps 60 [--no-3d]
+
+Without --session the source is the live synthetic camera, which renders its motion loop on this machine's
+cores; with --session a recorded session (e.g. `run_tracker.py --headless --source synthetic --max-frames 900
+--record DIR`) is replayed through the window, paced at --fps (speed = fps / the session's own rate), so the
+source costs only the reading of its files and the display path is measured apart from it. --no-3d measures the
+window without the OpenGL 3-D view.
 
 Prints (and writes as one JSON line at the end): capture, processing and display rates; capture-to-display
 latency p50/p95 (frame arrival -> the depth view finished painting it); how many frames the shown result lags
@@ -35,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=10.0, help="measured duration (default 10)")
     p.add_argument("--warmup", type=float, default=6.0, help="unmeasured start, s (default 6)")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime CPU threads (default 1)")
+    p.add_argument("--session", help="replay this recorded session folder instead of the live synthetic camera")
+    p.add_argument("--no-3d", action="store_true", help="without the OpenGL 3-D view")
+    p.add_argument("--layout", choices=("standard", "demo"), default="standard", help="window layout")
     args = p.parse_args(argv)
+    if args.no_3d:
+        os.environ["HAND_TRACKER_NO_GL"] = "1"
     if not os.path.isfile(args.model):
         print(f"error: model file not found: {args.model} (python -m models.export --config lite --random-init "
               f"--out /tmp/lite.onnx makes an untrained one)", file=sys.stderr)
@@ -66,10 +78,27 @@ def _run(args) -> int:
     window = MainWindow(TrackerConfig(model_path=args.model, intra_op_threads=args.threads), settings,
                         restore_geometry=False)
     window.resize(1600, 1000)
+    window.set_layout(args.layout)
     window.show()
-    # A one-second motion loop keeps the source's first rendering pass (the warm-up) short.
-    window.set_source(SyntheticSource(fps=args.fps, realtime=True, loop_s=1.0), kind="synthetic")
-    if not window.start():
+    if args.session:
+        from app.sources.factory import open_source
+
+        source = open_source(args.session)
+        session_fps = source.info.fps or 30.0
+        window.set_source(source, kind="file")
+        window.timeline.set_speed(1.0)
+        speed = args.fps / session_fps
+        needed_s = args.warmup + args.seconds
+        if source.info.frame_count and source.info.frame_count / args.fps < needed_s:
+            print(f"error: the session has {source.info.frame_count} frames: {args.fps:g} fps for "
+                  f"{needed_s:g} s needs {int(args.fps * needed_s)} (record a longer one)", file=sys.stderr)
+            return 2
+    else:
+        # A one-second motion loop keeps the source's first rendering pass (the warm-up) short.
+        window.set_source(SyntheticSource(fps=args.fps, realtime=True, loop_s=1.0), kind="synthetic")
+        speed = 1.0
+    window.stats_panel.clear_history()
+    if not window.host.start(speed=speed):
         print(f"error: {window.last_error}", file=sys.stderr)
         return 1
 
@@ -94,6 +123,7 @@ def _run(args) -> int:
     latency = window.stats_panel.history("display")
     report = {
         "platform": app.platformName(), "gl_view": window.skeleton_view.gl_enabled, "source_fps": args.fps,
+        "source": "session " + args.session if args.session else "live synthetic", "layout": args.layout,
         "seconds": round(elapsed, 2), "provider": after.provider, "model": after.model_name,
         "capture_fps": round((after.frames_captured - before.frames_captured) / elapsed, 1),
         "process_fps": round((after.frames_processed - before.frames_processed) / elapsed, 1),

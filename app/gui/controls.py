@@ -35,6 +35,35 @@ def _button(text: str, tooltip: str, checkable: bool = False) -> QtWidgets.QPush
     return button
 
 
+class ElidedLabel(QtWidgets.QLabel):
+    """A one-line label that shows as much of its text as fits, ending in '…', with the whole text as its
+    tooltip (long error messages in the status bar)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def setText(self, text: str) -> None:   # noqa: N802 (Qt's name): the same as set_full_text
+        if text != self.full_text:
+            self.set_full_text(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        super().setText(metrics.elidedText(self.full_text, QtCore.Qt.TextElideMode.ElideRight,
+                                           max(self.width(), 10)))
+
+
 class SourceBar(QtWidgets.QWidget):
     """source_requested(kind) when the user picks a source kind; start_stop_clicked; record_toggled(bool);
     screenshot_clicked; help_clicked."""
@@ -52,7 +81,8 @@ class SourceBar(QtWidgets.QWidget):
             self.source_combo.addItem(text, kind)
         self.source_combo.setToolTip("where frames come from (Ctrl+O opens a recording)")
         self.source_combo.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self.source_label = QtWidgets.QLabel("no source")
+        self.source_label = ElidedLabel()
+        self.source_label.set_full_text("no source")
         self.source_label.setStyleSheet(f"color: {theme.TEXT_DIM};")
         self.source_label.setMinimumWidth(160)
         self.start_button = _button("▶  Start", "start or stop the tracker (F5)")
@@ -91,8 +121,7 @@ class SourceBar(QtWidgets.QWidget):
         index = self.source_combo.findData(kind) if kind else -1
         if index >= 0:
             self.source_combo.setCurrentIndex(index)
-        self.source_label.setText(name)
-        self.source_label.setToolTip(name)
+        self.source_label.set_full_text(name)
 
     def set_running(self, running: bool) -> None:
         self.start_button.setText("■  Stop" if running else "▶  Start")

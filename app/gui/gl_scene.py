@@ -20,13 +20,20 @@ from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6 import QtCore, QtGui, QtOpenGL, QtWidgets
 
 from app.gui import theme
-from app.joints import BONES
+from app.joints import BONES, TIP_JOINTS
 
 CLICK_SLOP_PX = 4.0          # a press and release closer than this is a click, not an orbit
-AXIS_LENGTH_MM = 100.0
-GRID_HALF_WIDTH_MM = 400.0
-GRID_DEPTH_MM = (0.0, 1200.0)   # from the camera to 1.2 m
-FLOOR_Y_MM = 250.0           # the grid lies 250 mm below the optical axis (camera y down)
+AXIS_LENGTH_MM = 50.0        # the camera-axes triad beside the hand: its arms are the distance scale
+GRID_HALF_WIDTH_MM = 200.0   # the floor grid under the hand: 400 x 400 mm ...
+GRID_SPACING_MM = 50.0       # ... in 50 mm squares, on camera-frame multiples of 50 mm
+FRAME_FILL = 0.6             # the hand's bounding sphere spans this share of the view's smaller side
+FRAME_ELEVATION_DEG = 18.0   # the framed view: from the camera's side, a little above and to the left
+FRAME_AZIMUTH_DEG = -128.0
+FOLLOW_TIME_S = 0.25         # the framed view follows the hand with this time constant
+BONE_RADIUS_MM = 4.0
+JOINT_RADIUS_MM = 5.5
+TIP_RADIUS_MM = 7.0
+LIGHT_DIRECTION = np.array([-0.35, -0.8, 0.5])   # display frame: from the viewer's side, above, left
 
 
 class ClickableGLView(GLViewMixin, QtOpenGL.QOpenGLWindow):
@@ -34,9 +41,14 @@ class ClickableGLView(GLViewMixin, QtOpenGL.QOpenGLWindow):
     drag still orbits). Shares the application's GL context (pyqtgraph caches its shader programs)."""
 
     clicked = QtCore.Signal(QtCore.QPointF)
+    zoomed = QtCore.Signal()   # the user zoomed with the wheel: the framing keeps the user's distance
 
     def __init__(self) -> None:
         super().__init__(QtGui.QOpenGLContext.globalShareContext())
+
+    def wheelEvent(self, ev) -> None:
+        super().wheelEvent(ev)
+        self.zoomed.emit()
 
     def devicePixelRatioF(self) -> float:   # the mixin and the GL items expect QWidget's API
         return float(self.devicePixelRatio())
@@ -71,8 +83,71 @@ def _destroy_gl_windows() -> None:
             shiboken6.delete(top if top is not None and shiboken6.isValid(top) else container)
 
 
+def _unit_sphere(rows: int = 6, cols: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    md = gl.MeshData.sphere(rows=rows, cols=cols, radius=1.0)
+    return md.vertexes().astype(np.float32), md.faces().astype(np.uint32)
+
+
+def _unit_tube(cols: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """A cylinder of radius 1 along z from 0 to 1 (no caps: the joint spheres close it)."""
+    md = gl.MeshData.cylinder(rows=1, cols=cols, radius=[1.0, 1.0], length=1.0)
+    return md.vertexes().astype(np.float32), md.faces().astype(np.uint32)
+
+
+def skeleton_mesh(joints: np.ndarray, joint_rgba: np.ndarray, bone_rgba: np.ndarray, radii: np.ndarray,
+                  bone_radius: float = BONE_RADIUS_MM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One triangle mesh of the skeleton in display-frame mm: a tube per bone (bone_rgba per bone) and a sphere
+    per joint (radii per joint), lit from LIGHT_DIRECTION on the CPU. Returns (vertices V x 3, faces F x 3,
+    colours V x 4)."""
+    sphere_v, sphere_f = _SPHERE
+    tube_v, tube_f = _TUBE
+    joints = np.asarray(joints, dtype=np.float32)
+    light = (LIGHT_DIRECTION / np.linalg.norm(LIGHT_DIRECTION)).astype(np.float32)
+    # Joints: the unit sphere scaled and moved; its normals are its own vertices.
+    verts = [(sphere_v[None] * radii[:, None, None] + joints[:, None]).reshape(-1, 3)]
+    normals = [np.broadcast_to(sphere_v, (len(joints),) + sphere_v.shape).reshape(-1, 3)]
+    colours = [np.repeat(joint_rgba, len(sphere_v), axis=0)]
+    faces = [(sphere_f[None] + (np.arange(len(joints)) * len(sphere_v))[:, None, None]).reshape(-1, 3)]
+    # Bones: the unit tube turned onto each bone.
+    bones = np.array(BONES)
+    a, b = joints[bones[:, 0]], joints[bones[:, 1]]
+    axis = b - a
+    length = np.linalg.norm(axis, axis=1, keepdims=True)
+    w = axis / np.maximum(length, 1e-6)
+    helper = np.where(np.abs(w[:, 2:3]) < 0.9, np.array([[0, 0, 1]], np.float32), np.array([[1, 0, 0]], np.float32))
+    u = np.cross(helper, w)
+    u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-6)
+    v = np.cross(w, u)
+    radial = tube_v[None, :, 0:1] * u[:, None] + tube_v[None, :, 1:2] * v[:, None]       # B x T x 3
+    tube = a[:, None] + radial * bone_radius + tube_v[None, :, 2:3] * axis[:, None]
+    offset = sum(len(x) for x in verts)
+    verts.append(tube.reshape(-1, 3))
+    normals.append(radial.reshape(-1, 3))
+    colours.append(np.repeat(bone_rgba, len(tube_v), axis=0))
+    faces.append((tube_f[None] + (offset + np.arange(len(bones)) * len(tube_v))[:, None, None]).reshape(-1, 3))
+    verts, normals, colours = np.concatenate(verts), np.concatenate(normals), np.concatenate(colours).copy()
+    shade = 0.45 + 0.55 * np.clip(normals @ light, 0.0, 1.0)
+    colours[:, :3] *= shade[:, None]
+    return verts.astype(np.float32), np.concatenate(faces).astype(np.uint32), colours.astype(np.float32)
+
+
+_SPHERE = _unit_sphere()
+_TUBE = _unit_tube()
+
+
+def framing_distance_mm(radius_mm: float, width_px: int, height_px: int, fov_deg: float) -> float:
+    """Camera distance at which a sphere of radius_mm spans FRAME_FILL of the view's smaller side (pyqtgraph's
+    fov is horizontal)."""
+    half_width = np.tan(np.radians(fov_deg) / 2.0)
+    half_smaller = half_width * min(1.0, max(height_px, 1) / max(width_px, 1))
+    return float(np.clip(radius_mm / (FRAME_FILL * half_smaller), 150.0, 4000.0))
+
+
 class HandScene:
-    """Owns the view and its items; set_* methods take display-frame float arrays."""
+    """Owns the view and its items; set_* methods take display-frame float arrays.
+
+    Framing: frame_hand(joints) moves the view's centre (and, until the user zooms, its distance) towards the
+    hand, smoothly unless snap; the user's orbit angles are kept, reset_framing() restores the framed ones."""
 
     def __init__(self) -> None:
         self.view = ClickableGLView()
@@ -81,66 +156,146 @@ class HandScene:
         self.widget.setMinimumSize(200, 150)
         self.widget.gl_window = self.view   # screenshot.grab_window paints GL windows over the window picture
         _live_containers.add(self.widget)
+        self.user_zoomed = False
+        self.view.zoomed.connect(self._on_user_zoom)
+        self.framed_centre: np.ndarray | None = None   # display frame mm, smoothed
+        self.framed_radius_mm = 100.0
 
-        grid = gl.GLGridItem(color=(255, 255, 255, 40))
-        depth0, depth1 = GRID_DEPTH_MM
-        grid.setSize(x=2 * GRID_HALF_WIDTH_MM, y=depth1 - depth0)
-        grid.setSpacing(x=50.0, y=50.0)
-        grid.translate(0.0, (depth0 + depth1) / 2.0, -FLOOR_Y_MM)
-        self.view.addItem(grid)
-        self._add_camera_axes()
+        self.grid = gl.GLGridItem(color=(255, 255, 255, 45))
+        self.grid.setSize(x=2 * GRID_HALF_WIDTH_MM, y=2 * GRID_HALF_WIDTH_MM)
+        self.grid.setSpacing(x=GRID_SPACING_MM, y=GRID_SPACING_MM)
+        self.view.addItem(self.grid)
 
-        self.cloud = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=2.0, color=(0.55, 0.6, 0.7, 0.55),
+        self.cloud = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=2.5, color=(0.55, 0.6, 0.7, 0.7),
                                           pxMode=True)
         self.cloud.setGLOptions("translucent")
         self.raw_bones = gl.GLLinePlotItem(pos=np.zeros((0, 3)), mode="lines", width=2.0, antialias=True)
-        self.bones = gl.GLLinePlotItem(pos=np.zeros((0, 3)), mode="lines", width=4.0, antialias=True)
-        self.joints = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=9.0, pxMode=True)
-        self.selected = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=15.0, color=(1, 1, 1, 0.55), pxMode=True)
-        for item in (self.cloud, self.raw_bones, self.bones, self.joints, self.selected):
+        self.skeleton = gl.GLMeshItem(smooth=True, computeNormals=False, shader=None, glOptions="opaque",
+                                      vertexes=np.zeros((3, 3), np.float32), faces=np.array([[0, 1, 2]], np.uint32))
+        self.skeleton.hide()
+        self.selected = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=3.4 * TIP_RADIUS_MM,
+                                             color=(1, 1, 1, 0.45), pxMode=False)
+        self.selected.setGLOptions("translucent")
+        for item in (self.cloud, self.raw_bones, self.skeleton, self.selected):
             self.view.addItem(item)
+        self._add_axes()
         joint_rgba = theme.joint_colours_float()
-        self._joint_rgba = joint_rgba
-        self._bone_rgba = joint_rgba[np.array([child for _, child in BONES]).repeat(2)]
-        self._faded_bone_rgba = self._bone_rgba * np.array([1, 1, 1, 0.4], np.float32)
-        self.look_at(np.array([0.0, 450.0, 0.0]))
+        tips = np.zeros(len(joint_rgba), bool)
+        tips[list(TIP_JOINTS)] = True
+        self._joint_rgba = joint_rgba.copy()
+        self._joint_rgba[tips, :3] = 0.55 * joint_rgba[tips, :3] + 0.45   # tips: lighter and larger
+        self._joint_radii = np.where(tips, TIP_RADIUS_MM, JOINT_RADIUS_MM).astype(np.float32)
+        self._bone_rgba = joint_rgba[np.array([child for _, child in BONES])]
+        self._faded_bone_rgba = joint_rgba[np.array([child for _, child in BONES]).repeat(2)] \
+            * np.array([1, 1, 1, 0.45], np.float32)
+        self.joints_pos = np.zeros((0, 3), np.float32)   # what is drawn (display frame), for tests and picking
+        self.bones_pos = np.zeros((0, 3), np.float32)
+        self.raw_bones_pos = np.zeros((0, 3), np.float32)
+        self.reset_framing(np.array([0.0, 450.0, 0.0]))
 
-    def _add_camera_axes(self) -> None:
-        """The camera at the origin: x (red) right, y (green) down, z (blue) forward, AXIS_LENGTH_MM long."""
+    def _add_axes(self) -> None:
+        """The camera's axes beside the hand, AXIS_LENGTH_MM long: x (red) right, y (green) down, z (blue)
+        forward, labelled, and their length as the view's distance scale."""
+        self.axes_items = []
         axes = {"x": ((1, 0, 0), (0.94, 0.36, 0.36, 1)), "y": ((0, 0, -1), (0.37, 0.81, 0.5, 1)),
                 "z": ((0, 1, 0), (0.31, 0.64, 1.0, 1))}
+        self.axis_directions = {}
         for name, (direction, rgba) in axes.items():
             end = np.array(direction, dtype=np.float32) * AXIS_LENGTH_MM
-            self.view.addItem(gl.GLLinePlotItem(pos=np.array([[0, 0, 0], end]), color=rgba, width=2.0))
-            self.view.addItem(gl.GLTextItem(pos=end * 1.12, text=name, color=pg.mkColor(*(int(c * 255) for c in rgba))))
-        self.view.addItem(gl.GLTextItem(pos=(0.0, 0.0, -25.0), text="camera", color=pg.mkColor(theme.TEXT_DIM)))
+            line = gl.GLLinePlotItem(pos=np.array([[0, 0, 0], end]), color=rgba, width=3.0, antialias=True)
+            label = gl.GLTextItem(pos=end * 1.22, text=name, color=pg.mkColor(*(int(c * 255) for c in rgba)))
+            font = QtGui.QFont()
+            font.setPointSizeF(11.0)
+            font.setBold(True)
+            label.setData(font=font)
+            self.view.addItem(line)
+            self.view.addItem(label)
+            self.axes_items += [line, label]
+            self.axis_directions[name] = end
+        small = QtGui.QFont()
+        small.setPointSizeF(9.0)
+        self.scale_label = gl.GLTextItem(pos=(6.0, 0.0, -AXIS_LENGTH_MM * 0.6),
+                                         text=f"camera axes, {AXIS_LENGTH_MM:.0f} mm", color=pg.mkColor(theme.TEXT),
+                                         font=small)
+        self.view.addItem(self.scale_label)
+        self.axes_items.append(self.scale_label)
 
-    def look_at(self, hand_centre: np.ndarray) -> None:
-        """Orbit around a point between the camera and the hand, seen from the camera's side and slightly from
-        above and to the left, so that both the hand and the camera's axes are in view."""
-        hand_centre = np.asarray(hand_centre, dtype=float)
-        centre = hand_centre * np.array([0.7, 0.75, 0.7])
-        distance_mm = float(np.clip(1.05 * np.linalg.norm(hand_centre), 400.0, 3000.0))
-        self.view.setCameraPosition(pos=pg.Vector(*centre), distance=distance_mm, elevation=22.0,
-                                    azimuth=-125.0)
+    # ---- framing -------------------------------------------------------------------------------------------
+    def _on_user_zoom(self) -> None:
+        self.user_zoomed = True
 
-    def set_cloud(self, points: np.ndarray) -> None:
-        self.cloud.setData(pos=np.asarray(points, dtype=np.float32).reshape(-1, 3))
+    def reset_framing(self, hand_centre: np.ndarray | None = None) -> None:
+        """The framed view: default angles, the distance that frames the hand, centred on it at once."""
+        self.user_zoomed = False
+        if hand_centre is not None:
+            self.framed_centre = np.asarray(hand_centre, dtype=float)
+        centre = self.framed_centre if self.framed_centre is not None else np.array([0.0, 450.0, 0.0])
+        self.view.setCameraPosition(pos=pg.Vector(*centre), distance=self._framing_distance(),
+                                    elevation=FRAME_ELEVATION_DEG, azimuth=FRAME_AZIMUTH_DEG)
+        self._place_guides(centre)
+
+    def _framing_distance(self) -> float:
+        return framing_distance_mm(self.framed_radius_mm, self.view.width(), self.view.height(),
+                                   float(self.view.opts["fov"]))
+
+    def frame_hand(self, joints: np.ndarray, dt_s: float, snap: bool = False) -> None:
+        """Move the framing towards the hand (display-frame joints): alpha = 1 - exp(-dt / FOLLOW_TIME_S)."""
+        joints = np.asarray(joints, dtype=float)
+        centre = joints.mean(axis=0)
+        radius = float(np.linalg.norm(joints - centre, axis=1).max()) + TIP_RADIUS_MM
+        alpha = 1.0 if snap or self.framed_centre is None else 1.0 - float(np.exp(-max(dt_s, 0.0) / FOLLOW_TIME_S))
+        self.framed_centre = centre if self.framed_centre is None else \
+            self.framed_centre + alpha * (centre - self.framed_centre)
+        # The framing radius grows at once (the hand must fit) and shrinks slowly (no pumping as fingers bend).
+        target = max(radius, 60.0)
+        self.framed_radius_mm = target if snap or target > self.framed_radius_mm else \
+            self.framed_radius_mm + 0.2 * alpha * (target - self.framed_radius_mm)
+        self.view.opts["center"] = pg.Vector(*self.framed_centre)
+        if not self.user_zoomed:
+            self.view.opts["distance"] = self._framing_distance()
+        self._place_guides(self.framed_centre)
+        self.view.update()
+
+    def _place_guides(self, centre: np.ndarray) -> None:
+        """Grid under the hand (snapped to 50 mm in the camera frame) and the axes triad at its lower left."""
+        r = self.framed_radius_mm
+        floor = centre[2] - 1.05 * r
+        gx, gy = (np.round(centre[:2] / GRID_SPACING_MM) * GRID_SPACING_MM)
+        self.grid.resetTransform()
+        self.grid.translate(float(gx), float(gy), float(floor))
+        anchor = np.array([centre[0] - 1.35 * r, centre[1] - 0.3 * r, floor + AXIS_LENGTH_MM])
+        for item in self.axes_items:
+            item.resetTransform()
+            item.translate(*(float(c) for c in anchor))
+
+    # ---- data ----------------------------------------------------------------------------------------------
+    def set_cloud(self, points: np.ndarray, colours: np.ndarray | None = None) -> None:
+        points = np.asarray(points, dtype=np.float32).reshape(-1, 3)
+        if colours is None:
+            self.cloud.setData(pos=points)
+        else:
+            self.cloud.setData(pos=points, color=np.asarray(colours, dtype=np.float32))
 
     def set_skeleton(self, solid: np.ndarray | None, faded: np.ndarray | None, selected: int) -> None:
         empty = np.zeros((0, 3), np.float32)
+        bone_index = np.array(BONES).reshape(-1)
         if solid is None:
-            self.bones.setData(pos=empty)
-            self.joints.setData(pos=empty)
+            self.joints_pos = self.bones_pos = empty
+            self.skeleton.hide()
             self.selected.setData(pos=empty)
         else:
-            self.bones.setData(pos=solid[np.array(BONES).reshape(-1)], color=self._bone_rgba)
-            self.joints.setData(pos=solid, color=self._joint_rgba)
+            solid = np.asarray(solid, dtype=np.float32)
+            self.joints_pos, self.bones_pos = solid, solid[bone_index]
+            verts, faces, colours = skeleton_mesh(solid, self._joint_rgba, self._bone_rgba, self._joint_radii)
+            self.skeleton.setMeshData(vertexes=verts, faces=faces, vertexColors=colours)
+            self.skeleton.show()
             self.selected.setData(pos=solid[selected:selected + 1])
         if faded is None:
+            self.raw_bones_pos = empty
             self.raw_bones.setData(pos=empty)
         else:
-            self.raw_bones.setData(pos=faded[np.array(BONES).reshape(-1)], color=self._faded_bone_rgba)
+            self.raw_bones_pos = np.asarray(faded, dtype=np.float32)[bone_index]
+            self.raw_bones.setData(pos=self.raw_bones_pos, color=self._faded_bone_rgba)
 
     def project(self, points: np.ndarray) -> list[QtCore.QPointF]:
         """Display-frame points -> widget coordinates (logical px), with the view's current camera."""

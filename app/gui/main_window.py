@@ -18,7 +18,8 @@ from app.gui.qt_compat import neutralise_refcount_defect
 from app.gui.screenshot import grab_window
 from app.gui.settings import Settings
 from app.gui.shortcuts import install_shortcuts, shortcut_help_text
-from app.gui.window_layout import DEFAULT_SPLITTER_SIZES, build_window_layout, splitters
+from app.gui import theme
+from app.gui.window_layout import DEFAULT_SPLITTER_SIZES, LAYOUTS, apply_layout, build_window_layout, splitters
 from app.joints import NUM_JOINTS
 from app.types import TrackerResult
 
@@ -50,6 +51,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.update_ms: deque[float] = deque(maxlen=300)   # time to update the views for one result
         self.setWindowTitle("Hand Tracker")
         build_window_layout(self)
+        self._status_timer = QtCore.QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.timeout.connect(lambda: self.message_label.set_full_text(""))
         self._connect()
         self._restore(restore_geometry)
         install_shortcuts(self)
@@ -106,6 +110,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 splitter.restoreState(state)
             else:
                 splitter.setSizes(DEFAULT_SPLITTER_SIZES[key])
+        layout = s.get("view/layout", "standard", str) if restore_geometry else "standard"
+        if layout in LAYOUTS and layout != "standard":
+            apply_layout(self, layout)
 
     # ---- sources and running -------------------------------------------------------------------------------
     def set_source(self, source, kind: str | None = None, reopen=None) -> None:
@@ -164,8 +171,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.host.stop_recording()
         status = self.host.recording_status()
         if status is not None:
-            self.statusBar().showMessage(f"recorded {status.frames} frames ({format_bytes(status.bytes)}) "
-                                         f"into {status.path}", 15000)
+            self.show_status(f"recorded {status.frames} frames ({format_bytes(status.bytes)}) into {status.path}",
+                             15000)
         self.refresh_stats()
 
     def toggle_recording(self) -> None:
@@ -186,7 +193,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not grab_window(self).save(path):
             self.show_error(f"could not save the screenshot to {path}")
             return None
-        self.statusBar().showMessage(f"screenshot saved to {path}", 8000)
+        self.show_status(f"screenshot saved to {path}", 8000)
         return path
 
     # ---- drawing -------------------------------------------------------------------------------------------
@@ -252,6 +259,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.joint_card.show_pose(self.shown_result.pose, self.shown_result.frame.gt_xyz_mm)
         self.settings.set("view/selected_joint", self.selected_joint)
 
+    def set_layout(self, name: str) -> None:
+        """'standard' or 'demo' (the presentation layout); remembered."""
+        apply_layout(self, name)
+        self.settings.set("view/layout", name)
+
+    def toggle_layout(self) -> None:
+        self.set_layout("standard" if self.layout_name == "demo" else "demo")
+
     def select_next_joint(self, step: int) -> None:
         self.select_joint((self.selected_joint + step) % NUM_JOINTS)
 
@@ -278,7 +293,16 @@ class MainWindow(QtWidgets.QMainWindow):
         """Show a one-line error in the banner and the status bar (never a blocking dialog)."""
         self.errors.append(message)
         self.banner_row.show_message(message)
-        self.statusBar().showMessage(message, 15000)
+        self.show_status(message, 15000)
+        self.depth_view.show_error(message)
+        if self.shown_result is None or not self.host.is_running():
+            self.weights_view.show_message("no weight maps: " + ("error" if self.host.pipeline is not None
+                                                                 else "nothing is running"))
+
+    def show_status(self, message: str, timeout_ms: int = 8000) -> None:
+        """A message in the status bar, elided to the room there (the whole text as its tooltip), for a while."""
+        self.message_label.set_full_text(message)
+        self._status_timer.start(timeout_ms)
 
     def hide_error(self) -> None:
         self.banner_row.hide()
@@ -289,7 +313,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_state_changed(self, state: str) -> None:
         if state == "finished":
-            self.statusBar().showMessage("end of the recording", 8000)
+            self.show_status("end of the recording", 8000)
         elif state == "stopped":
             self.depth_view.show_message("stopped")
         self.refresh_stats()
@@ -334,6 +358,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop everything (finishing a recording in progress) and remember the window."""
         self.stats_timer.stop()
         self.host.stop()
+        layout = self.layout_name
+        apply_layout(self, "standard")   # the splitters are remembered in their standard arrangement
+        self.settings.set("view/layout", layout)
         self.settings.set("window/geometry", self.saveGeometry())
         for key, splitter in splitters(self).items():
             self.settings.set(f"window/{key}", splitter.saveState())

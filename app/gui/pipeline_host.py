@@ -3,7 +3,8 @@ forwards the user's commands, and polls the pipeline on a QTimer in the Qt threa
 
 The GUI never waits for the tracker: poll() takes the newest result without blocking (Pipeline.latest_result)
 and emits result_ready only when it is a new one, so a slow display drops stale results instead of queueing
-them. Every TrackerError (missing model, unreadable file, no camera, recording refused) becomes an error(str)
+them. The tracker thread wakes the poll as soon as a result is ready (a queued signal, one per result; a poll
+finding nothing new costs nothing), the timer catches state changes. Every TrackerError (missing model, unreadable file, no camera, recording refused) becomes an error(str)
 signal with its one-line message. Imports PySide6 and app code (never onnxruntime or pyrealsense2 directly).
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ class PipelineHost(QtCore.QObject):
     error = QtCore.Signal(str)
     model_loaded = QtCore.Signal(str, str)
     source_changed = QtCore.Signal(object)
+    _result_arrived = QtCore.Signal()   # emitted on the tracker thread, delivered (queued) to poll()
 
     def __init__(self, config: TrackerConfig, poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS,
                  parent: QtCore.QObject | None = None) -> None:
@@ -46,6 +48,7 @@ class PipelineHost(QtCore.QObject):
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(poll_interval_ms)
         self.timer.timeout.connect(self.poll)
+        self._result_arrived.connect(self.poll, QtCore.Qt.ConnectionType.QueuedConnection)
 
     # ---- model and source --------------------------------------------------------------------------------
     def load_model(self) -> bool:
@@ -63,6 +66,16 @@ class PipelineHost(QtCore.QObject):
         if self.estimator.provider_note:
             self.error.emit(self.estimator.provider_note)
         return True
+
+    def model_summary(self) -> str | None:
+        """The line the command line prints about the model and the provider actually running (as headless
+        runs print it), or None before a model is loaded."""
+        est = self.estimator
+        if est is None:
+            return None
+        note = f" ({est.provider_note})" if est.provider_note else ""
+        return (f"model: {est.model_name} ({est.info.config_name}, trained on {est.info.hand} hands); "
+                f"provider: {est.provider}{note}")
 
     def model_cube_mm(self) -> float | None:
         """The crop cube the tracker uses: the configured one, else the model's own (None before loading)."""
@@ -116,6 +129,7 @@ class PipelineHost(QtCore.QObject):
             info = self.source.info
             self.pipeline = Pipeline(self.source, tracker, speed=None if info.live else speed,
                                      hold_at_end=info.seekable and not info.live)
+            self.pipeline.add_consumer(lambda _result: self._result_arrived.emit())
             self.pipeline.start()
         except TrackerError as exc:
             self.error.emit(str(exc))

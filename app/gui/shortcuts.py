@@ -24,6 +24,7 @@ SHORTCUTS = (
     ("Ctrl+O", "open a recording", lambda w: w._on_source_requested("file")),
     ("M", "3-D view: smoothed / raw / both", lambda w: w.skeleton_view.cycle_mode()),
     ("H", "switch between right and left hand", lambda w: w.tracker_controls.toggle_hand()),
+    ("D", "presentation (demo) layout on / off", lambda w: w.toggle_layout()),
     ("]", "select the next joint", lambda w: w.select_next_joint(1)),
     ("[", "select the previous joint", lambda w: w.select_next_joint(-1)),
     ("F1", "show these shortcuts", lambda w: w.show_shortcuts()),

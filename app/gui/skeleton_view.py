@@ -1,6 +1,9 @@
-"""The 3-D view: the skeleton in millimetres in the camera frame, over the hand's (subsampled) point cloud, with a
-50 mm floor grid and the camera's axes for scale. Orbit (drag), zoom (wheel), pan (ctrl/middle drag); a click on a
-joint selects it. Shows smoothed joints, raw joints or both (raw faded) for a visible filter comparison.
+"""The 3-D view: the skeleton in millimetres in the camera frame (bones as tubes, joints as spheres, tips lighter
+and larger, finger colours), over the hand's (subsampled) point cloud coloured by depth, with a 50 mm floor grid
+under the hand and the camera's axes beside it (50 mm long: the distance scale). The view frames the hand and
+follows it smoothly ('follow hand' off locks it); reset returns to the framed view. Orbit (drag), zoom (wheel),
+pan (ctrl/middle drag); a click on a joint selects it. Shows smoothed joints, raw joints or both (raw faded) for a
+visible filter comparison.
 
 OpenGL needs a real (or virtual, Xvfb) display: under Qt's offscreen platform, or when no GL context can be made,
 the view shows a message instead and keeps its data logic, so everything else still works and tests run.
@@ -10,6 +13,7 @@ Imports PySide6, pyqtgraph(.opengl), numpy and app foundation.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -22,6 +26,7 @@ from app.types import TrackerResult
 MODES = ("smoothed", "raw", "both")
 MAX_CLOUD_POINTS = 3000
 GRID_SPACING_MM = 50.0
+CLOUD_DEPTH_SPAN_MM = 160.0   # the cloud's colours span this depth range around the hand's median depth
 PICK_RADIUS_SCREEN_PX = 14.0
 _NO_GL_PLATFORMS = ("offscreen", "minimal", "vnc")
 _gl_state: tuple[bool, str] | None = None
@@ -83,6 +88,20 @@ def hand_cloud_mm(result: TrackerResult, max_points: int = MAX_CLOUD_POINTS) -> 
     return point_cloud_mm(depth_mm, frame.intrinsics, mask=np.asarray(mask, dtype=bool), step=step)
 
 
+def cloud_colours(cloud_mm: np.ndarray, span_mm: float = CLOUD_DEPTH_SPAN_MM) -> np.ndarray:
+    """N x 4 float RGBA for camera-frame points, by depth (the depth view's colours: near warm, far cool) over
+    span_mm around their median depth, so the hand's relief shows."""
+    if len(cloud_mm) == 0:
+        return np.zeros((0, 4), np.float32)
+    z = np.asarray(cloud_mm, dtype=np.float32)[:, 2]
+    t = np.clip((z - np.median(z)) / span_mm + 0.5, 0.0, 1.0)
+    rgb = _CLOUD_LUT[np.round(t * 255).astype(np.int64)]
+    return np.concatenate([rgb, np.full((len(z), 1), 0.85, np.float32)], axis=1)
+
+
+_CLOUD_LUT = theme.depth_colour_map().getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.float32) / 255.0
+
+
 class SkeletonView(QtWidgets.QWidget):
     """show_result() draws one result; set_mode() picks smoothed/raw/both; joint_clicked(int) on a joint click."""
 
@@ -95,12 +114,15 @@ class SkeletonView(QtWidgets.QWidget):
         self.gl_enabled = usable if use_gl is None else (use_gl and usable)
         self.unavailable_reason = reason
         self._selected = 0
-        self._centred = False
+        self._framed = False        # the next skeleton snaps the framing (first one, or after reset)
+        self._last_frame_s: float | None = None
         self.shown_joints_mm: np.ndarray | None = None       # camera-frame joints drawn solid
         self.shown_raw_joints_mm: np.ndarray | None = None   # camera-frame raw joints drawn faded (mode 'both')
         self.cloud_mm: np.ndarray = np.zeros((0, 3))
 
-        title = QtWidgets.QLabel("3-D  ·  camera frame, mm  ·  grid 50 mm")
+        title = QtWidgets.QLabel("3-D  ·  camera frame, mm")
+        title.setToolTip("joints in millimetres in the camera frame; floor grid 50 mm; the axes are 50 mm long")
+        title.setMinimumWidth(40)
         title.setObjectName("title")
         self.mode_combo = QtWidgets.QComboBox()
         self.mode_combo.addItems(MODES)
@@ -109,13 +131,18 @@ class SkeletonView(QtWidgets.QWidget):
         self.cloud_check = QtWidgets.QCheckBox("point cloud")
         self.cloud_check.setChecked(True)
         self.cloud_check.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.follow_check = QtWidgets.QCheckBox("follow hand")
+        self.follow_check.setChecked(True)
+        self.follow_check.setToolTip("the view follows the hand; off: the view stays where it is")
+        self.follow_check.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.reset_button = QtWidgets.QPushButton("reset view")
+        self.reset_button.setToolTip("back to the framed view of the hand")
         self.reset_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         header = QtWidgets.QHBoxLayout()
         for widget in (title,):
             header.addWidget(widget)
         header.addStretch(1)
-        for widget in (self.cloud_check, self.mode_combo, self.reset_button):
+        for widget in (self.follow_check, self.cloud_check, self.mode_combo, self.reset_button):
             header.addWidget(widget)
 
         layout = QtWidgets.QVBoxLayout(self)
@@ -160,11 +187,20 @@ class SkeletonView(QtWidgets.QWidget):
         self.cloud_mm = hand_cloud_mm(result) if (self.cloud_check.isChecked() and result.pose is not None) \
             else np.zeros((0, 3))
         if self.scene is not None:
-            self.scene.set_cloud(to_display(self.cloud_mm))
+            self.scene.set_cloud(to_display(self.cloud_mm), cloud_colours(self.cloud_mm))
         self._redraw()
 
+    def following(self) -> bool:
+        return self.follow_check.isChecked()
+
+    def set_following(self, on: bool) -> None:
+        self.follow_check.setChecked(bool(on))
+
     def reset_camera(self) -> None:
-        self._centred = False
+        """Back to the framed view: default angles and distance, centred on the hand shown."""
+        self._framed = False
+        if self.scene is not None:
+            self.scene.reset_framing()
         self._redraw()
 
     def joint_screen_pos(self, joint_id: int) -> QtCore.QPointF | None:
@@ -189,9 +225,16 @@ class SkeletonView(QtWidgets.QWidget):
         solid = None if self.shown_joints_mm is None else to_display(self.shown_joints_mm)
         faded = None if self.shown_raw_joints_mm is None else to_display(self.shown_raw_joints_mm)
         self.scene.set_skeleton(solid, faded, self._selected)
-        if solid is not None and not self._centred:
-            self.scene.look_at(solid.mean(axis=0))
-            self._centred = True
+        if solid is None:
+            return
+        now = time.perf_counter()
+        if not self._framed:
+            self.scene.frame_hand(solid, 0.0, snap=True)
+            self.scene.reset_framing()
+            self._framed = True
+        elif self.following():
+            self.scene.frame_hand(solid, now - (self._last_frame_s or now))
+        self._last_frame_s = now
 
     def _on_mode_changed(self, mode: str) -> None:
         self._redraw()

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from app.gui import theme
+from app.gui.controls import ElidedLabel
 from app.types import STAGES, TrackerResult
 
 HISTORY_FRAMES = 300
@@ -46,7 +47,8 @@ class StatsPanel(QtWidgets.QWidget):
             row, col = index % rows, 2 * (index // rows)
             name = QtWidgets.QLabel(text)
             name.setStyleSheet(f"color: {theme.TEXT_DIM};")
-            value = QtWidgets.QLabel("—")
+            value = ElidedLabel()   # a narrow panel cuts values short (whole text in the tooltip)
+            value.set_full_text("—")
             value.setObjectName("statValue")
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addWidget(name, row, col)
@@ -102,13 +104,14 @@ class StatsPanel(QtWidgets.QWidget):
         window's time to update its views for one result (median)."""
         v = self.values
         if stats is None:
-            for key in ("state", "source", "capture_fps", "process_fps", "dropped"):
+            v["source"].set_full_text("—")
+            for key in ("state", "capture_fps", "process_fps", "dropped"):
                 v[key].setText("—")
         else:
             state = getattr(stats.state, "value", str(stats.state))
             v["state"].setText(state + (f"  ·  {recording_text}" if recording_text else ""))
-            v["source"].setText(str(stats.source_name))
-            v["model"].setText(str(stats.model_name))
+            v["source"].set_full_text(str(stats.source_name))
+            v["model"].set_full_text(str(stats.model_name))
             v["provider"].setText(str(stats.provider))
             v["capture_fps"].setText(f"{stats.capture_fps:5.1f} fps")
             v["process_fps"].setText(f"{stats.process_fps:5.1f} fps")
@@ -130,5 +133,5 @@ class StatsPanel(QtWidgets.QWidget):
 
     def set_model(self, model_name: str, provider: str) -> None:
         """Before the first stats arrive, say which model and provider were asked for."""
-        self.values["model"].setText(model_name)
+        self.values["model"].set_full_text(model_name)
         self.values["provider"].setText(provider)

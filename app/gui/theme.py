@@ -99,6 +99,12 @@ def colour_lut(name: str, n: int = 256, invalid_rgb: tuple[int, int, int] | None
     return lut
 
 
+def depth_colour_map() -> pg.ColorMap:
+    """Turbo reversed: near is warm and bright, far is cool and dark (the depth view and the 3-D point cloud)."""
+    positions, colours = pg.colormap.get("turbo").getStops()   # get() shares one object: build a new one
+    return pg.ColorMap(positions, colours[::-1])
+
+
 def joint_colours_float() -> np.ndarray:
     """J x 4 float RGBA in [0, 1] per joint (finger colours), for OpenGL items."""
     rgb = np.array([joint_colour_rgb(j) for j in range(NUM_JOINTS)], dtype=np.float32) / 255.0

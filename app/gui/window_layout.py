@@ -3,13 +3,17 @@
 Source bar on top; tracker settings and the selected-joint card in a fixed-width column on the left; the depth
 view and the 3-D view side by side; the weight maps and a Performance / Joints tab below them; the replay
 timeline at the bottom; state, rates and provider in the status bar. build_window_layout(window) creates the
-panels as attributes of the window (window.depth_view, window.timeline, ...). Imports PySide6 and app.gui.
+panels as attributes of the window (window.depth_view, window.timeline, ...).
+
+Two arrangements of the same panels (apply_layout): 'standard' (all of the above) and 'demo', the presentation
+layout: the depth view with its hand inset and the 3-D view large, the selected finger's weight maps below them,
+no control column, tabs, source bar or timeline. Imports PySide6 and app.gui.
 """
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from app.gui.controls import SourceBar, TimelineBar
+from app.gui.controls import ElidedLabel, SourceBar, TimelineBar
 from app.gui.depth_view import DepthView
 from app.gui.joint_table import JointTable, SelectedJointCard
 from app.gui.skeleton_view import SkeletonView
@@ -19,7 +23,9 @@ from app.gui.weights_view import WeightsView
 
 LEFT_PANEL_WIDTH_PX = 290
 # Splitter sizes (px) for a 1600 x 1000 window, before the user moves them (then they are remembered).
-DEFAULT_SPLITTER_SIZES = {"top": [660, 660], "bottom": [760, 560], "views": [560, 380]}
+DEFAULT_SPLITTER_SIZES = {"top": [660, 660], "bottom": [840, 480], "views": [530, 410]}
+LAYOUTS = ("standard", "demo")
+DEMO_VIEWS_SHARE = (0.68, 0.32)   # demo layout: depth + 3-D views above, the finger's weight maps below
 
 
 class ErrorBanner(QtWidgets.QWidget):
@@ -75,6 +81,7 @@ def build_window_layout(window: QtWidgets.QMainWindow) -> None:
     # A fixed width that fits the controls, plus room for a vertical scroll bar on short screens.
     scroll.setFixedWidth(LEFT_PANEL_WIDTH_PX + scroll.verticalScrollBar().sizeHint().width())
     w.tracker_controls.setFixedWidth(LEFT_PANEL_WIDTH_PX)
+    w.controls_scroll = scroll
     middle = QtWidgets.QHBoxLayout()
     middle.setContentsMargins(4, 0, 4, 0)
     middle.addWidget(scroll)
@@ -90,8 +97,36 @@ def build_window_layout(window: QtWidgets.QMainWindow) -> None:
     column.addWidget(w.timeline)
     w.setCentralWidget(central)
     w.state_label, w.fps_label, w.provider_label = QtWidgets.QLabel("idle"), QtWidgets.QLabel(""), QtWidgets.QLabel("")
+    w.message_label = ElidedLabel()   # messages: elided to the room left, the whole text as a tooltip
+    w.statusBar().addWidget(w.message_label, 1)
     for label in (w.state_label, w.fps_label, w.provider_label):
         w.statusBar().addPermanentWidget(label)
+    w.layout_name = "standard"
+    w._standard_sizes = None
+
+
+def apply_layout(w, name: str) -> None:
+    """Arrange the window's panels as 'standard' or 'demo' (see the module docstring)."""
+    if name not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got '{name}'")
+    if name == w.layout_name:
+        return
+    demo = name == "demo"
+    if demo:   # keep the standard arrangement to return to
+        w._standard_sizes = {key: sp.sizes() for key, sp in splitters(w).items()}
+    for widget in (w.controls_scroll, w.tabs, w.source_bar, w.timeline):
+        widget.setVisible(not demo)
+    w.weights_view.set_finger_only(demo)
+    if demo:
+        # The panels' sizes before the window is shown are not yet its own: size from the window.
+        total = max(sum(w.view_splitter.sizes()), w.height() - 60, 400)
+        w.view_splitter.setSizes([int(total * DEMO_VIEWS_SHARE[0]), int(total * DEMO_VIEWS_SHARE[1])])
+        half = max(sum(w.top_splitter.sizes()), w.width() - 20, 400) // 2
+        w.top_splitter.setSizes([half, half])
+    elif w._standard_sizes is not None:
+        for key, sp in splitters(w).items():
+            sp.setSizes(w._standard_sizes[key])
+    w.layout_name = name
 
 
 def splitters(window) -> dict[str, QtWidgets.QSplitter]:

@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from app.errors import InputError, TrackerError
-from app.model_info import INPUT_NAME, METADATA_KEY, OUTPUT_JOINTS, OUTPUT_WEIGHTS, ModelInfo
+from app.model_info import INPUT_NAME, METADATA_KEY, OUTPUT_JOINTS, OUTPUT_OFFSETS, OUTPUT_WEIGHTS, ModelInfo
 
 PROVIDERS = ("auto", "cuda", "cpu", "tensorrt")
 _ORT_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
@@ -66,7 +66,8 @@ class Estimator:
     model_path: .onnx exported by models/export.py; provider: 'auto' | 'cuda' | 'cpu' | 'tensorrt';
     intra_op_threads: onnxruntime CPU threads (1 keeps a core free for capture and display).
     Attributes: info (ModelInfo), provider (the provider actually used), provider_note (why it differs from
-    the request, or ''), model_path, model_name.
+    the request, or ''), model_path, model_name, has_offsets (the model also outputs each pixel's vote offset,
+    app.model_info.OUTPUT_OFFSETS; see infer_votes).
     """
 
     def __init__(self, model_path: str | os.PathLike, provider: str = "auto", intra_op_threads: int = 1) -> None:
@@ -84,6 +85,7 @@ class Estimator:
         self.session = self._open(path, options, providers)
         self.info = self._read_info(path)
         self._check_io(path)
+        self.has_offsets = OUTPUT_OFFSETS in [o.name for o in self.session.get_outputs()]
         self.model_path = str(path)
         self.model_name = path.name
         self.requested = provider
@@ -139,18 +141,32 @@ class Estimator:
     def infer(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """crops: N x S x S float32 normalised crops -> (joints_uvd N x J x 3 normalised crop coordinates,
         weights N x J x F x F softmax weight maps, each summing to 1)."""
+        joints, weights, _ = self._run(crops, False)
+        return joints, weights
+
+    def infer_votes(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """As infer(), plus every pixel's vote offset N x J x 3 x F x F (normalised crop units, see
+        app.model_info.OUTPUT_OFFSETS) when the model outputs it, else None."""
+        return self._run(crops, self.has_offsets)
+
+    def _run(self, crops: np.ndarray, with_offsets: bool):
         s = self.info.input_size
         crops = np.asarray(crops, dtype=np.float32)
         if crops.ndim != 3 or crops.shape[1:] != (s, s):
             raise InputError(f"estimator: expected N x {s} x {s} crops, got {crops.shape}")
+        names = [OUTPUT_JOINTS, OUTPUT_WEIGHTS] + ([OUTPUT_OFFSETS] if with_offsets else [])
         try:
-            joints, weights = self.session.run([OUTPUT_JOINTS, OUTPUT_WEIGHTS],
-                                               {INPUT_NAME: np.ascontiguousarray(crops[:, None])})
+            outputs = self.session.run(names, {INPUT_NAME: np.ascontiguousarray(crops[:, None])})
         except Exception as exc:
             raise TrackerError(f"inference failed on {self.provider}: {str(exc).strip().splitlines()[0][:200]}") \
                 from None
+        joints, weights = outputs[0], outputs[1]
+        offsets = outputs[2] if with_offsets else None
         j, f = self.info.num_joints, self.info.feature_size
         if joints.shape != (len(crops), j, 3) or weights.shape != (len(crops), j, f, f):
             raise TrackerError(f"model output {joints.shape}, {weights.shape} does not match its metadata "
                                f"({j} joints, feature {f})")
-        return joints, weights
+        if offsets is not None and offsets.shape != (len(crops), j, 3, f, f):
+            raise TrackerError(f"model output '{OUTPUT_OFFSETS}' {offsets.shape} does not match its metadata "
+                               f"(expected N x {j} x 3 x {f} x {f})")
+        return joints, weights, offsets

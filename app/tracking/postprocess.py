@@ -30,6 +30,13 @@ def unmirror(joints_uvd: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, n
     return joints, np.ascontiguousarray(weights[..., ::-1])
 
 
+def unmirror_offsets(offsets: np.ndarray) -> np.ndarray:
+    """Undo a horizontal flip for per-pixel vote offsets (J, 3, F, F): du negated, columns flipped."""
+    out = np.array(offsets[..., ::-1], dtype=np.float32, copy=True)
+    out[:, 0] = -out[:, 0]
+    return out
+
+
 def crop_to_camera(joints_uvd: np.ndarray, geom: CropGeometry, intr: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
     """(J, 3) normalised crop (u, v, d) -> ((J, 3) camera-frame mm, (J, 2) image pixels (u_px, v_px))."""
     xyz_mm = crop_uvd_to_xyz_mm(joints_uvd, geom, intr)

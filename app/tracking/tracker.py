@@ -24,7 +24,8 @@ from app.errors import InputError
 from app.tracking.crop import CropGeometry, crop_depth, crop_geometry
 from app.tracking.estimator import Estimator
 from app.tracking.localise import HandLocaliser
-from app.tracking.postprocess import crop_to_camera, joint_confidence, overall_confidence, unmirror
+from app.tracking.postprocess import (crop_to_camera, joint_confidence, overall_confidence, unmirror,
+                                      unmirror_offsets)
 from app.tracking.smoothing import OneEuroFilter
 from app.types import (DepthFrame, HandLocation, HandPose, StageTimings, TrackerResult, TrackingStatus,
                        readonly)
@@ -34,7 +35,8 @@ from app.types import (DepthFrame, HandLocation, HandPose, StageTimings, Tracker
 class Estimate:
     """One crop's network estimate, post-processed: geom (the crop), crop (S x S normalised depth as the user
     sees it, i.e. un-mirrored), joints_uvd (J x 3, un-mirrored), weights (J x F x F, un-mirrored), xyz_mm
-    (J x 3 camera frame, unsmoothed), confidence (J,), overall (mean confidence), recentred (second pass)."""
+    (J x 3 camera frame, unsmoothed), confidence (J,), overall (mean confidence), recentred (second pass),
+    offsets (J x 3 x F x F per-pixel vote offsets, un-mirrored, when the model outputs them, else None)."""
 
     geom: CropGeometry
     crop: np.ndarray
@@ -44,6 +46,7 @@ class Estimate:
     confidence: np.ndarray
     overall: float
     recentred: bool
+    offsets: np.ndarray | None = None
 
 
 class HandTracker:
@@ -142,6 +145,7 @@ class HandTracker:
             confidence=readonly(est.confidence),
             hand=config.hand,
             joint_names=tuple(self.info.joint_names),
+            offsets=readonly(est.offsets),
         )
         extra.update(confidence=est.overall, recentred=est.recentred)
         return self._result(frame, location, status, est.geom, est.crop, pose, times, extra)
@@ -173,18 +177,20 @@ class HandTracker:
             crop = np.ascontiguousarray(crop[:, ::-1])
         _add(times, "crop", t)
         t = time.perf_counter()
-        joints_uvd, weights = self.estimator.infer(crop[None])
+        joints_uvd, weights, offsets = self.estimator.infer_votes(crop[None])
         _add(times, "infer", t)
         t = time.perf_counter()
         joints_uvd, weights = joints_uvd[0].astype(np.float64), weights[0]
+        offsets = None if offsets is None else offsets[0]
         if mirror:
             joints_uvd, weights = unmirror(joints_uvd, weights)
+            offsets = None if offsets is None else unmirror_offsets(offsets)
             crop = np.ascontiguousarray(crop[:, ::-1])   # shown as the user sees it, like the weight maps
         xyz_mm, _ = crop_to_camera(joints_uvd, geom, intr)
         confidence = joint_confidence(weights, joints_uvd, self.info.kernel_radius)
         _add(times, "postprocess", t)
         return Estimate(geom, readonly(crop), joints_uvd, np.ascontiguousarray(weights, dtype=np.float32), xyz_mm,
-                        confidence, overall_confidence(confidence), False)
+                        confidence, overall_confidence(confidence), False, offsets)
 
     def _result(self, frame, location: HandLocation, status, geom, crop, pose, times, extra) -> TrackerResult:
         ready_s = time.perf_counter()
