@@ -27,7 +27,7 @@ from app.errors import InputError
 from app.joints import JOINT_NAMES
 from app.runtime.pipeline import Pipeline
 from app.runtime.records import JsonlWriter, run_header
-from app.streaming import open_streams
+from app.streaming import open_streams, reach_warning
 from app.streaming.osc import osc_bundle, osc_messages
 from app.streaming.targets import DEFAULT_MAX_CLIENTS, is_loopback, parse_stream_url
 from app.streaming.websocket import page_html
@@ -111,6 +111,9 @@ def test_stream_urls_are_parsed_with_loopback_defaults():
         with pytest.raises(InputError, match=why):
             parse_stream_url(bad)
     assert DEFAULT_MAX_CLIENTS == 16
+    assert reach_warning(parse_stream_url("ws://:8765")) is None
+    line = reach_warning(parse_stream_url("ws://0.0.0.0:8765"))     # only the message: nothing is bound
+    assert line.startswith("warning: ") and "\n" not in line and "0.0.0.0" in line
 
 
 # ---- WebSocket ----------------------------------------------------------------------------------------------

@@ -67,13 +67,21 @@ def open_streams(urls: list[str], max_clients: int = DEFAULT_MAX_CLIENTS,
             stream.start()
             started.append(stream)
             log(stream.describe())
-            if not target.is_loopback:
-                reach = ("listens on" if target.scheme == "ws" else "sends to")
-                log(f"warning: --stream {target.url} {reach} {target.host}, not only this machine: anyone who "
-                    "can reach it can read the hand data (there is no authentication)")
+            warning = reach_warning(target)
+            if warning:
+                log(warning)
     except BaseException:
         for stream in started:
             stream.close()
         raise
     return Streams(started)
 
+
+
+def reach_warning(target: StreamTarget) -> str | None:
+    """The one warning line for a stream that reaches beyond this machine, else None."""
+    if target.is_loopback:
+        return None
+    reach = "listens on" if target.scheme == "ws" else "sends to"
+    return (f"warning: --stream {target.url} {reach} {target.host}, not only this machine: anyone who can reach "
+            "it can read the hand data (there is no authentication)")
