@@ -10,6 +10,8 @@ dev=0; [ "${1:-}" = "--dev" ] && dev=1
 sys_pkgs=(libusb-1.0-0 libglib2.0-0 libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 libxkbcommon0
           libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0
           libxcb-xkb1 libxkbcommon-x11-0 libxcb-util1 xvfb xauth)
+# --dev: a headless browser for the test of the --stream live page (tests/browser.py).
+if [ $dev = 1 ]; then sys_pkgs+=(chromium); fi
 missing=()
 for p in "${sys_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

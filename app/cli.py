@@ -13,6 +13,8 @@ import sys
 
 from app.config import DEFAULT_MODEL_PATH, HANDS, PROVIDERS, TrackerConfig
 from app.errors import InputError, TrackerError
+from app.streaming.targets import DEFAULT_HOST as _STREAM_HOST, DEFAULT_MAX_CLIENTS as _STREAM_MAX_CLIENTS
+from app.streaming.targets import check_max_clients, parse_stream_url
 from app.tracking.localise import LocaliserConfig
 from app.tracking.smoothing import SmoothingConfig
 
@@ -35,6 +37,9 @@ timestamp_ms (device clock), status (tracking | low_confidence | at_border | no_
 hand, joint_names, joints_xyz_mm (21 x [x,y,z], smoothed), joints_xyz_raw_mm, joints_uv_px (21 x [u,v]),
 confidence (21 values in [0,1]), overall_confidence, centre_uvz, timings_ms (per stage) and, when the source
 has ground truth (synthetic), gt_xyz_mm. Joint fields are null when no hand was found; status says why.
+
+--stream ws://HOST:PORT sends the same header and frame objects, one per WebSocket text message (the newest
+frame only, to each client at its own pace); http://HOST:PORT/ is a live 3-D view of the stream.
 
 --benchmark prints one JSON object at the end: {"frames": N, "throughput_fps": F, "stages_ms": {"wait": {"p50",
 "p95","p99","mean"}, "localise", "crop", "infer", "postprocess", "smooth", "end_to_end"}} (milliseconds).
@@ -103,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--layout", choices=("standard", "demo"),
                      help="(GUI) window layout: standard, or demo for presenting (hand inset and 3-D view large, the "
                           "selected finger's weight maps, little chrome; D switches); default: the remembered one")
+    out = p.add_argument_group("streaming (to other programs; GUI and headless)")
+    out.add_argument("--stream", action="append", default=[], metavar="URL",
+                     help="ws://HOST:PORT: a WebSocket server sending the header and then every frame as JSON "
+                          "(the --output schema), with a live 3-D view at http://HOST:PORT/; osc://HOST:PORT: one "
+                          "OSC bundle per frame over UDP (addresses /hand/<hand>/..., see README). HOST defaults "
+                          f"to {_STREAM_HOST} (this machine only); port 0 picks a free ws port. Repeatable")
+    out.add_argument("--stream-max-clients", type=int, default=_STREAM_MAX_CLIENTS, metavar="N",
+                     help=f"WebSocket clients allowed at once per server (default {_STREAM_MAX_CLIENTS})")
     return p
 
 
@@ -139,6 +152,9 @@ def _check_args(args) -> None:
         raise InputError("--screenshot is for the GUI; leave out --headless")
     if args.layout and args.headless:
         raise InputError("--layout is for the GUI; leave out --headless")
+    for url in args.stream:
+        parse_stream_url(url)
+    check_max_clients(args.stream_max_clients)
     if args.model and not os.path.isfile(args.model):
         raise InputError(f"model file not found: {args.model}"
                          + (" (train and export one, see README)" if args.model == DEFAULT_MODEL_PATH else ""))
@@ -198,16 +214,25 @@ def _run(args) -> int:
 
         calibration = load_calibration(args.calibration)
     config = config_from_args(args, calibration)
-    spec = choose_source(args.source)
-    if not args.headless:
+    streams = None
+    if args.stream:   # bound before anything slow, so a port in use fails at once
+        from app.streaming import open_streams
+
+        streams = open_streams(args.stream, args.stream_max_clients)
+    try:
+        spec = choose_source(args.source)
+        if not args.headless:
+            source = open_source_from_args(args, spec, calibration)
+            from app.gui import run_gui   # lazy: headless runs never import Qt
+
+            return int(run_gui(config, source, args, streams=streams))
+        from app.runtime.headless import run_headless
+
         source = open_source_from_args(args, spec, calibration)
-        from app.gui import run_gui   # lazy: headless runs never import Qt
-
-        return int(run_gui(config, source, args))
-    from app.runtime.headless import run_headless
-
-    source = open_source_from_args(args, spec, calibration)
-    return run_headless(config, source, args)
+        return run_headless(config, source, args, streams=streams)
+    finally:
+        if streams is not None:
+            streams.close()
 
 
 if __name__ == "__main__":   # python -m app.cli

@@ -58,3 +58,11 @@ def test_foundation_modules_import_numpy_level_code_only():
                                              "mailbox.py", "config.py")]
     heavy = {"torch", "onnxruntime", "PySide6", "pyqtgraph", "pyrealsense2", "models"}
     assert offenders([f for f in foundation if f.exists()], heavy) == []
+
+
+def test_websockets_and_osc_only_in_the_streaming_package():
+    assert offenders(files_under("app"), {"websockets", "pythonosc"}, ("app/streaming/",)) == []
+
+
+def test_the_streaming_package_never_imports_qt_or_the_gui():
+    assert offenders(files_under("app/streaming"), {"PySide6", "pyqtgraph", "OpenGL", "app.gui"}) == []

@@ -6,7 +6,7 @@ loaded when the window is really opened.
 from __future__ import annotations
 
 
-def run_gui(config, source, args) -> int:
+def run_gui(config, source, args, streams=None) -> int:
     """Open the main window (see app/gui/app.py)."""
     from app.gui.app import run_gui as _run_gui
-    return _run_gui(config, source, args)
+    return _run_gui(config, source, args, streams=streams)

@@ -121,9 +121,10 @@ class ScriptedRun(QtCore.QObject):
         self.window.close()   # ends run_gui's event loop
 
 
-def run_gui(config: TrackerConfig, source, args) -> int:
+def run_gui(config: TrackerConfig, source, args, streams=None) -> int:
     """Open the window. source: an unopened FrameSource or None (the user chooses); args: .max_frames,
-    .screenshot (PNG path), .record (session folder to record into from the start). Returns the exit code."""
+    .screenshot (PNG path), .record (session folder to record into from the start); streams: started --stream
+    outputs (app.streaming.Streams), fed by every pipeline the window starts. Returns the exit code."""
     max_frames = getattr(args, "max_frames", None)
     screenshot = getattr(args, "screenshot", None)
     scripted = bool(max_frames or screenshot)
@@ -151,6 +152,8 @@ def run_gui(config: TrackerConfig, source, args) -> int:
         window.set_layout(args.layout)
     window.show()
     runner = ScriptedRun(window, max_frames, screenshot) if scripted else None
+    if streams is not None:
+        window.host.pipeline_hooks.append(streams.attach)
     if source is not None:
         window.set_source(source, kind=_SOURCE_KINDS.get(source.info.kind, "file"),
                           reopen=_reopener(args, source.info.kind))

@@ -45,6 +45,8 @@ class PipelineHost(QtCore.QObject):
         self._last_error: str | None = None
         self._last_recording_error: str | None = None
         self._recording_path: str | None = None
+        # Called with every new Pipeline before it starts (e.g. the --stream outputs attach as its consumers).
+        self.pipeline_hooks: list[Callable[[object], None]] = []
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(poll_interval_ms)
         self.timer.timeout.connect(self.poll)
@@ -130,6 +132,8 @@ class PipelineHost(QtCore.QObject):
             self.pipeline = Pipeline(self.source, tracker, speed=None if info.live else speed,
                                      hold_at_end=info.seekable and not info.live)
             self.pipeline.add_consumer(lambda _result: self._result_arrived.emit())
+            for hook in self.pipeline_hooks:
+                hook(self.pipeline)
             self.pipeline.start()
         except TrackerError as exc:
             self.error.emit(str(exc))

@@ -14,7 +14,7 @@ from app.config import TrackerConfig
 from app.errors import TrackerError
 from app.runtime.benchmark import BenchmarkCollector
 from app.runtime.pipeline import Pipeline, PipelineState
-from app.runtime.records import JsonlWriter, header_record
+from app.runtime.records import JsonlWriter, run_header
 from app.sources.base import FrameSource
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
@@ -31,9 +31,10 @@ def build_tracker(config: TrackerConfig) -> HandTracker:
     return HandTracker(config, estimator)
 
 
-def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
-    """Process the source without a GUI. Returns the exit code; raises TrackerError for a failed run (the CLI
-    turns it into one line and an exit code)."""
+def run_headless(config: TrackerConfig, source: FrameSource, args, streams=None) -> int:
+    """Process the source without a GUI. streams: started --stream outputs (app.streaming.Streams) to feed, or
+    None. Returns the exit code; raises TrackerError for a failed run (the CLI turns it into one line and an
+    exit code)."""
     tracker = build_tracker(config)
     realtime = bool(getattr(args, "realtime", False))
     pipeline = Pipeline(source, tracker, lockstep=False if realtime else None, speed=1.0 if realtime else None)
@@ -42,17 +43,13 @@ def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
     counter = _Counter(max_frames, enough)
     writer = None
     if getattr(args, "output", None):
-        est = tracker.estimator
-        info = source.info
-        header = header_record(provider=est.provider, model=est.model_path, model_info=json.loads(est.info.to_json()),
-                               source={"kind": info.kind, "name": info.name, "live": info.live,
-                                       "frame_count": info.frame_count, "fps": info.fps},
-                               config=config.to_dict())
-        writer = JsonlWriter(args.output, header, limit=max_frames)
+        writer = JsonlWriter(args.output, run_header(tracker, source.info), limit=max_frames)
         pipeline.add_consumer(writer)
     collector = BenchmarkCollector(limit=max_frames)
     if getattr(args, "benchmark", False):
         pipeline.add_consumer(collector)
+    if streams is not None:
+        streams.attach(pipeline)
     pipeline.add_consumer(counter)
     if getattr(args, "record", None):
         pipeline.start_recording(args.record)

@@ -65,6 +65,21 @@ def header_record(*, provider: str, model: str, model_info: dict, source: dict, 
             "model": model, "model_info": model_info, "source": source, "config": config}
 
 
+def run_header(tracker, source_info) -> dict:
+    """The header of a run, from its HandTracker and the source's SourceInfo: what the --output file and the
+    --stream servers send first (one function, so the two never differ)."""
+    est, info = tracker.estimator, source_info
+    return header_record(provider=est.provider, model=est.model_path, model_info=json.loads(est.info.to_json()),
+                         source={"kind": info.kind, "name": info.name, "live": info.live,
+                                 "frame_count": info.frame_count, "fps": info.fps},
+                         config=tracker.config.to_dict())
+
+
+def to_json_line(obj: dict) -> str:
+    """One record as compact JSON text without the newline (the JSONL line, the WebSocket message)."""
+    return json.dumps(obj, separators=(",", ":"))
+
+
 class JsonlWriter:
     """Pipeline consumer writing the header, then one record per result, one JSON object per line, flushed
     per line (a crash loses at most the line being written). path '-' writes to stdout. limit: ignore results
@@ -88,7 +103,7 @@ class JsonlWriter:
 
     def _write(self, obj: dict) -> None:
         try:
-            self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            self._file.write(to_json_line(obj) + "\n")
             self._file.flush()
         except OSError as exc:
             raise RecordingError(f"writing {self.path} failed: {exc.strerror or exc}") from None

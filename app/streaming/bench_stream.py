@@ -1,0 +1,234 @@
+"""What --stream costs, on loopback: latency from the tracker's result to a client's receipt, tracker throughput
+with no stream and with 0, 1 and 16 WebSocket clients plus one stalled client, memory over the run, and the
+OSC sender's cost per frame.
+
+    python -m app.streaming.bench_stream --frames 1000 --rounds 3
+
+A synthetic session (640x480) is recorded once, then replayed frame-exact (every frame, as fast as the tracker
+goes, one ONNX Runtime thread: the README's headless benchmark) once per configuration and round; the
+configurations alternate within each round so a busy machine affects them alike. Clients run in a separate
+process (like real ones: they do not share the tracker's interpreter); each stamps every message with
+time.perf_counter() on receipt (CLOCK_MONOTONIC, the same clock as the tracker's TrackerResult.ready_s), so
+latency = receipt - ready_s per frame. The stalled client completes the handshake and never reads again.
+Memory: this process's resident set, sampled every 50 ms; "growth" is RSS at the end minus RSS at half-way.
+Prints one JSON object (medians over rounds, and every round). Imports app code, websockets and the
+standard library.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.config import DEFAULT_MODEL_PATH, TrackerConfig
+from app.runtime.benchmark import BenchmarkCollector
+from app.runtime.pipeline import Pipeline
+from app.sources.session import SessionSource
+from app.streaming import open_streams
+from app.tracking.estimator import Estimator
+from app.tracking.tracker import HandTracker
+
+CONFIGS = ("no stream", "ws, 0 clients", "ws, 1 client", "ws, 16 clients + 1 stalled", "osc")
+
+
+# ---- the clients' process -----------------------------------------------------------------------------------
+async def _clients_main(url: str, clients: int, stalled: int) -> None:
+    from websockets.asyncio.client import connect
+
+    receipts: list[list[tuple[int, float]]] = [[] for _ in range(clients)]
+    connections = [await connect(url, compression=None, max_size=None) for _ in range(clients)]
+    stalled_socks = [_stalled_socket(url) for _ in range(stalled)]
+
+    async def read(k: int, ws) -> None:
+        try:
+            async for message in ws:
+                t = time.perf_counter()
+                if message.startswith('{"header"'):
+                    continue
+                receipts[k].append((int(message[9:message.index(",", 9)]), t))   # '{"frame":N,...'
+        except Exception:
+            pass
+    tasks = [asyncio.create_task(read(k, ws)) for k, ws in enumerate(connections)]
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)   # until told to stop
+    for ws in connections:
+        await ws.close()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for sock in stalled_socks:
+        sock.close()
+    print(json.dumps({"receipts": receipts}), flush=True)
+
+
+def _stalled_socket(url: str) -> socket.socket:
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    if not sock.recv(12).startswith(b"HTTP/1.1 101"):
+        raise RuntimeError("the stalled client's handshake failed")
+    return sock
+
+
+class _ClientProcess:
+    def __init__(self, url: str, clients: int, stalled: int) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.streaming.bench_stream", "--client", url,
+                                      "--clients", str(clients), "--stalled", str(stalled)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the client process did not start")
+
+    def finish(self) -> list[list[tuple[int, float]]]:
+        out, _ = self.proc.communicate("stop\n", timeout=60)
+        return json.loads(out.strip().splitlines()[-1])["receipts"]
+
+
+# ---- the tracker's process ----------------------------------------------------------------------------------
+class _RssSampler(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self._halt = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            with open("/proc/self/statm") as f:
+                self.samples.append(int(f.read().split()[1]) * self._page / 2**20)
+            self._halt.wait(0.05)
+
+    def stop(self) -> dict:
+        self._halt.set()
+        self.join()
+        s = self.samples or [0.0]
+        return {"rss_start_mb": round(s[0], 1), "rss_max_mb": round(max(s), 1), "rss_end_mb": round(s[-1], 1),
+                "rss_growth_second_half_mb": round(s[-1] - s[len(s) // 2], 1)}
+
+
+def _record_session(directory: str, frames: int, estimator: Estimator) -> None:
+    from app.sources.synthetic import SyntheticSource
+
+    pipeline = Pipeline(SyntheticSource(frame_count=frames, realtime=False),
+                        HandTracker(TrackerConfig(model_path=estimator.model_path), estimator))
+    pipeline.start_recording(directory)
+    pipeline.start()
+    pipeline.wait_finished(None)
+    pipeline.stop()
+
+
+def run_config(name: str, session: str, estimator: Estimator) -> dict:
+    streams, clients, count = None, None, 0
+    if name.startswith("ws"):
+        streams = open_streams(["ws://127.0.0.1:0"], max_clients=32, log=lambda line: None)
+        count = {"ws, 0 clients": 0, "ws, 1 client": 1}.get(name, 16)
+        if count:
+            clients = _ClientProcess(streams.streams[0].url, count, 1 if "stalled" in name else 0)
+    elif name == "osc":
+        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)   # a listener, so nothing is refused
+        receiver.bind(("127.0.0.1", 0))
+        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        streams = open_streams([f"osc://127.0.0.1:{receiver.getsockname()[1]}"], log=lambda line: None)
+    pipeline = Pipeline(SessionSource(session), HandTracker(TrackerConfig(model_path=estimator.model_path),
+                                                            estimator))
+    ready_s: dict[int, float] = {}
+    pipeline.add_consumer(lambda r: ready_s.__setitem__(r.frame.index, r.ready_s))
+    collector = BenchmarkCollector()
+    pipeline.add_consumer(collector)
+    if streams is not None:
+        streams.attach(pipeline)
+    sampler = _RssSampler()
+    sampler.start()
+    pipeline.start()
+    pipeline.wait_finished(None)
+    pipeline.stop()
+    time.sleep(0.3)   # the last frames' way to the clients
+    row = {"config": name, "throughput_fps": collector.summary()["throughput_fps"], **sampler.stop()}
+    if clients is not None:
+        latencies = [(t - ready_s[f]) * 1e3 for per_client in clients.finish() for f, t in per_client if f in ready_s]
+        row.update({"latency_ms_p50": _pct(latencies, 50), "latency_ms_p99": _pct(latencies, 99),
+                    "frames_received_per_reader": round(len(latencies) / count, 1)})
+    if name == "osc":
+        stream = streams.streams[0]
+        row.update({"osc_send_us_p50": _pct(np.asarray(stream.send_ms) * 1e3, 50),
+                    "osc_send_us_p99": _pct(np.asarray(stream.send_ms) * 1e3, 99),
+                    "osc_bundles_sent": stream.bundles_sent, "osc_bundle_bytes": _bundle_bytes(pipeline)})
+        receiver.close()
+    if streams is not None:
+        row["stream"] = {k: v for k, v in streams.stats()[0].items() if k != "per_client"}
+        streams.close()
+    row["frames"] = len(ready_s)
+    return row
+
+
+def _bundle_bytes(pipeline: Pipeline) -> int:
+    from app.runtime.records import result_record
+    from app.streaming.osc import osc_bundle
+    result = pipeline.latest_result()
+    return len(osc_bundle(result_record(result))) if result is not None else 0
+
+
+def _pct(values, q) -> float:
+    v = np.asarray(list(values), dtype=np.float64)
+    return round(float(np.percentile(v, q)), 3) if v.size else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--frames", type=int, default=1000, help="frames in the replayed session (default 1000)")
+    p.add_argument("--rounds", type=int, default=3, help="runs of every configuration (default 3)")
+    p.add_argument("--model", default=DEFAULT_MODEL_PATH)
+    p.add_argument("--session", help="replay this session instead of recording a synthetic one")
+    p.add_argument("--client", help=argparse.SUPPRESS)
+    p.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.client:
+        asyncio.run(_clients_main(args.client, args.clients, args.stalled))
+        return 0
+    estimator = Estimator(args.model, "cpu", 1)
+    with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
+        session = args.session
+        if session is None:
+            session = str(Path(tmp) / "session")
+            print(f"recording a {args.frames}-frame synthetic session ...", file=sys.stderr)
+            _record_session(session, args.frames, estimator)
+        rows: list[dict] = []
+        for k in range(args.rounds):
+            for name in CONFIGS:
+                row = run_config(name, session, estimator)
+                row["round"] = k
+                rows.append(row)
+                print(f"  round {k + 1}: {name}: {row['throughput_fps']} fps"
+                      + (f", latency p50 {row['latency_ms_p50']} ms p99 {row['latency_ms_p99']} ms"
+                         if "latency_ms_p50" in row else "")
+                      + (f", OSC send p50 {row['osc_send_us_p50']} us" if "osc_send_us_p50" in row else ""),
+                      file=sys.stderr)
+    summary = {}
+    base = float(np.median([r["throughput_fps"] for r in rows if r["config"] == "no stream"]))
+    for name in CONFIGS:
+        mine = [r for r in rows if r["config"] == name]
+        entry = {key: round(float(np.median([r[key] for r in mine])), 3) for key in mine[0]
+                 if isinstance(mine[0][key], (int, float)) and key not in ("round",)}
+        entry["throughput_vs_no_stream_pct"] = round(100.0 * (entry["throughput_fps"] / base - 1.0), 1)
+        summary[name] = entry
+    print(json.dumps({"frames": args.frames, "rounds": args.rounds, "cpu_count": os.cpu_count(),
+                      "median": summary, "runs": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

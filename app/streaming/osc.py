@@ -1,0 +1,132 @@
+"""The osc:// stream: one OSC bundle per tracked frame, sent over UDP to HOST:PORT (python-osc builds it).
+
+Address space (HAND is 'right' or 'left', NAME one of the 21 joint names of app/joints.py; the values are those
+of the JSONL record, app/runtime/records.py):
+
+  /hand/HAND/frame                  i frame (0-based index in this run), i frame_number, d timestamp_ms
+  /hand/HAND/status                 s tracking | low_confidence | at_border | no_hand | too_near | too_far
+  /hand/HAND/latency_ms             f the tracker's end-to-end time (frame arrival -> result), ms
+  /hand/HAND/confidence             f overall confidence in [0, 1]                  (only with a pose)
+  /hand/HAND/joint/NAME             f x, f y, f z: smoothed joint, mm, camera frame  (only with a pose)
+  /hand/HAND/joint_confidence       f x 21: per-joint confidence in joint order    (only with a pose)
+
+The bundle's time tag is 'immediately'. Without a pose (status no_hand, too_near, too_far) only frame, status
+and latency_ms are sent. Threads: the tracker thread only puts the result into a latest-value slot; a sender
+thread builds and sends the newest bundle (a slow sender skips frames, counted). The socket is non-blocking: a
+datagram the kernel cannot take is dropped and counted, a receiver that is not listening costs nothing.
+Imports the standard library, python-osc and app code only.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from app.errors import InputError
+from app.mailbox import LatestSlot
+from app.runtime.records import result_record
+from app.streaming.targets import StreamTarget
+from app.types import TrackerResult
+
+
+def osc_messages(record: dict) -> list[tuple[str, list[tuple[str, object]]]]:
+    """The messages of one frame record: [(address, [(type tag, value), ...]), ...] (see the module docstring)."""
+    base = f"/hand/{record['hand']}"
+    messages = [(f"{base}/frame", [("i", int(record["frame"])), ("i", int(record["frame_number"])),
+                                   ("d", float(record["timestamp_ms"]))]),
+                (f"{base}/status", [("s", str(record["status"]))]),
+                (f"{base}/latency_ms", [("f", float(record["timings_ms"].get("end_to_end", 0.0)))])]
+    if record["joints_xyz_mm"] is not None:
+        messages.append((f"{base}/confidence", [("f", float(record["overall_confidence"]))]))
+        for name, xyz in zip(record["joint_names"], record["joints_xyz_mm"]):
+            messages.append((f"{base}/joint/{name}", [("f", float(v)) for v in xyz]))
+        messages.append((f"{base}/joint_confidence", [("f", float(c)) for c in record["confidence"]]))
+    return messages
+
+
+def osc_bundle(record: dict) -> bytes:
+    """One frame record as the datagram of an OSC bundle."""
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    for address, args in osc_messages(record):
+        message = OscMessageBuilder(address=address)
+        for type_tag, value in args:
+            message.add_arg(value, arg_type=type_tag)
+        bundle.add_content(message.build())
+    return bundle.build().dgram
+
+
+class OscStream:
+    """A pipeline consumer sending each newest result as an OSC bundle to target (host, port)."""
+
+    def __init__(self, target: StreamTarget) -> None:
+        if target.scheme != "osc":
+            raise ValueError(f"not an osc:// target: {target.url}")
+        self.target = target
+        self._slot: LatestSlot[TrackerResult] = LatestSlot()
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._address = None
+        self.bundles_sent = 0
+        self.send_errors = 0
+        self.send_ms: list[float] = []   # build + send time of each bundle (the sender thread's cost), ms
+        self._keep_times = 100_000
+
+    def start(self) -> None:
+        try:
+            infos = socket.getaddrinfo(self.target.host, self.target.port, type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise InputError(f"--stream {self.target.url}: cannot resolve {self.target.host}: "
+                             f"{exc.strerror or exc}") from None
+        family, kind, proto, _name, address = infos[0]
+        self._socket = socket.socket(family, kind, proto)
+        self._socket.setblocking(False)
+        self._address = address
+        self._thread = threading.Thread(target=self._run, name=f"stream-osc-{self.target.port}", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        self._slot.close()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        if self._socket is not None:
+            self._socket.close()
+
+    @property
+    def url(self) -> str:
+        return self.target.display()
+
+    def describe(self) -> str:
+        return f"stream: {self.url} (OSC bundles over UDP, addresses /hand/<hand>/...)"
+
+    def __call__(self, result: TrackerResult) -> None:
+        self._slot.put(result)
+
+    def attach(self, pipeline) -> None:
+        pipeline.add_consumer(self)
+
+    def stats(self) -> dict:
+        return {"url": self.url, "results": self._slot.puts, "results_skipped": self._slot.dropped,
+                "bundles_sent": self.bundles_sent, "send_errors": self.send_errors}
+
+    def _run(self) -> None:
+        while True:
+            result = self._slot.get(None)
+            if result is None:
+                if self._slot.closed:
+                    return
+                continue
+            self.send(result)
+
+    def send(self, result: TrackerResult) -> None:
+        started = time.perf_counter()
+        datagram = osc_bundle(result_record(result))
+        try:
+            self._socket.sendto(datagram, self._address)
+            self.bundles_sent += 1
+        except OSError:   # buffer full, nobody listening (ICMP refused), network down: drop this frame
+            self.send_errors += 1
+        if len(self.send_ms) < self._keep_times:
+            self.send_ms.append((time.perf_counter() - started) * 1e3)
