@@ -89,6 +89,32 @@ def test_headless_synthetic_with_max_frames_terminates_with_ground_truth(model, 
     assert all(np.asarray(r["gt_xyz_mm"]).shape == (21, 3) for r in records)
 
 
+def test_max_frames_is_exact_on_png_folders_and_sessions(model, png_folder, tmp_path):
+    """N means N: processed, written, recorded, benchmarked and in the final message (issue #10 item 1)."""
+    many = tmp_path / "many"
+    many.mkdir()
+    for k, png in enumerate(sorted(png_folder.glob("*.png")) * 5):          # 40 frames
+        (many / f"d{k:03d}.png").write_bytes(png.read_bytes())
+    session = tmp_path / "session"
+    proc = run_cli("--headless", "--source", many, "--intrinsics", INTRINSICS, "--model", model,
+                   "--record", session)
+    assert proc.returncode == 0, proc.stderr
+    for source, n, extra in ((many, 7, ["--intrinsics", INTRINSICS]), (session, 11, []),
+                             (session, 13, ["--realtime"])):
+        out, rec = tmp_path / f"out{n}.jsonl", tmp_path / f"rec{n}"
+        proc = run_cli("--headless", "--source", source, *extra, "--model", model, "--max-frames", n,
+                       "--output", out, "--record", rec, "--benchmark")
+        assert proc.returncode == 0, proc.stderr
+        _, records = read_jsonl(out)
+        assert len(records) == n
+        assert len((rec / "frames.jsonl").read_text().splitlines()) == n == len(list((rec / "depth").iterdir()))
+        assert json.loads(proc.stdout.strip().splitlines()[-1])["frames"] == n
+        done = [line for line in proc.stderr.splitlines() if line.startswith("done:")]
+        assert done and done[0].startswith(f"done: {n} frames processed") and f"recorded {n} frames" in done[0]
+        if "--realtime" not in extra:
+            assert [r["frame"] for r in records] == list(range(n))
+
+
 @pytest.mark.parametrize("argv, code, message", [
     (["--headless", "--source", "/nonexistent/input.bag"], 2, "input not found"),
     (["--headless", "--source", "{png}", "--intrinsics", "1,2,3"], 2, "--intrinsics expects four numbers"),

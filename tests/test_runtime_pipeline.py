@@ -81,6 +81,27 @@ def test_lockstep_results_are_deterministic(estimator, scenes):
     assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(*runs))
 
 
+def test_max_frames_is_exact_in_lockstep_and_live(estimator, scenes, tmp_path):
+    depths, gts = scenes
+    for live, name in ((False, "lockstep"), (True, "live")):
+        source = ListSource(depths * 6, gt=gts * 6, live=live, fps=400.0)
+        pipeline = Pipeline(source, tracker_for(estimator), max_frames=9)
+        seen = []
+        pipeline.add_consumer(lambda r: seen.append(r.frame.index))
+        pipeline.start_recording(str(tmp_path / name))
+        pipeline.start()
+        assert pipeline.wait_finished(30.0)
+        time.sleep(0.2)                                  # nothing more arrives after the limit
+        pipeline.stop()
+        stats = pipeline.stats()
+        assert stats.state == PipelineState.FINISHED and stats.error is None
+        assert stats.frames_processed == len(seen) == 9
+        assert pipeline.recording_status().frames == 9 and len(SessionReader(tmp_path / name)) == 9
+        if not live:
+            assert seen == list(range(9))
+            assert stats.frames_captured == 9 and source._next == 9   # frame 10 was never even read
+
+
 def test_live_source_drops_stale_frames_instead_of_queueing(estimator, scenes):
     depths, _ = scenes
     source = ListSource(depths, live=True, fps=400.0)   # far faster than the tracker

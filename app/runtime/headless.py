@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 
 from app.config import TrackerConfig
@@ -36,10 +35,9 @@ def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
     turns it into one line and an exit code)."""
     tracker = build_tracker(config)
     realtime = bool(getattr(args, "realtime", False))
-    pipeline = Pipeline(source, tracker, lockstep=False if realtime else None, speed=1.0 if realtime else None)
-    enough = threading.Event()
     max_frames = getattr(args, "max_frames", None)
-    counter = _Counter(max_frames, enough)
+    pipeline = Pipeline(source, tracker, lockstep=False if realtime else None, speed=1.0 if realtime else None,
+                        max_frames=max_frames)
     writer = None
     if getattr(args, "output", None):
         est = tracker.estimator
@@ -48,18 +46,17 @@ def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
                                source={"kind": info.kind, "name": info.name, "live": info.live,
                                        "frame_count": info.frame_count, "fps": info.fps},
                                config=config.to_dict())
-        writer = JsonlWriter(args.output, header, limit=max_frames)
+        writer = JsonlWriter(args.output, header)
         pipeline.add_consumer(writer)
-    collector = BenchmarkCollector(limit=max_frames)
+    collector = BenchmarkCollector()
     if getattr(args, "benchmark", False):
         pipeline.add_consumer(collector)
-    pipeline.add_consumer(counter)
     if getattr(args, "record", None):
         pipeline.start_recording(args.record)
     started = time.perf_counter()
     pipeline.start()
     try:
-        _wait(pipeline, enough)
+        _wait(pipeline)
     finally:
         pipeline.stop()
         if writer is not None:
@@ -80,27 +77,14 @@ def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
     return 0
 
 
-def _wait(pipeline: Pipeline, enough: threading.Event) -> None:
-    """Until the source is exhausted, --max-frames results exist, or the pipeline fails; progress to stderr."""
+def _wait(pipeline: Pipeline) -> None:
+    """Until the source is exhausted, --max-frames results exist (the pipeline stops itself there), or the
+    pipeline fails; progress to stderr."""
     last_report = time.perf_counter()
     while not pipeline.wait_finished(0.1):
-        if enough.is_set():
-            return
         now = time.perf_counter()
         if now - last_report >= _PROGRESS_EVERY_S:
             s = pipeline.stats()
             total = f"/{s.frame_count}" if s.frame_count else ""
             print(f"  {s.frames_processed}{total} frames, {s.process_fps:.1f} fps", file=sys.stderr)
             last_report = now
-
-
-class _Counter:
-    """Consumer that sets `enough` once `limit` results were produced (None = never)."""
-
-    def __init__(self, limit: int | None, enough: threading.Event) -> None:
-        self.limit, self.enough, self.count = limit, enough, 0
-
-    def __call__(self, result) -> None:
-        self.count += 1
-        if self.limit is not None and self.count >= self.limit:
-            self.enough.set()

@@ -67,12 +67,11 @@ def header_record(*, provider: str, model: str, model_info: dict, source: dict, 
 
 class JsonlWriter:
     """Pipeline consumer writing the header, then one record per result, one JSON object per line, flushed
-    per line (a crash loses at most the line being written). path '-' writes to stdout. limit: ignore results
-    after this many (the pipeline may finish a frame or two after --max-frames was reached)."""
+    per line (a crash loses at most the line being written). path '-' writes to stdout. (--max-frames is the
+    pipeline's: it passes exactly that many results.)"""
 
-    def __init__(self, path: str, header: dict, limit: int | None = None) -> None:
+    def __init__(self, path: str, header: dict) -> None:
         self.path = path
-        self.limit = limit
         self.count = 0
         try:
             self._file = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
@@ -81,8 +80,6 @@ class JsonlWriter:
         self._write(header)
 
     def __call__(self, result: TrackerResult) -> None:
-        if self.limit is not None and self.count >= self.limit:
-            return
         self._write(result_record(result))
         self.count += 1
 
