@@ -143,10 +143,12 @@ def choose_source(spec: str | None) -> str:
     """The source to open: the given one, else the live camera when connected, else the synthetic hand."""
     if spec:
         return spec
-    from app.sources.factory import realsense_connected
+    from app.sources.factory import realsense_connected, realsense_unavailable
 
     chosen = "realsense" if realsense_connected() else "synthetic"
+    why_not = realsense_unavailable()
     print("source: " + ("RealSense camera (connected)" if chosen == "realsense"
+                        else f"synthetic hand ({why_not}, so no camera can be used)" if why_not
                         else "synthetic hand (no RealSense camera connected)"), file=sys.stderr)
     return chosen
 

@@ -13,6 +13,8 @@ import sqlite3
 import struct
 from pathlib import Path
 
+RECORDING_SUFFIXES = (".bag", ".db3")   # the RealSense recordings (app/sources/rsfile.py plays them)
+
 # The first device's depth image stream: ".../Depth_0/image/data", in .db3 with a "/compressedDepth" suffix.
 _DEPTH_TOPIC = re.compile(r"^/device_0/sensor_\d+/Depth_0/image/data(/compressedDepth)?$")
 _BAG_MAGIC = b"#ROSBAG V2.0\n"

@@ -22,10 +22,9 @@ from app.sources.base import FrameSource, SourceInfo
 from app.sources.pacing import Pacer
 from app.sources.rs_frames import (FrameConverter, depth_unit_mm_from_metres,
                                     device_description, sdk_error_line)
-from app.sources.rs_index import count_depth_frames
+from app.sources.rs_index import RECORDING_SUFFIXES, count_depth_frames
 from app.types import DepthFrame
 
-RECORDING_SUFFIXES = (".bag", ".db3")
 _SLICE_MS = 100  # one wait slice: short, so close() and end-of-file are noticed promptly
 
 
