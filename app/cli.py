@@ -196,15 +196,22 @@ def _run(args) -> int:
         calibration = load_calibration(args.calibration)
     config = config_from_args(args, calibration)
     spec = choose_source(args.source)
-    if not args.headless:
-        source = open_source_from_args(args, spec, calibration)
-        from app.gui import run_gui   # lazy: headless runs never import Qt
-
-        return int(run_gui(config, source, args))
-    from app.runtime.headless import run_headless
-
     source = open_source_from_args(args, spec, calibration)
-    return run_headless(config, source, args)
+    try:
+        if not source.info.live:
+            # The input the user named is opened before anything else starts (the model, the window), so a
+            # missing, unreadable or damaged one is a single error line and exit 2; the capture thread's own
+            # open() is then a no-op.
+            source.open()
+        if not args.headless:
+            from app.gui import run_gui   # lazy: headless runs never import Qt
+
+            return int(run_gui(config, source, args))
+        from app.runtime.headless import run_headless
+
+        return run_headless(config, source, args)
+    finally:
+        source.close()
 
 
 if __name__ == "__main__":   # python -m app.cli

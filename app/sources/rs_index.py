@@ -29,16 +29,17 @@ def count_depth_frames(path: str | Path) -> int | None:
             return _count_db3(path)
         if path.suffix.lower() == ".bag":
             return _count_bag(path)
-    except (OSError, sqlite3.Error, struct.error, ValueError, KeyError):
-        return None
+    except (OSError, sqlite3.Error, struct.error, ValueError, KeyError, TypeError, OverflowError, MemoryError):
+        return None   # damaged: the count is unknown (playing it tells the user what is wrong)
     return None
 
 
 def _count_db3(path: Path) -> int | None:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    con.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
         topics = con.execute("SELECT id, name FROM topics").fetchall()
-        ids = [tid for tid, name in topics if _DEPTH_TOPIC.match(name)]
+        ids = [tid for tid, name in topics if isinstance(name, str) and _DEPTH_TOPIC.match(name)]
         if not ids:
             return None
         marks = ",".join("?" * len(ids))
