@@ -153,14 +153,20 @@ def choose_source(spec: str | None) -> str:
     return chosen
 
 
-def open_source_from_args(args, spec: str, calibration):
+def open_source_from_args(args, spec: str, calibration, hand: str | None = None):
+    """The source `spec` names, unopened. hand: the tracked hand, which the synthetic source renders (None: --hand,
+    else the calibration's, else right)."""
     from app.sources.factory import open_source
 
+    if hand is None:
+        hand = getattr(args, "hand", None) or (calibration.hand if calibration is not None else "right")
     synthetic = spec == "synthetic"
     # Recordings are paced by the pipeline (--realtime, or the GUI's speed control), never by the source
     # itself; the synthetic hand runs live-like in the GUI and frame-exact headless unless --realtime.
     realtime = bool(args.realtime or not args.headless) if synthetic else False
-    synthetic_kwargs = {"frame_count": args.max_frames} if synthetic and args.max_frames and args.headless else {}
+    synthetic_kwargs = {"hand": hand} if synthetic else {}
+    if synthetic and args.max_frames and args.headless:
+        synthetic_kwargs["frame_count"] = args.max_frames
     return open_source(spec, intrinsics_text=args.intrinsics, depth_unit_mm=args.depth_scale,
                        calibration=calibration, realtime=realtime, synthetic_kwargs=synthetic_kwargs)
 
@@ -196,7 +202,7 @@ def _run(args) -> int:
         calibration = load_calibration(args.calibration)
     config = config_from_args(args, calibration)
     spec = choose_source(args.source)
-    source = open_source_from_args(args, spec, calibration)
+    source = open_source_from_args(args, spec, calibration, hand=config.hand)
     try:
         if not source.info.live:
             # The input the user named is opened before anything else starts (the model, the window), so a

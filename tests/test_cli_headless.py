@@ -177,3 +177,34 @@ def test_ctrl_c_exits_cleanly(model, png_folder):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "Traceback" not in err and "interrupted" in err
+
+
+def _mean_error_mm(path):
+    _, records = read_jsonl(path)
+    errors = [np.linalg.norm(np.asarray(r["joints_xyz_raw_mm"]) - np.asarray(r["gt_xyz_mm"]), axis=1).mean()
+              for r in records if r["joints_xyz_raw_mm"] is not None]
+    return float(np.median(errors)), len(errors), records
+
+
+@pytest.mark.slow
+def test_synthetic_left_hand_mode_renders_a_left_hand(tmp_path):
+    """--source synthetic --hand left renders a left hand (issue #10 item 4: it rendered a right hand, which the
+    mirrored right-hand model then measured at ~49 mm against ~16 mm): the shipped model's error on the left
+    hand is close to its error on the right hand, on the same motion."""
+    results = {}
+    for hand in ("right", "left"):
+        out = tmp_path / f"{hand}.jsonl"
+        proc = run_cli("--headless", "--source", "synthetic", "--hand", hand, "--max-frames", 30, "--provider",
+                       "cpu", "--no-smoothing", "--output", out, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        results[hand] = _mean_error_mm(out)
+    (right_mm, right_n, right_records), (left_mm, left_n, left_records) = results["right"], results["left"]
+    assert right_n >= 24 and left_n >= 24
+    assert all(r["hand"] == "left" for r in left_records)
+    # The left hand is the right hand's mirror image: ground truth x is negated (the principal point is mirrored
+    # too, so compare through the image: the left hand's joints sit on the other side of the frame's centre).
+    gt_right = np.asarray(right_records[0]["gt_xyz_mm"])
+    gt_left = np.asarray(left_records[0]["gt_xyz_mm"])
+    assert np.allclose(gt_left[:, 0], -gt_right[:, 0], atol=0.05) and np.allclose(gt_left[:, 1:], gt_right[:, 1:])
+    assert right_mm < 30.0, right_mm
+    assert abs(left_mm - right_mm) < 0.25 * right_mm + 3.0, (left_mm, right_mm)
