@@ -5,14 +5,21 @@ The model file carries everything the runtime needs (app.model_info.ModelInfo as
 CUDA driver is present (falls back to CPU silently when the CUDA libraries are missing), else CPU; 'cuda' and
 'tensorrt' ask for those (TensorRT falls back to CUDA, then CPU). onnxruntime never fails when a GPU provider
 cannot load, it runs on the CPU instead, so `.provider` reports what the session actually uses
-(session.get_providers()[0]) and `.provider_note` says when that differs from what was asked.
+(session.get_providers()[0]) and `.provider_note` says, in one line, why CUDA was not used when it was asked for
+(--provider cuda/tensorrt, or auto on a machine with an NVIDIA driver).
+The GPU build needs the CUDA 13 and cuDNN 9 libraries; `./setup.sh --gpu` installs them as NVIDIA's pip wheels
+(onnxruntime-gpu[cuda,cudnn]), which are not on the loader path: before a CUDA session is asked for,
+prepare_cuda() lets onnxruntime load them (onnxruntime.preload_dlls()). It is harmless without a GPU.
 Idle intra-op threads spin and starve the capture thread on a 2-core machine: spinning is turned off.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import io
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -39,6 +46,50 @@ def cuda_driver_present() -> bool:
     return False
 
 
+_CUDA_LOCK = threading.Lock()
+_cuda_problem: str | None = None
+_cuda_prepared = False
+
+
+def prepare_cuda() -> str | None:
+    """Make the CUDA and cuDNN libraries of NVIDIA's pip wheels loadable by onnxruntime (once per process), before
+    a CUDA session is created. Returns why CUDA cannot work here (one line), or None when it may.
+
+    onnxruntime.preload_dlls() loads them from site-packages/nvidia (or the loader path) and prints what it
+    could not find to stdout, where the JSONL output may go: its output is captured and summarised instead."""
+    global _cuda_problem, _cuda_prepared
+    with _CUDA_LOCK:
+        if _cuda_prepared:
+            return _cuda_problem
+        _cuda_prepared = True
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            _cuda_problem = ("this onnxruntime build has no CUDA support (install the GPU build with "
+                             "./setup.sh --gpu)")
+        elif not cuda_driver_present():
+            _cuda_problem = "no NVIDIA driver found (libcuda.so.1 does not load)"
+        else:
+            _cuda_problem = _preload_cuda_libraries()
+        return _cuda_problem
+
+
+def _preload_cuda_libraries() -> str | None:
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:   # onnxruntime < 1.21: the loader path (LD_LIBRARY_PATH) must hold the libraries
+        return None
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            preload()
+    except Exception as exc:   # a broken installation: CUDA will fail, and this is why
+        text = str(exc).strip()
+        return f"loading the CUDA libraries failed ({text.splitlines()[0] if text else type(exc).__name__})"
+    missing = sorted({os.path.basename(name) for name in re.findall(r"Failed to load (\S+?):", captured.getvalue())})
+    if missing:
+        return (f"the CUDA/cuDNN libraries were not found ({', '.join(missing)}; ./setup.sh --gpu installs "
+                f"them)")
+    return None
+
+
 def _library_present(name: str) -> bool:
     return ctypes.util.find_library(name) is not None
 
@@ -60,6 +111,22 @@ def requested_providers(provider: str) -> list[str]:
     return [_ORT_NAMES[p] for p in chain if _ORT_NAMES[p] in available or p == "cpu"]
 
 
+def _provider_note(requested: str, chain: list[str], used: str, cuda_problem: str | None) -> str:
+    """'' when the session runs on what was asked for (auto: CUDA where a driver is present, else CPU), else one
+    line saying what was asked for, why it is not used, and what runs instead."""
+    wanted = _ORT_NAMES.get(requested) if requested != "auto" else (
+        "CUDAExecutionProvider" if "CUDAExecutionProvider" in chain else "CPUExecutionProvider")
+    if used == wanted:
+        return ""
+    if used == "CUDAExecutionProvider" and wanted == "TensorrtExecutionProvider":
+        why = "the TensorRT libraries were not found" if not _library_present("nvinfer") else \
+            "onnxruntime could not start TensorRT"
+    else:
+        why = cuda_problem or "onnxruntime could not start CUDA with the libraries found"
+    asked = f"{wanted} was requested" if requested != "auto" else f"{wanted} (--provider auto) was tried"
+    return f"{asked} but is not usable here: {why}; running on {used}"
+
+
 class Estimator:
     """One onnxruntime session. Not thread-safe: owned by the tracker thread.
 
@@ -76,6 +143,8 @@ class Estimator:
         if intra_op_threads < 1:
             raise InputError(f"intra-op threads must be >= 1, got {intra_op_threads}")
         providers = requested_providers(provider)
+        cuda_problem = prepare_cuda() if (provider in ("cuda", "tensorrt") or
+                                          "CUDAExecutionProvider" in providers) else None
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(intra_op_threads)
         options.inter_op_num_threads = 1
@@ -88,9 +157,7 @@ class Estimator:
         self.model_name = path.name
         self.requested = provider
         self.provider = self.session.get_providers()[0]
-        wanted = _ORT_NAMES.get(provider, providers[0])
-        self.provider_note = "" if self.provider == wanted or provider == "auto" else (
-            f"{wanted} was requested but is not usable here; running on {self.provider}")
+        self.provider_note = _provider_note(provider, providers, self.provider, cuda_problem)
         self.infer(np.ones((1, self.info.input_size, self.info.input_size), np.float32))   # warm-up
 
     @staticmethod
