@@ -7,6 +7,7 @@ Conventions used everywhere in the project:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,9 @@ class Intrinsics:
     depth_unit_mm: float = 1.0
 
     def __post_init__(self) -> None:
+        if not all(math.isfinite(v) for v in (self.fx, self.fy, self.cx, self.cy, self.depth_unit_mm)):
+            raise InputError(f"intrinsics: fx, fy, cx, cy and the depth scale must be finite numbers, got "
+                             f"{self.fx}, {self.fy}, {self.cx}, {self.cy}, {self.depth_unit_mm}")
         if self.width <= 0 or self.height <= 0:
             raise InputError(f"intrinsics: image size must be positive, got {self.width}x{self.height}")
         if not (self.fx > 0 and self.fy > 0):

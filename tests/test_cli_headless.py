@@ -208,3 +208,27 @@ def test_synthetic_left_hand_mode_renders_a_left_hand(tmp_path):
     assert np.allclose(gt_left[:, 0], -gt_right[:, 0], atol=0.05) and np.allclose(gt_left[:, 1:], gt_right[:, 1:])
     assert right_mm < 30.0, right_mm
     assert abs(left_mm - right_mm) < 0.25 * right_mm + 3.0, (left_mm, right_mm)
+
+
+def test_a_damaged_session_replays_every_complete_frame(model, png_folder, tmp_path):
+    session = tmp_path / "session"
+    proc = run_cli("--headless", "--source", png_folder, "--intrinsics", INTRINSICS, "--model", model,
+                   "--record", session)
+    assert proc.returncode == 0, proc.stderr
+    png = session / "depth" / "000003.png"
+    png.write_bytes(png.read_bytes()[:200])                         # a cut-off PNG
+    lines = (session / "frames.jsonl").read_text().splitlines()
+    lines[5] = lines[5].replace('"frame_number":5', '"frame_number":"five"')   # a line with a wrong type
+    (session / "frames.jsonl").write_text("\n".join(lines) + "\n" + lines[6][:40])   # and a partial last line
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("--headless", "--source", session, "--model", model, "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    _, records = read_jsonl(out)
+    assert [r["frame_number"] for r in records] == [0, 1, 2, 4, 6, 7]
+    assert "6 frames processed" in proc.stderr and "3 damaged frames of the input skipped" in proc.stderr
+    for k in range(8):                                              # every PNG damaged: nothing to replay
+        (session / "depth" / f"{k:06d}.png").write_bytes(b"\x89PNG broken")
+    proc = run_cli("--headless", "--source", session, "--model", model)
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
+        "error: session session: none of its 7 frames can be read (their depth PNGs are damaged)"]

@@ -70,8 +70,10 @@ def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
         raise TrackerError(stats.error or "the pipeline failed")
     if rec is not None and rec.error:
         raise TrackerError(rec.error)
+    skipped = source.skipped_frames
     print(f"done: {stats.frames_processed} frames processed ({stats.frames_dropped} dropped) in {elapsed:.1f} s"
-          + (f"; recorded {rec.frames} frames to {rec.path}" if rec is not None else ""), file=sys.stderr)
+          + (f"; recorded {rec.frames} frames to {rec.path}" if rec is not None else "")
+          + (f"; {skipped} damaged frames of the input skipped" if skipped else ""), file=sys.stderr)
     if getattr(args, "benchmark", False):
         print(json.dumps(collector.summary()), flush=True)
     return 0

@@ -21,6 +21,7 @@ import numpy as np
 
 from app.errors import InputError, RecordingError
 from app.joints import JOINT_NAMES, LAYOUT_NAME
+from app.recording.format import jsonable
 from app.types import TrackerResult
 
 RECORD_VERSION = 1
@@ -85,7 +86,8 @@ class JsonlWriter:
 
     def _write(self, obj: dict) -> None:
         try:
-            self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            # NaN/inf (a damaged model's output) become null: every line stays valid JSON.
+            self._file.write(json.dumps(jsonable(obj), separators=(",", ":"), allow_nan=False) + "\n")
             self._file.flush()
         except OSError as exc:
             raise RecordingError(f"writing {self.path} failed: {exc.strerror or exc}") from None

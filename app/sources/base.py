@@ -49,6 +49,11 @@ class FrameSource(abc.ABC):
     def close(self) -> None:
         """Stop streaming and release the device/file. Safe to call twice and from another thread."""
 
+    @property
+    def skipped_frames(self) -> int:
+        """Frames of a recording left out because they are damaged (0 for sources that never skip)."""
+        return 0
+
     def seek(self, index: int) -> None:
         """Make the next read() return frame `index` (0-based). Only when info.seekable."""
         raise NotImplementedError(f"{self.info.name} cannot seek")

@@ -27,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 
 from app.errors import InputError, TrackerError
+from app.joints import JOINT_NAMES, LAYOUT_NAME
 from app.model_info import INPUT_NAME, METADATA_KEY, OUTPUT_JOINTS, OUTPUT_WEIGHTS, ModelInfo
 
 PROVIDERS = ("auto", "cuda", "cpu", "tensorrt")
@@ -158,7 +159,10 @@ class Estimator:
         self.requested = provider
         self.provider = self.session.get_providers()[0]
         self.provider_note = _provider_note(provider, providers, self.provider, cuda_problem)
-        self.infer(np.ones((1, self.info.input_size, self.info.input_size), np.float32))   # warm-up
+        try:
+            self.infer(np.ones((1, self.info.input_size, self.info.input_size), np.float32))   # warm-up
+        except TrackerError as exc:   # the graph does not produce what its metadata says: a bad model file
+            raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
 
     @staticmethod
     def _open(path: Path, options, providers: list[str]):
@@ -184,9 +188,16 @@ class Estimator:
             info = ModelInfo.from_json(meta[METADATA_KEY])
         except InputError as exc:
             raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
-        if info.input_size < 8 or info.feature_size < 1 or info.num_joints < 1 or info.cube_mm <= 0:
+        if (not 8 <= info.input_size <= 4096 or not 1 <= info.feature_size <= info.input_size
+                or info.num_joints < 1 or not 0 < info.cube_mm <= 2000 or info.kernel_radius <= 0
+                or info.beta <= 0 or not 0 <= info.depth_range_mm[0] < info.depth_range_mm[1]):
             raise InputError(f"not a hand-tracker model: {path}: implausible metadata (input {info.input_size}, "
-                             f"feature {info.feature_size}, {info.num_joints} joints, cube {info.cube_mm} mm)")
+                             f"feature {info.feature_size}, {info.num_joints} joints, cube {info.cube_mm} mm, "
+                             f"kernel radius {info.kernel_radius}, beta {info.beta}, depth range "
+                             f"{list(info.depth_range_mm)} mm)")
+        if info.joint_layout != LAYOUT_NAME or tuple(info.joint_names) != JOINT_NAMES:
+            raise InputError(f"not a hand-tracker model: {path}: joints are '{info.joint_layout}' "
+                             f"({info.num_joints} joints); this runtime needs the {LAYOUT_NAME} layout")
         if info.hand not in ("right", "left"):
             raise InputError(f"not a hand-tracker model: {path}: hand must be right or left, got '{info.hand}'")
         return info
