@@ -65,9 +65,11 @@ def run_headless(config: TrackerConfig, source: FrameSource, args) -> int:
     stats = pipeline.stats()
     rec = pipeline.recording_status()
     if stats.state == PipelineState.ERROR:
-        if isinstance(pipeline.failure, TrackerError):
-            raise pipeline.failure
-        raise TrackerError(stats.error or "the pipeline failed")
+        failure = pipeline.failure if isinstance(pipeline.failure, TrackerError) else \
+            TrackerError(stats.error or "the pipeline failed")
+        if rec is not None and not rec.error:   # e.g. the camera was unplugged: what was recorded is complete
+            raise type(failure)(f"{failure}; the recording is complete: {rec.frames} frames in {rec.path}")
+        raise failure
     if rec is not None and rec.error:
         raise TrackerError(rec.error)
     skipped = source.skipped_frames
