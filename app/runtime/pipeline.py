@@ -200,9 +200,11 @@ class Pipeline:
                 self._fail(exc)
                 return
         with self._lock:
-            if not self._stop.is_set() and self._state in (PipelineState.RUNNING, PipelineState.PAUSED):
+            stopped = self._stop.is_set()
+            if not stopped and self._state in (PipelineState.RUNNING, PipelineState.PAUSED):
                 self._state = PipelineState.FINISHED
-        self._finished.set()
+        if not stopped:
+            self._finished.set()   # else stop() or _fail() sets it, once the recording is finished on disk
 
     def _check_held_at_end(self) -> None:
         if self._capture.at_end and self._capture.hold_at_end and len(self._frames) == 0:
