@@ -153,7 +153,11 @@ class Estimator:
         options.log_severity_level = 3
         self.session = self._open(path, options, providers)
         self.info = self._read_info(path)
-        self._check_io(path)
+        try:
+            self._check_io(path)
+        except UnicodeDecodeError as exc:   # a damaged file: names that are not text
+            raise InputError(f"not a hand-tracker model: {path}: unreadable input/output names ({exc})"[:300]
+                             ) from None
         self.model_path = str(path)
         self.model_name = path.name
         self.requested = provider
@@ -180,7 +184,10 @@ class Estimator:
                 ort.set_default_logger_severity(2)
 
     def _read_info(self, path: Path) -> ModelInfo:
-        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            meta = self.session.get_modelmeta().custom_metadata_map
+        except (UnicodeDecodeError, RuntimeError) as exc:   # a damaged file: its metadata is not text
+            raise InputError(f"not a hand-tracker model: {path}: unreadable metadata ({exc})"[:300]) from None
         if METADATA_KEY not in meta:
             raise InputError(f"not a hand-tracker model: {path} has no '{METADATA_KEY}' metadata "
                              "(export it with python -m models.export)")
