@@ -24,6 +24,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -339,7 +340,7 @@ def fuzz(readers, cases: int, seed: int, timeout_s: float, only: list[tuple[str,
             if result["outcome"] == "FAIL":
                 s["failures"].append(result)
             elif result["outcome"] == "error":
-                key = result["message"].split(":")[1].strip()[:50] if ":" in result["message"] else "?"
+                key = re.sub(r"/\S+/", "", result["message"].removeprefix("error: "))[:60]
                 s["messages"][key] = s["messages"].get(key, 0) + 1
             if progress:
                 progress(result)
