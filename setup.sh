@@ -3,9 +3,19 @@
 # then a virtual environment in .venv with the pinned packages.
 #   ./setup.sh          runtime only (the tracker)
 #   ./setup.sh --dev    runtime + training, export and test tools
+#   ./setup.sh --gpu    also NVIDIA's CUDA 13 and cuDNN 9 libraries as pip wheels (onnxruntime-gpu[cuda,cudnn]),
+#                       so that --provider auto/cuda runs on an NVIDIA GPU (needs the NVIDIA driver); combines
+#                       with --dev
 set -euo pipefail
 cd "$(dirname "$0")"
-dev=0; [ "${1:-}" = "--dev" ] && dev=1
+dev=0; gpu=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    --gpu) gpu=1 ;;
+    *) echo "setup: unknown option $arg (use --dev and/or --gpu)" >&2; exit 2 ;;
+  esac
+done
 
 sys_pkgs=(libusb-1.0-0 libglib2.0-0 libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 libxkbcommon0
           libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0
@@ -28,11 +38,31 @@ py=${PYTHON:-python3}
 "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "setup: Python 3.11 or newer is needed (found $("$py" --version 2>&1))" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$py" -m venv .venv
+pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@"; }
 req=requirements.txt; [ $dev = 1 ] && req=requirements-dev.txt
-.venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
+if ! log=$(pip_install -r "$req" 2>&1); then
+  if ! grep -q "No matching distribution found for pyrealsense2" <<<"$log"; then echo "$log" >&2; exit 1; fi
+  # pyrealsense2 has no wheel for some platforms and Python versions: everything but the camera and .bag/.db3
+  # playback works without it (the tracker says so when a RealSense source is asked for).
+  echo "setup: pyrealsense2 has no wheel for this platform or Python; installing without it (synthetic, session" \
+       "and PNG input work; the RealSense camera and .bag/.db3 files need it)"
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  grep -v '^pyrealsense2' requirements.txt >"$tmp/requirements.txt"
+  sed "s#^-r requirements.txt#-r $tmp/requirements.txt#" requirements-dev.txt >"$tmp/requirements-dev.txt"
+  pip_install -r "$tmp/$req"
+fi
 # onnxruntime and onnxruntime-gpu both own the 'onnxruntime' module: never keep both.
+ort=$(grep -E '^onnxruntime-gpu==' requirements.txt)
 if .venv/bin/python -m pip show -q onnxruntime >/dev/null 2>&1; then
   .venv/bin/python -m pip uninstall -q -y onnxruntime onnxruntime-gpu
-  .venv/bin/python -m pip install -q --disable-pip-version-check onnxruntime-gpu==1.31.1
+  pip_install "$ort"
+fi
+if [ $gpu = 1 ]; then
+  # The same onnxruntime-gpu with its CUDA and cuDNN extras; the estimator loads them from site-packages/nvidia
+  # (onnxruntime.preload_dlls) before it asks for CUDA.
+  pip_install "onnxruntime-gpu[cuda,cudnn]==${ort#onnxruntime-gpu==}"
+  .venv/bin/python -c 'from app.tracking.estimator import prepare_cuda
+problem = prepare_cuda()
+print("setup: CUDA is ready for the tracker" if problem is None else f"setup: CUDA is not usable yet: {problem}")'
 fi
 echo "setup: ready (.venv)"

@@ -7,11 +7,18 @@ Conventions used everywhere in the project:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.errors import InputError
+
+
+# Plausibility bounds of intrinsics read from files (every real depth camera is far inside them).
+MAX_IMAGE_PX = 16384
+MIN_FOCAL_PX, MAX_FOCAL_PX = 1.0, 1e5
+MIN_DEPTH_UNIT_MM, MAX_DEPTH_UNIT_MM = 1e-4, 1e4
 
 
 @dataclass(frozen=True)
@@ -28,12 +35,25 @@ class Intrinsics:
     depth_unit_mm: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.width <= 0 or self.height <= 0:
-            raise InputError(f"intrinsics: image size must be positive, got {self.width}x{self.height}")
+        if not all(math.isfinite(v) for v in (self.fx, self.fy, self.cx, self.cy, self.depth_unit_mm)):
+            raise InputError(f"intrinsics: fx, fy, cx, cy and the depth scale must be finite numbers, got "
+                             f"{self.fx}, {self.fy}, {self.cx}, {self.cy}, {self.depth_unit_mm}")
+        if not (0 < self.width <= MAX_IMAGE_PX and 0 < self.height <= MAX_IMAGE_PX):
+            raise InputError(f"intrinsics: image size must be 1..{MAX_IMAGE_PX} px, got {self.width}x{self.height}")
         if not (self.fx > 0 and self.fy > 0):
             raise InputError(f"intrinsics: focal lengths must be positive, got fx={self.fx}, fy={self.fy}")
         if not self.depth_unit_mm > 0:
             raise InputError(f"intrinsics: depth scale must be positive mm per unit, got {self.depth_unit_mm}")
+        # Far beyond any camera, and where float32 geometry would overflow: a damaged file, not a lens.
+        if not (MIN_FOCAL_PX <= self.fx <= MAX_FOCAL_PX and MIN_FOCAL_PX <= self.fy <= MAX_FOCAL_PX):
+            raise InputError(f"intrinsics: focal lengths must be {MIN_FOCAL_PX:g}..{MAX_FOCAL_PX:g} px, got "
+                             f"fx={self.fx}, fy={self.fy}")
+        if not (abs(self.cx) <= 10 * self.width and abs(self.cy) <= 10 * self.height):
+            raise InputError(f"intrinsics: principal point ({self.cx}, {self.cy}) px is far outside the "
+                             f"{self.width}x{self.height} image")
+        if not MIN_DEPTH_UNIT_MM <= self.depth_unit_mm <= MAX_DEPTH_UNIT_MM:
+            raise InputError(f"intrinsics: depth scale must be {MIN_DEPTH_UNIT_MM:g}..{MAX_DEPTH_UNIT_MM:g} mm per "
+                             f"unit, got {self.depth_unit_mm}")
 
     @staticmethod
     def parse(text: str, width: int, height: int, depth_unit_mm: float = 1.0) -> "Intrinsics":

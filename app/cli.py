@@ -164,22 +164,30 @@ def choose_source(spec: str | None) -> str:
     """The source to open: the given one, else the live camera when connected, else the synthetic hand."""
     if spec:
         return spec
-    from app.sources.factory import realsense_connected
+    from app.sources.factory import realsense_connected, realsense_unavailable
 
     chosen = "realsense" if realsense_connected() else "synthetic"
+    why_not = realsense_unavailable()
     print("source: " + ("RealSense camera (connected)" if chosen == "realsense"
+                        else f"synthetic hand ({why_not}, so no camera can be used)" if why_not
                         else "synthetic hand (no RealSense camera connected)"), file=sys.stderr)
     return chosen
 
 
-def open_source_from_args(args, spec: str, calibration):
+def open_source_from_args(args, spec: str, calibration, hand: str | None = None):
+    """The source `spec` names, unopened. hand: the tracked hand, which the synthetic source renders (None: --hand,
+    else the calibration's, else right)."""
     from app.sources.factory import open_source
 
+    if hand is None:
+        hand = getattr(args, "hand", None) or (calibration.hand if calibration is not None else "right")
     synthetic = spec == "synthetic"
     # Recordings are paced by the pipeline (--realtime, or the GUI's speed control), never by the source
     # itself; the synthetic hand runs live-like in the GUI and frame-exact headless unless --realtime.
     realtime = bool(args.realtime or not args.headless) if synthetic else False
-    synthetic_kwargs = {"frame_count": args.max_frames} if synthetic and args.max_frames and args.headless else {}
+    synthetic_kwargs = {"hand": hand} if synthetic else {}
+    if synthetic and args.max_frames and args.headless:
+        synthetic_kwargs["frame_count"] = args.max_frames
     return open_source(spec, intrinsics_text=args.intrinsics, depth_unit_mm=args.depth_scale,
                        calibration=calibration, realtime=realtime, synthetic_kwargs=synthetic_kwargs)
 
@@ -221,15 +229,22 @@ def _run(args) -> int:
         streams = open_streams(args.stream, args.stream_max_clients)
     try:
         spec = choose_source(args.source)
-        if not args.headless:
-            source = open_source_from_args(args, spec, calibration)
-            from app.gui import run_gui   # lazy: headless runs never import Qt
+        source = open_source_from_args(args, spec, calibration, hand=config.hand)
+        try:
+            if not source.info.live:
+                # The input the user named is opened before anything else starts (the model, the window), so a
+                # missing, unreadable or damaged one is a single error line and exit 2; the capture thread's own
+                # open() is then a no-op.
+                source.open()
+            if not args.headless:
+                from app.gui import run_gui   # lazy: headless runs never import Qt
 
-            return int(run_gui(config, source, args, streams=streams))
-        from app.runtime.headless import run_headless
+                return int(run_gui(config, source, args, streams=streams))
+            from app.runtime.headless import run_headless
 
-        source = open_source_from_args(args, spec, calibration)
-        return run_headless(config, source, args, streams=streams)
+            return run_headless(config, source, args, streams=streams)
+        finally:
+            source.close()
     finally:
         if streams is not None:
             streams.close()

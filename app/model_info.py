@@ -6,6 +6,7 @@ reads it back from the onnxruntime session and needs nothing else. Imports the s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 from app.errors import InputError
@@ -52,13 +53,37 @@ class ModelInfo:
 
     @staticmethod
     def from_json(text: str) -> "ModelInfo":
+        """Parse and type-check the metadata (every field its type, numbers finite); InputError, one line."""
         try:
             d = json.loads(text)
+            if not isinstance(d, dict):
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             d["joint_names"] = tuple(d["joint_names"])
             d["depth_range_mm"] = tuple(float(x) for x in d.get("depth_range_mm", (250.0, 800.0)))
-            return ModelInfo(**d)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"model metadata '{METADATA_KEY}' is malformed: {exc}") from None
+            info = ModelInfo(**d)
+            info._check_types()
+            return info
+        except (ValueError, KeyError, TypeError, RecursionError, OverflowError) as exc:
+            raise InputError(f"model metadata '{METADATA_KEY}' is malformed: {str(exc)[:200]}") from None
+
+    def _check_types(self) -> None:
+        for name in ("config_name", "joint_layout", "hand", "trained_on", "version"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"'{name}' must be a string, got {getattr(self, name)!r}")
+        for name in ("input_size", "feature_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"'{name}' must be a whole number, got {value!r}")
+        for name in ("cube_mm", "kernel_radius", "beta", "background_value"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise TypeError(f"'{name}' must be a finite number, got {value!r}")
+        if not all(isinstance(n, str) for n in self.joint_names):
+            raise TypeError("'joint_names' must be a list of strings")
+        if len(self.depth_range_mm) != 2 or not all(math.isfinite(x) for x in self.depth_range_mm):
+            raise TypeError(f"'depth_range_mm' must be two finite numbers, got {list(self.depth_range_mm)}")
+        if not isinstance(self.extra, dict):
+            raise TypeError(f"'extra' must be an object, got {self.extra!r}")
 
     @property
     def num_joints(self) -> int:

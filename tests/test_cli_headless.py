@@ -89,6 +89,32 @@ def test_headless_synthetic_with_max_frames_terminates_with_ground_truth(model, 
     assert all(np.asarray(r["gt_xyz_mm"]).shape == (21, 3) for r in records)
 
 
+def test_max_frames_is_exact_on_png_folders_and_sessions(model, png_folder, tmp_path):
+    """N means N: processed, written, recorded, benchmarked and in the final message (issue #10 item 1)."""
+    many = tmp_path / "many"
+    many.mkdir()
+    for k, png in enumerate(sorted(png_folder.glob("*.png")) * 5):          # 40 frames
+        (many / f"d{k:03d}.png").write_bytes(png.read_bytes())
+    session = tmp_path / "session"
+    proc = run_cli("--headless", "--source", many, "--intrinsics", INTRINSICS, "--model", model,
+                   "--record", session)
+    assert proc.returncode == 0, proc.stderr
+    for source, n, extra in ((many, 7, ["--intrinsics", INTRINSICS]), (session, 11, []),
+                             (session, 13, ["--realtime"])):
+        out, rec = tmp_path / f"out{n}.jsonl", tmp_path / f"rec{n}"
+        proc = run_cli("--headless", "--source", source, *extra, "--model", model, "--max-frames", n,
+                       "--output", out, "--record", rec, "--benchmark")
+        assert proc.returncode == 0, proc.stderr
+        _, records = read_jsonl(out)
+        assert len(records) == n
+        assert len((rec / "frames.jsonl").read_text().splitlines()) == n == len(list((rec / "depth").iterdir()))
+        assert json.loads(proc.stdout.strip().splitlines()[-1])["frames"] == n
+        done = [line for line in proc.stderr.splitlines() if line.startswith("done:")]
+        assert done and done[0].startswith(f"done: {n} frames processed") and f"recorded {n} frames" in done[0]
+        if "--realtime" not in extra:
+            assert [r["frame"] for r in records] == list(range(n))
+
+
 @pytest.mark.parametrize("argv, code, message", [
     (["--headless", "--source", "/nonexistent/input.bag"], 2, "input not found"),
     (["--headless", "--source", "{png}", "--intrinsics", "1,2,3"], 2, "--intrinsics expects four numbers"),
@@ -151,3 +177,58 @@ def test_ctrl_c_exits_cleanly(model, png_folder):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "Traceback" not in err and "interrupted" in err
+
+
+def _mean_error_mm(path):
+    _, records = read_jsonl(path)
+    errors = [np.linalg.norm(np.asarray(r["joints_xyz_raw_mm"]) - np.asarray(r["gt_xyz_mm"]), axis=1).mean()
+              for r in records if r["joints_xyz_raw_mm"] is not None]
+    return float(np.median(errors)), len(errors), records
+
+
+@pytest.mark.slow
+def test_synthetic_left_hand_mode_renders_a_left_hand(tmp_path):
+    """--source synthetic --hand left renders a left hand (issue #10 item 4: it rendered a right hand, which the
+    mirrored right-hand model then measured at ~49 mm against ~16 mm): the shipped model's error on the left
+    hand is close to its error on the right hand, on the same motion."""
+    results = {}
+    for hand in ("right", "left"):
+        out = tmp_path / f"{hand}.jsonl"
+        proc = run_cli("--headless", "--source", "synthetic", "--hand", hand, "--max-frames", 30, "--provider",
+                       "cpu", "--no-smoothing", "--output", out, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        results[hand] = _mean_error_mm(out)
+    (right_mm, right_n, right_records), (left_mm, left_n, left_records) = results["right"], results["left"]
+    assert right_n >= 24 and left_n >= 24
+    assert all(r["hand"] == "left" for r in left_records)
+    # The left hand is the right hand's mirror image: ground truth x is negated (the principal point is mirrored
+    # too, so compare through the image: the left hand's joints sit on the other side of the frame's centre).
+    gt_right = np.asarray(right_records[0]["gt_xyz_mm"])
+    gt_left = np.asarray(left_records[0]["gt_xyz_mm"])
+    assert np.allclose(gt_left[:, 0], -gt_right[:, 0], atol=0.05) and np.allclose(gt_left[:, 1:], gt_right[:, 1:])
+    assert right_mm < 30.0, right_mm
+    assert abs(left_mm - right_mm) < 0.25 * right_mm + 3.0, (left_mm, right_mm)
+
+
+def test_a_damaged_session_replays_every_complete_frame(model, png_folder, tmp_path):
+    session = tmp_path / "session"
+    proc = run_cli("--headless", "--source", png_folder, "--intrinsics", INTRINSICS, "--model", model,
+                   "--record", session)
+    assert proc.returncode == 0, proc.stderr
+    png = session / "depth" / "000003.png"
+    png.write_bytes(png.read_bytes()[:200])                         # a cut-off PNG
+    lines = (session / "frames.jsonl").read_text().splitlines()
+    lines[5] = lines[5].replace('"frame_number":5', '"frame_number":"five"')   # a line with a wrong type
+    (session / "frames.jsonl").write_text("\n".join(lines) + "\n" + lines[6][:40])   # and a partial last line
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("--headless", "--source", session, "--model", model, "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    _, records = read_jsonl(out)
+    assert [r["frame_number"] for r in records] == [0, 1, 2, 4, 6, 7]
+    assert "6 frames processed" in proc.stderr and "3 damaged frames of the input skipped" in proc.stderr
+    for k in range(8):                                              # every PNG damaged: nothing to replay
+        (session / "depth" / f"{k:06d}.png").write_bytes(b"\x89PNG broken")
+    proc = run_cli("--headless", "--source", session, "--model", model)
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
+        "error: session session: none of its 7 frames can be read (their depth PNGs are damaged)"]

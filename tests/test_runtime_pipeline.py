@@ -81,6 +81,27 @@ def test_lockstep_results_are_deterministic(estimator, scenes):
     assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(*runs))
 
 
+def test_max_frames_is_exact_in_lockstep_and_live(estimator, scenes, tmp_path):
+    depths, gts = scenes
+    for live, name in ((False, "lockstep"), (True, "live")):
+        source = ListSource(depths * 6, gt=gts * 6, live=live, fps=400.0)
+        pipeline = Pipeline(source, tracker_for(estimator), max_frames=9)
+        seen = []
+        pipeline.add_consumer(lambda r: seen.append(r.frame.index))
+        pipeline.start_recording(str(tmp_path / name))
+        pipeline.start()
+        assert pipeline.wait_finished(30.0)
+        time.sleep(0.2)                                  # nothing more arrives after the limit
+        pipeline.stop()
+        stats = pipeline.stats()
+        assert stats.state == PipelineState.FINISHED and stats.error is None
+        assert stats.frames_processed == len(seen) == 9
+        assert pipeline.recording_status().frames == 9 and len(SessionReader(tmp_path / name)) == 9
+        if not live:
+            assert seen == list(range(9))
+            assert stats.frames_captured == 9 and source._next == 9   # frame 10 was never even read
+
+
 def test_live_source_drops_stale_frames_instead_of_queueing(estimator, scenes):
     depths, _ = scenes
     source = ListSource(depths, live=True, fps=400.0)   # far faster than the tracker
@@ -319,3 +340,44 @@ def test_seek_interrupts_a_long_pacing_wait(estimator, scenes):
     assert seen == [0, 5]
     pipeline.stop()
     assert pipeline.stats().state == PipelineState.STOPPED
+
+
+def test_camera_unplugged_mid_recording_closes_the_session_with_every_frame(estimator, tmp_path):
+    """The live-camera code path through a pyrealsense2 software device: frames are recorded, then the stream
+    vanishes as when the cable is pulled. The run ends saying so, the session is closed cleanly and holds every
+    frame the pipeline received, bit-exact, and replays."""
+    from app.sources.realsense import LiveRealSenseSource
+    from app.sources.session import SessionSource
+    from tests.rs_software import SoftwareDepthCamera, known_depth
+
+    w, h, n = 64, 48, 12
+    camera = SoftwareDepthCamera(w, h, fps=30)
+    source = LiveRealSenseSource.from_sensor(camera.sensor, camera.profile,
+                                             device={"name": "Software D4xx", "serial": "000111222"})
+    pipeline = Pipeline(source, tracker_for(estimator))
+    assert not pipeline.lockstep
+    pipeline.start_recording(str(tmp_path / "take"))
+    pipeline.start()
+    assert wait_until(lambda: source._opened, 5.0)
+    for k in range(n):   # one at a time, each taken by the tracker before the next: every frame is received
+        camera.push(known_depth(k, w, h), 500 + k, 1000.0 + 33.3 * k)
+        assert wait_until(lambda: pipeline.stats().frames_processed == k + 1, 10.0), k
+    camera.sensor.stop()   # unplugged
+    camera.sensor.close()
+    assert pipeline.wait_finished(10.0)
+    stats = pipeline.stats()
+    assert stats.state == PipelineState.ERROR and stats.error == "camera disconnected (Software D4xx 000111222)"
+    assert stats.frames_processed == n and stats.frames_dropped == 0
+    status = pipeline.recording_status()
+    assert status.frames == n and status.error is None
+    pipeline.stop()
+    reader = SessionReader(tmp_path / "take")
+    assert reader.meta["closed_utc"] is not None and reader.meta["frame_count"] == n and reader.skipped == 0
+    assert [reader.entry(i)["frame_number"] for i in range(n)] == [500 + k for k in range(n)]
+    replay = SessionSource(tmp_path / "take")
+    with replay:
+        frames = []
+        while (frame := replay.read()) is not None:
+            frames.append(frame)
+    assert len(frames) == n
+    assert all(np.array_equal(f.depth_raw, known_depth(k, w, h)) for k, f in enumerate(frames))

@@ -13,7 +13,7 @@ import numpy as np
 import pyrealsense2 as rs
 import pytest
 
-from app.errors import InputError, SourceError
+from app.errors import InputError
 from app.sources.rs_frames import sdk_error_line
 from app.sources.rs_index import count_depth_frames
 from app.sources.rsfile import RealSenseFileSource
@@ -136,7 +136,7 @@ def test_bad_recordings_fail_with_one_line(tmp_path):
     junk.write_bytes(b"this is not a ROS bag" * 10)
     source = RealSenseFileSource(junk)
     assert source.info.frame_count is None
-    with pytest.raises(SourceError) as err:
+    with pytest.raises(InputError) as err:
         source.open()
     assert "junk.bag" in str(err.value) and "\n" not in str(err.value)
     source.close()
@@ -161,7 +161,7 @@ def test_garbage_recording_fails_with_the_sdk_reason_in_one_line(tmp_path, name,
     path = tmp_path / name
     path.write_bytes(bytes(range(256)) * 12)
     source = RealSenseFileSource(path)
-    with pytest.raises(SourceError) as err:
+    with pytest.raises(InputError) as err:
         source.open()
     source.close()
     assert str(err.value) == f"cannot open recording {name}: {reason}"
@@ -171,7 +171,7 @@ def test_cut_off_bag_fails_with_one_line(tmp_path):
     cut = tmp_path / "cut.bag"
     data = (FIXTURES / "legacy_sdk257.bag").read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(SourceError) as err:
+    with pytest.raises(InputError) as err:
         RealSenseFileSource(cut).open()
     assert str(err.value) == ("cannot open recording cut.bag: Failed to create ros reader: Error reading from "
                               "file: wanted 4 bytes, read 0 bytes")
@@ -207,12 +207,12 @@ def _infrared_only_recording(path: Path) -> None:
 def test_recording_without_depth_says_so(tmp_path):
     path = tmp_path / "ir.db3"
     _infrared_only_recording(path)
-    with pytest.raises(SourceError) as err:
+    with pytest.raises(InputError) as err:
         RealSenseFileSource(path).open()
     assert str(err.value) == "cannot open recording ir.db3: it holds no depth stream"
 
 
-def test_cli_on_a_garbage_bag_prints_one_line_and_exits_non_zero(tmp_path):
+def test_cli_on_a_garbage_bag_prints_one_line_and_exits_2(tmp_path):
     path = tmp_path / "broken.bag"
     path.write_bytes(b"#ROSBAG V2.0\n" + bytes(range(256)) * 4)   # right magic, garbage after it
     repo = Path(__file__).resolve().parent.parent
@@ -220,10 +220,10 @@ def test_cli_on_a_garbage_bag_prints_one_line_and_exits_non_zero(tmp_path):
     proc = subprocess.run([sys.executable, str(repo / "run_tracker.py"), "--headless", "--source", str(path),
                            "--model", random_model_path()], cwd=repo, env=env, capture_output=True, text=True,
                           timeout=120)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, proc.stderr
+    assert proc.stderr.splitlines() == errors and len(errors) == 1, proc.stderr   # not even a "model:" line
     assert errors[0].startswith("error: cannot open recording broken.bag: Failed to create ros reader: ")
     assert str(tmp_path) not in errors[0]
 
@@ -233,3 +233,48 @@ def test_realtime_pacing_still_delivers_every_frame(db3):
         source.seek(N - 8)
         numbers = [f.frame_number for f in _read_all(source)]
     assert numbers == [FIRST + k for k in range(N - 8, N)]
+
+
+def _run_cli(*args, env_extra=None):
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo), **(env_extra or {}))
+    return subprocess.run([sys.executable, str(repo / "run_tracker.py"), *map(str, args)], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_on_a_cut_off_db3_is_one_line_and_exit_2(db3, tmp_path):
+    cut = tmp_path / "cut.db3"
+    cut.write_bytes(db3.read_bytes()[:5000])
+    proc = _run_cli("--headless", "--source", cut, "--model", random_model_path())
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(
+        "error: cannot open recording cut.db3: "), proc.stderr
+
+
+def _with_renamed_topic(db3: Path, out: Path, old: str, new: str) -> Path:
+    import sqlite3
+
+    out.write_bytes(db3.read_bytes())
+    con = sqlite3.connect(out)
+    assert con.execute("UPDATE topics SET name = ? WHERE name = ?", (new, old)).rowcount == 1
+    con.commit()
+    con.close()
+    return out
+
+
+def test_a_recording_that_makes_the_sdk_hang_is_reported_as_damaged(db3, tmp_path):
+    # A mutation the fuzzer found: librealsense 2.59 spins for ever in rs.config.resolve() (holding the GIL)
+    # when an option's value topic has no matching description topic. The probe child takes the hang.
+    option = "/device_0/sensor_0/option/Depth_Units/value"
+    bad = _with_renamed_topic(db3, tmp_path / "hangs.db3", option, option.replace("Units", "UnitX"))
+    from app.sources.rs_probe import probe_recording
+
+    probe_recording(db3, timeout_s=20)                       # an intact file passes
+    with pytest.raises(InputError, match="^cannot open recording hangs.db3: the RealSense SDK stopped "
+                                         "responding while reading it"):
+        probe_recording(bad, timeout_s=3)
+    proc = _run_cli("--headless", "--source", bad, "--model", random_model_path(),
+                    env_extra={"HANDTRACKER_RS_PROBE_TIMEOUT_S": "3"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("error: cannot open recording hangs.db3: the RealSense SDK stopped responding "
+                                   "while reading it (3 s); the file is damaged")

@@ -114,3 +114,62 @@ def test_exported_metadata_matches_model_info(model_path):
     meta = {p.key: p.value for p in onnx.load(model_path).metadata_props}
     assert json.loads(meta[METADATA_KEY])["input_size"] == 128
     assert Path(model_path).stat().st_size > 10_000
+
+
+def test_preloading_the_cuda_libraries_is_harmless_without_a_gpu(model_path, capfd):
+    """onnxruntime.preload_dlls() runs for real (it looks for NVIDIA's CUDA/cuDNN wheels and the loader path):
+    on a machine without them it prints what it misses, which must not reach stdout (the JSONL output may
+    go there); the reason comes back as one line and a CPU session still works afterwards."""
+    import onnxruntime as ort
+
+    from app.tracking import estimator as est
+
+    reason = est._preload_cuda_libraries()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    if reason is not None:
+        assert "\n" not in reason and (reason.startswith("the CUDA/cuDNN libraries were not found (lib")
+                                       or reason.startswith("loading the CUDA libraries failed"))
+    assert hasattr(ort, "preload_dlls")
+    problem = est.prepare_cuda()
+    assert est.prepare_cuda() == problem                 # checked once per process
+    if problem is not None:
+        assert "\n" not in problem
+    cpu = Estimator(model_path, "cpu")
+    assert cpu.provider == "CPUExecutionProvider" and cpu.provider_note == ""
+    assert capfd.readouterr().out == ""
+
+
+def test_provider_cuda_without_cuda_falls_back_and_says_why(model_path, capfd):
+    from app.tracking.estimator import prepare_cuda
+
+    problem = prepare_cuda()
+    if problem is None:
+        pytest.skip("CUDA is usable here")
+    cuda = Estimator(model_path, "cuda")
+    assert cuda.provider == "CPUExecutionProvider"
+    assert cuda.provider_note == (f"CUDAExecutionProvider was requested but is not usable here: {problem}; "
+                                  "running on CPUExecutionProvider")
+    assert capfd.readouterr().out == ""                   # onnxruntime's own error lines are kept off stdout
+
+
+def test_provider_cuda_fallback_through_the_cli_is_one_line_and_keeps_stdout_for_jsonl(model_path, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from app.tracking.estimator import prepare_cuda
+
+    if prepare_cuda() is None:
+        pytest.skip("CUDA is usable here")
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, str(repo / "run_tracker.py"), "--headless", "--source", "synthetic",
+                           "--max-frames", "2", "--model", model_path, "--provider", "cuda", "--output", "-"],
+                          cwd=repo, env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo)),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("model: ") and ("provider: CPUExecutionProvider (CUDAExecutionProvider was "
+                                               "requested but is not usable here: ") in lines[0]
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(records) == 3 and records[0]["provider"] == "CPUExecutionProvider"

@@ -1,14 +1,17 @@
 """SessionReader: random access to a recorded session folder (format.py), including one whose writer was killed.
 
 Frames are the complete lines of frames.jsonl whose depth PNG exists; a partial last line, a line that is not
-JSON, or a line naming a missing PNG is skipped (counted in `skipped`), so a session cut off at any moment
-replays up to its last completed frame. Imports numpy, cv2 (through format.py) and app foundation only.
+JSON, a line whose fields have the wrong types (or name a file outside the session folder), or a line naming a
+missing PNG is skipped (counted in `skipped`), so a session cut off or damaged anywhere replays every complete
+frame. A PNG that exists but does not decode is found when its frame is read (SourceError; SessionSource skips
+it). Imports numpy, cv2 (through format.py) and app foundation only.
 """
 from __future__ import annotations
 
 import json
+import math
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -18,6 +21,39 @@ from app.recording.format import FORMAT_NAME, FORMAT_VERSION, FRAMES_JSONL, SESS
 from app.types import DepthFrame, readonly
 
 _REQUIRED = ("index", "frame_number", "timestamp_ms", "depth")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _usable(entry, folder: Path) -> bool:
+    """A frames.jsonl entry whose fields can be used as they are (the checks a damaged line fails)."""
+    if not isinstance(entry, dict) or any(k not in entry for k in _REQUIRED):
+        return False
+    if not all(isinstance(entry[k], int) and not isinstance(entry[k], bool) for k in ("index", "frame_number")):
+        return False
+    if not _number(entry["timestamp_ms"]) or not isinstance(entry["depth"], str):
+        return False
+    name = PurePosixPath(entry["depth"])
+    if name.is_absolute() or ".." in name.parts or not name.parts or "\\" in entry["depth"]:
+        return False          # only files inside the session folder
+    if "intrinsics" in entry:
+        try:
+            Intrinsics.from_dict(entry["intrinsics"])
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError, InputError):
+            return False
+    gt = entry.get("gt_xyz_mm")
+    if gt is not None:
+        try:
+            arr = np.asarray(gt, dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+        if arr.ndim != 2 or arr.shape[1] != 3 or not np.all(np.isfinite(arr)):
+            return False
+    if entry.get("gt_hand") not in (None, "right", "left"):
+        return False
+    return (folder / entry["depth"]).is_file()
 
 
 def is_session(path: str | Path) -> bool:
@@ -31,8 +67,9 @@ def _load_meta(directory: Path) -> dict:
         meta = json.loads((directory / SESSION_JSON).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{directory} is not a recorded session (no {SESSION_JSON})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{directory / SESSION_JSON} is unreadable: {str(e).splitlines()[0]}") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise InputError(f"{directory / SESSION_JSON} is unreadable: {(str(e).splitlines() or ['damaged'])[0]}"
+                         ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise InputError(f"{directory / SESSION_JSON} is not an {FORMAT_NAME} file")
     version = meta.get("format_version")
@@ -57,7 +94,7 @@ class SessionReader:
         intr = self.meta.get("intrinsics")
         try:
             self.intrinsics: Intrinsics | None = Intrinsics.from_dict(intr) if intr else None
-        except (KeyError, TypeError, ValueError, InputError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError, InputError) as e:
             raise InputError(f"{self.path / SESSION_JSON}: bad intrinsics ({e})") from None
         self.skipped = 0
         self._entries = self._load_entries()
@@ -80,11 +117,10 @@ class SessionReader:
                 continue
             try:
                 entry = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):   # not JSON (UnicodeDecodeError is a ValueError)
                 self.skipped += 1
                 continue
-            if (not isinstance(entry, dict) or any(k not in entry for k in _REQUIRED)
-                    or not isinstance(entry["depth"], str) or not (self.path / entry["depth"]).is_file()):
+            if not _usable(entry, self.path) or ("intrinsics" not in entry and self.intrinsics is None):
                 self.skipped += 1
                 continue
             entries.append(entry)
@@ -130,7 +166,7 @@ class SessionReader:
     def nominal_fps(self) -> float:
         """The source's fps from session.json, else the median frame interval's, else 30."""
         source = self.meta.get("source")
-        if isinstance(source, dict) and isinstance(source.get("fps"), (int, float)) and source["fps"] > 0:
+        if isinstance(source, dict) and _number(source.get("fps")) and source["fps"] > 0:
             return float(source["fps"])
         stamps = np.array([e["timestamp_ms"] for e in self._entries[:300]], dtype=np.float64)
         steps = np.diff(stamps)

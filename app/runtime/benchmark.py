@@ -30,8 +30,7 @@ def percentiles(values_ms, qs=(50, 95, 99)) -> dict[str, float]:
 class BenchmarkCollector:
     """A pipeline consumer that keeps each result's timings (not the frames) for the summary."""
 
-    def __init__(self, limit: int | None = None) -> None:
-        self.limit = limit      # ignore results after this many (a run stopped at --max-frames may finish one more)
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rows: list[dict[str, float]] = []
         self._with_pose: list[bool] = []
@@ -40,8 +39,6 @@ class BenchmarkCollector:
 
     def __call__(self, result: TrackerResult) -> None:
         with self._lock:
-            if self.limit is not None and len(self._rows) >= self.limit:
-                return
             self._rows.append(result.timings.as_dict())
             self._with_pose.append(result.pose is not None)
             if self._first_arrival_s is None:

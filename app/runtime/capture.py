@@ -33,11 +33,14 @@ _POLL_S = 0.1   # how often a waiting capture thread looks at stop/pause/seek re
 class CaptureThread(threading.Thread):
     """source: an unopened FrameSource; out: where frames go; stop: the pipeline's stop event;
     on_error(exc): called once if the source fails; on_end(): called when a finite source runs out (or, with
-    hold_at_end on a seekable source, when it reaches the end and waits there for a seek)."""
+    hold_at_end on a seekable source, when it reaches the end and waits there for a seek); max_frames: in
+    lockstep, the stream ends after this many frames were handed over (the next one is never read), so a run
+    limited to N frames reads, processes and records exactly N (None = no limit; a live source's frames are
+    limited by the tracker instead, since some of them are dropped)."""
 
     def __init__(self, source: FrameSource, out: LatestSlot | BoundedQueue, stop: threading.Event, *,
                  speed: float, on_error: Callable[[BaseException], None], on_end: Callable[[], None],
-                 hold_at_end: bool = False) -> None:
+                 hold_at_end: bool = False, max_frames: int | None = None) -> None:
         super().__init__(name="capture", daemon=True)
         self.source = source
         self.out = out
@@ -45,6 +48,7 @@ class CaptureThread(threading.Thread):
         self.live = source.info.live
         self.lockstep = isinstance(out, BoundedQueue)
         self.hold_at_end = hold_at_end and source.info.seekable
+        self.max_frames = max_frames if self.lockstep else None
         self._on_error, self._on_end = on_error, on_end
         self._cond = threading.Condition()
         self._paused = False
@@ -132,6 +136,9 @@ class CaptureThread(threading.Thread):
 
     def _loop(self) -> None:
         while not self.stop_event.is_set():
+            if self.max_frames is not None and self.frames_captured >= self.max_frames:
+                self._limit_reached()
+                return
             gen = self._ready_to_read()
             if gen is None:
                 continue
@@ -181,6 +188,12 @@ class CaptureThread(threading.Thread):
             if self._paused:
                 self._steps -= 1
             return True
+
+    def _limit_reached(self) -> None:
+        """max_frames frames were handed over: the stream ends here, like a source that ran out."""
+        with self._cond:
+            self.at_end, self._ended = True, True
+        self._on_end()
 
     def _reached_end(self, gen: int) -> bool:
         """End of a finite stream (found by a read that started under generation `gen`): finish, or

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 
 from app.config import TrackerConfig
@@ -37,26 +36,24 @@ def run_headless(config: TrackerConfig, source: FrameSource, args, streams=None)
     exit code)."""
     tracker = build_tracker(config)
     realtime = bool(getattr(args, "realtime", False))
-    pipeline = Pipeline(source, tracker, lockstep=False if realtime else None, speed=1.0 if realtime else None)
-    enough = threading.Event()
     max_frames = getattr(args, "max_frames", None)
-    counter = _Counter(max_frames, enough)
+    pipeline = Pipeline(source, tracker, lockstep=False if realtime else None, speed=1.0 if realtime else None,
+                        max_frames=max_frames)
     writer = None
     if getattr(args, "output", None):
-        writer = JsonlWriter(args.output, run_header(tracker, source.info), limit=max_frames)
+        writer = JsonlWriter(args.output, run_header(tracker, source.info))
         pipeline.add_consumer(writer)
-    collector = BenchmarkCollector(limit=max_frames)
+    collector = BenchmarkCollector()
     if getattr(args, "benchmark", False):
         pipeline.add_consumer(collector)
     if streams is not None:
         streams.attach(pipeline)
-    pipeline.add_consumer(counter)
     if getattr(args, "record", None):
         pipeline.start_recording(args.record)
     started = time.perf_counter()
     pipeline.start()
     try:
-        _wait(pipeline, enough)
+        _wait(pipeline)
     finally:
         pipeline.stop()
         if writer is not None:
@@ -65,39 +62,30 @@ def run_headless(config: TrackerConfig, source: FrameSource, args, streams=None)
     stats = pipeline.stats()
     rec = pipeline.recording_status()
     if stats.state == PipelineState.ERROR:
-        if isinstance(pipeline.failure, TrackerError):
-            raise pipeline.failure
-        raise TrackerError(stats.error or "the pipeline failed")
+        failure = pipeline.failure if isinstance(pipeline.failure, TrackerError) else \
+            TrackerError(stats.error or "the pipeline failed")
+        if rec is not None and not rec.error:   # e.g. the camera was unplugged: what was recorded is complete
+            raise type(failure)(f"{failure}; the recording is complete: {rec.frames} frames in {rec.path}")
+        raise failure
     if rec is not None and rec.error:
         raise TrackerError(rec.error)
+    skipped = source.skipped_frames
     print(f"done: {stats.frames_processed} frames processed ({stats.frames_dropped} dropped) in {elapsed:.1f} s"
-          + (f"; recorded {rec.frames} frames to {rec.path}" if rec is not None else ""), file=sys.stderr)
+          + (f"; recorded {rec.frames} frames to {rec.path}" if rec is not None else "")
+          + (f"; {skipped} damaged frames of the input skipped" if skipped else ""), file=sys.stderr)
     if getattr(args, "benchmark", False):
         print(json.dumps(collector.summary()), flush=True)
     return 0
 
 
-def _wait(pipeline: Pipeline, enough: threading.Event) -> None:
-    """Until the source is exhausted, --max-frames results exist, or the pipeline fails; progress to stderr."""
+def _wait(pipeline: Pipeline) -> None:
+    """Until the source is exhausted, --max-frames results exist (the pipeline stops itself there), or the
+    pipeline fails; progress to stderr."""
     last_report = time.perf_counter()
     while not pipeline.wait_finished(0.1):
-        if enough.is_set():
-            return
         now = time.perf_counter()
         if now - last_report >= _PROGRESS_EVERY_S:
             s = pipeline.stats()
             total = f"/{s.frame_count}" if s.frame_count else ""
             print(f"  {s.frames_processed}{total} frames, {s.process_fps:.1f} fps", file=sys.stderr)
             last_report = now
-
-
-class _Counter:
-    """Consumer that sets `enough` once `limit` results were produced (None = never)."""
-
-    def __init__(self, limit: int | None, enough: threading.Event) -> None:
-        self.limit, self.enough, self.count = limit, enough, 0
-
-    def __call__(self, result) -> None:
-        self.count += 1
-        if self.limit is not None and self.count >= self.limit:
-            self.enough.set()

@@ -34,10 +34,14 @@ class Pipeline:
     lockstep: every frame processed (True), newest frame wins (False), None = lockstep unless the source is
     live; speed: replay pacing (1.0 real time, 0 as fast as possible), None = 0 in lockstep (frame-exact
     processing) and 1.0 otherwise; hold_at_end: a seekable source that runs out waits paused at its last frame
-    (for a GUI's seek bar) instead of finishing."""
+    (for a GUI's seek bar) instead of finishing; max_frames: the run finishes after exactly this many results
+    (each one passed to the consumers and the recording; in lockstep no further frame is even read), None =
+    until the source ends."""
 
     def __init__(self, source: FrameSource, tracker: HandTracker, *, lockstep: bool | None = None,
-                 speed: float | None = None, hold_at_end: bool = False) -> None:
+                 speed: float | None = None, hold_at_end: bool = False, max_frames: int | None = None) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise InputError(f"max_frames must be >= 1, got {max_frames}")
         self.source = source
         self.tracker = tracker
         self.lockstep = (not source.info.live) if lockstep is None else bool(lockstep)
@@ -52,10 +56,12 @@ class Pipeline:
         self.failure: BaseException | None = None   # the exception behind stats().error (for exit codes)
         self._consumers: list[Callable[[TrackerResult], None]] = []
         self._processed = 0
+        self.max_frames = max_frames
         self._position = -1
         self._process_rate = RateMeter()
         self._capture = CaptureThread(source, self._frames, self._stop, speed=speed, on_error=self._fail,
-                                      on_end=self._source_ended, hold_at_end=hold_at_end)
+                                      on_end=self._source_ended, hold_at_end=hold_at_end,
+                                      max_frames=max_frames)
         self._tracker_thread = threading.Thread(target=self._run_tracker, name="tracker", daemon=True)
         self._recording = RecordingControl(self._session_meta)
 
@@ -181,6 +187,8 @@ class Pipeline:
                 for fn in consumers:
                     fn(result)
                 self._recording.write(frame, result)
+                if self.max_frames is not None and self._processed >= self.max_frames:
+                    break   # exactly max_frames results: finish as if the source had ended here
                 self._check_held_at_end()
         except BaseException as exc:
             self._fail(exc)
@@ -192,9 +200,11 @@ class Pipeline:
                 self._fail(exc)
                 return
         with self._lock:
-            if not self._stop.is_set() and self._state in (PipelineState.RUNNING, PipelineState.PAUSED):
+            stopped = self._stop.is_set()
+            if not stopped and self._state in (PipelineState.RUNNING, PipelineState.PAUSED):
                 self._state = PipelineState.FINISHED
-        self._finished.set()
+        if not stopped:
+            self._finished.set()   # else stop() or _fail() sets it, once the recording is finished on disk
 
     def _check_held_at_end(self) -> None:
         if self._capture.at_end and self._capture.hold_at_end and len(self._frames) == 0:

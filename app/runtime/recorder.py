@@ -25,6 +25,7 @@ class RecordingControl:
         self._min_free_mb = min_free_mb
         self._lock = threading.Lock()
         self._writer = None
+        self._closing = None
         self._last_status: RecordingStatus | None = None
 
     def start(self, directory: str) -> None:
@@ -53,12 +54,15 @@ class RecordingControl:
         """Finish the recording in progress (waits for the queued frames to reach the disk)."""
         with self._lock:
             writer, self._writer = self._writer, None
+            if writer is not None:
+                self._closing = writer      # status() keeps reporting it while the queue drains
         if writer is not None:
             self._last_status = _convert(writer.close())
+            self._closing = None
 
     def status(self) -> RecordingStatus | None:
         """Progress of the recording in progress, else of the last one (with its error, if any), else None."""
-        writer = self._writer
+        writer = self._writer or self._closing
         if writer is not None:
             return _convert(writer.status())
         return self._last_status

@@ -21,6 +21,7 @@ import numpy as np
 
 from app.errors import InputError, RecordingError
 from app.joints import JOINT_NAMES, LAYOUT_NAME
+from app.recording.format import jsonable
 from app.types import TrackerResult
 
 RECORD_VERSION = 1
@@ -77,17 +78,16 @@ def run_header(tracker, source_info) -> dict:
 
 def to_json_line(obj: dict) -> str:
     """One record as compact JSON text without the newline (the JSONL line, the WebSocket message)."""
-    return json.dumps(obj, separators=(",", ":"))
+    return json.dumps(jsonable(obj), separators=(",", ":"), allow_nan=False)
 
 
 class JsonlWriter:
     """Pipeline consumer writing the header, then one record per result, one JSON object per line, flushed
-    per line (a crash loses at most the line being written). path '-' writes to stdout. limit: ignore results
-    after this many (the pipeline may finish a frame or two after --max-frames was reached)."""
+    per line (a crash loses at most the line being written). path '-' writes to stdout. (--max-frames is the
+    pipeline's: it passes exactly that many results.)"""
 
-    def __init__(self, path: str, header: dict, limit: int | None = None) -> None:
+    def __init__(self, path: str, header: dict) -> None:
         self.path = path
-        self.limit = limit
         self.count = 0
         try:
             self._file = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
@@ -96,13 +96,12 @@ class JsonlWriter:
         self._write(header)
 
     def __call__(self, result: TrackerResult) -> None:
-        if self.limit is not None and self.count >= self.limit:
-            return
         self._write(result_record(result))
         self.count += 1
 
     def _write(self, obj: dict) -> None:
         try:
+            # NaN/inf (a damaged model's output) become null: every line stays valid JSON.
             self._file.write(to_json_line(obj) + "\n")
             self._file.flush()
         except OSError as exc:

@@ -1,7 +1,8 @@
 """The frame-source contract every source implements (live RealSense, .bag/.db3 file, session, PNG, synthetic).
 
-A source is used by exactly one thread (the capture thread): open() once, read() until it returns None (end of
-stream), close() from any thread to unblock a pending read. Imports numpy and app foundation only.
+A source is used by one thread at a time (the capture thread; the command line may open a recording before
+handing it over): open() (a second call does nothing), read() until it returns None (end of stream), close()
+from any thread to unblock a pending read. Imports numpy and app foundation only.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ class FrameSource(abc.ABC):
 
     @abc.abstractmethod
     def open(self) -> None:
-        """Start streaming. Raises SourceError/InputError with a one-line message on failure."""
+        """Start streaming; a second call does nothing. Raises InputError (bad input: a missing, unreadable or
+        damaged file) or SourceError (a device problem) with a one-line message on failure."""
 
     @abc.abstractmethod
     def read(self, timeout_s: float = 1.0) -> DepthFrame | None:
@@ -46,6 +48,11 @@ class FrameSource(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Stop streaming and release the device/file. Safe to call twice and from another thread."""
+
+    @property
+    def skipped_frames(self) -> int:
+        """Frames of a recording left out because they are damaged (0 for sources that never skip)."""
+        return 0
 
     def seek(self, index: int) -> None:
         """Make the next read() return frame `index` (0-based). Only when info.seekable."""

@@ -2,7 +2,9 @@
 
 spec: 'realsense' (live camera), 'synthetic' (rendered hand), or a PATH: a session folder (holds session.json),
 a .bag/.db3 RealSense recording, a 16-bit depth .png, or a folder of them. The source comes back unopened.
-Imports app foundation and app.sources modules only (pyrealsense2 through them).
+Imports app foundation and app.sources modules only. The RealSense modules (and with them pyrealsense2) are
+imported only when a live camera or a .bag/.db3 file is asked for (app/sources/rs_sdk.py): the other sources
+work where the SDK is not installed.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from app.errors import InputError
 from app.recording.reader import is_session
 from app.sources.base import FrameSource
 from app.sources.png import PngSource, png_size
-from app.sources.realsense import LiveRealSenseSource, connected_serials
-from app.sources.rsfile import RECORDING_SUFFIXES, RealSenseFileSource
+from app.sources.rs_index import RECORDING_SUFFIXES
+from app.sources.rs_sdk import require_sdk, sdk_problem
 from app.sources.session import SessionSource
 
 _SPEC_HELP = ("'realsense', 'synthetic', a session folder, a .bag/.db3 recording, a 16-bit depth .png or a folder "
@@ -24,11 +26,21 @@ _SPEC_HELP = ("'realsense', 'synthetic', a session folder, a .bag/.db3 recording
 
 
 def realsense_connected() -> bool:
-    """True when at least one RealSense camera is plugged in (False too when the SDK cannot enumerate)."""
+    """True when at least one RealSense camera is plugged in (False too when the SDK cannot enumerate, or is not
+    installed: realsense_unavailable() says so)."""
+    if sdk_problem() is not None:
+        return False
+    from app.sources.realsense import connected_serials
+
     try:
         return bool(connected_serials())
     except RuntimeError:
         return False
+
+
+def realsense_unavailable() -> str | None:
+    """Why no RealSense camera can be used at all (the SDK is missing), or None when it can."""
+    return sdk_problem()
 
 
 def _with_overrides(calibration: CameraCalibration | None, intrinsics: Intrinsics | None,
@@ -65,6 +77,9 @@ def open_source(spec: str, *, intrinsics_text: str | None = None, depth_unit_mm:
     spec = str(spec).strip()
     rs_kwargs = dict(realsense_kwargs or {})
     if spec == "realsense":
+        require_sdk("the live RealSense camera (--source realsense)")
+        from app.sources.realsense import LiveRealSenseSource
+
         width, height = int(rs_kwargs.get("width", 640)), int(rs_kwargs.get("height", 480))
         intr = Intrinsics.parse(intrinsics_text, width, height) if intrinsics_text else None
         return LiveRealSenseSource(**rs_kwargs, calibration=_with_overrides(calibration, intr, depth_unit_mm))
@@ -81,6 +96,9 @@ def open_source(spec: str, *, intrinsics_text: str | None = None, depth_unit_mm:
                              calibration=_with_overrides(calibration, None, depth_unit_mm))
     if path.is_file() and path.suffix.lower() in RECORDING_SUFFIXES:
         _refuse_intrinsics(intrinsics_text, path)
+        require_sdk(f"playing the RealSense recording {path.name}")
+        from app.sources.rsfile import RealSenseFileSource
+
         return RealSenseFileSource(path, realtime=bool(realtime), filters=rs_kwargs.get("filters", ()),
                                    calibration=_with_overrides(calibration, None, depth_unit_mm))
     if path.is_dir() or path.suffix.lower() == ".png":

@@ -89,6 +89,7 @@ class PngSource(FrameSource):
         self._closed = threading.Event()
         self._pacer = Pacer(bool(realtime), self._closed)
         self._position = 0
+        self._opened = False
         name = self.path.name if len(self.files) == 1 else f"{self.path.name}/ ({len(self.files)} PNGs)"
         self._info = SourceInfo("png", name, live=False, frame_count=len(self.files), seekable=True,
                                 fps=self.fps, device={"path": str(self.path)})
@@ -99,7 +100,9 @@ class PngSource(FrameSource):
 
     def open(self) -> None:
         # Check the first image now so a wrong size or bit depth fails at start, not mid-run.
-        self._load(0)
+        if not self._opened:
+            self._load(0)
+            self._opened = True
 
     def _load(self, i: int) -> np.ndarray:
         img = read_depth_png(self.files[i])

@@ -150,6 +150,6 @@ def device_description(device: "rs.device") -> dict:
         try:
             if device.supports(info):
                 out[key] = str(device.get_info(info))
-        except RuntimeError:  # a device unplugged while being described
+        except (RuntimeError, UnicodeDecodeError):  # unplugged while being described; garbage text in a file
             pass
     return out

@@ -13,6 +13,8 @@ import sqlite3
 import struct
 from pathlib import Path
 
+RECORDING_SUFFIXES = (".bag", ".db3")   # the RealSense recordings (app/sources/rsfile.py plays them)
+
 # The first device's depth image stream: ".../Depth_0/image/data", in .db3 with a "/compressedDepth" suffix.
 _DEPTH_TOPIC = re.compile(r"^/device_0/sensor_\d+/Depth_0/image/data(/compressedDepth)?$")
 _BAG_MAGIC = b"#ROSBAG V2.0\n"
@@ -27,16 +29,17 @@ def count_depth_frames(path: str | Path) -> int | None:
             return _count_db3(path)
         if path.suffix.lower() == ".bag":
             return _count_bag(path)
-    except (OSError, sqlite3.Error, struct.error, ValueError, KeyError):
-        return None
+    except (OSError, sqlite3.Error, struct.error, ValueError, KeyError, TypeError, OverflowError, MemoryError):
+        return None   # damaged: the count is unknown (playing it tells the user what is wrong)
     return None
 
 
 def _count_db3(path: Path) -> int | None:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    con.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
         topics = con.execute("SELECT id, name FROM topics").fetchall()
-        ids = [tid for tid, name in topics if _DEPTH_TOPIC.match(name)]
+        ids = [tid for tid, name in topics if isinstance(name, str) and _DEPTH_TOPIC.match(name)]
         if not ids:
             return None
         marks = ",".join("?" * len(ids))

@@ -6,7 +6,9 @@ slowly the tracker consumes them (in real-time mode a slow consumer loses frames
 complaint). realtime=True instead paces frames by their recorded timestamps on our side, still without dropping
 any. Intrinsics and the depth scale come from the recording. End of file -> read() returns None.
 Seeking restarts playback and skips to the frame (exact, cost proportional to the target index).
-Imports pyrealsense2 and app foundation only.
+A file that cannot be played (damaged, cut off, not a recording, no depth) is bad input: InputError, one line.
+Before the first open the file is opened once in a child process (rs_probe.py), because some damaged files make
+librealsense hang or crash instead of failing. Imports pyrealsense2 and app foundation only.
 """
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ from app.sources.base import FrameSource, SourceInfo
 from app.sources.pacing import Pacer
 from app.sources.rs_frames import (FrameConverter, depth_unit_mm_from_metres,
                                     device_description, sdk_error_line)
-from app.sources.rs_index import count_depth_frames
+from app.sources.rs_index import RECORDING_SUFFIXES, count_depth_frames
+from app.sources.rs_probe import probe_recording
 from app.types import DepthFrame
 
-RECORDING_SUFFIXES = (".bag", ".db3")
 _SLICE_MS = 100  # one wait slice: short, so close() and end-of-file are noticed promptly
 
 
@@ -48,6 +50,7 @@ class RealSenseFileSource(FrameSource):
         self._pipeline: rs.pipeline | None = None
         self._playback: rs.playback | None = None
         self._ended = False
+        self._probed = False
         self.depth_unit_mm: float | None = None
         count = count_depth_frames(self.path)
         self._info = SourceInfo("rs-file", self.path.name, live=False, frame_count=count, seekable=True,
@@ -69,7 +72,7 @@ class RealSenseFileSource(FrameSource):
             cfg.resolve(pipeline).get_device().as_playback().set_real_time(False)
             profile = pipeline.start(cfg)
         except RuntimeError as e:
-            raise SourceError(f"cannot open recording {self.path.name}: {self._open_failure(e)}") from None
+            raise InputError(f"cannot open recording {self.path.name}: {self._open_failure(e)}") from None
         device = profile.get_device()
         self._playback = device.as_playback()
         # Our Pacer does real-time pacing; the SDK's own real-time mode would drop frames for a slow reader.
@@ -104,8 +107,12 @@ class RealSenseFileSource(FrameSource):
             self._pipeline = self._playback = None
 
     def open(self) -> None:
+        """Start playback (a second call does nothing). InputError when the file cannot be played."""
         with self._lock:
             if self._pipeline is None and not self._closed.is_set():
+                if not self._probed:
+                    probe_recording(self.path)
+                    self._probed = True
                 self._start()
 
     def _next_rs_frame(self, timeout_s: float) -> "rs.frame | None":
@@ -123,7 +130,8 @@ class RealSenseFileSource(FrameSource):
                 self._ended = True
                 return None
             if time.perf_counter() >= deadline:
-                raise SourceError(f"{self.path.name}: playback delivered no frame within {timeout_s:.1f} s")
+                raise InputError(f"{self.path.name}: playback delivered no frame within {timeout_s:.1f} s "
+                                 f"(damaged recording?)")
         return None
 
     def read(self, timeout_s: float = 1.0) -> DepthFrame | None:
@@ -135,8 +143,10 @@ class RealSenseFileSource(FrameSource):
                 if frames is None:
                     return None
                 frame = self._converter.convert(frames)
-            except RuntimeError as e:
-                raise SourceError(f"{self.path.name}: corrupt recording ({sdk_error_line(e, self.path)})") from None
+            except (RuntimeError, SourceError) as e:
+                raise InputError(f"{self.path.name}: corrupt recording ({sdk_error_line(e, self.path)})") from None
+            except InputError as e:   # e.g. impossible intrinsics or depth units in the file
+                raise InputError(f"{self.path.name}: corrupt recording ({e})") from None
         self._pacer.wait(frame.timestamp_ms)
         return frame
 

@@ -1,5 +1,8 @@
 """Replay of a recorded session folder (app/recording) as a frame source: frame-exact, seekable, optionally
 paced by the recorded timestamps. The stored per-frame results stay available through `.reader`.
+A damaged session replays every complete frame: a frame whose PNG does not decode (or does not match the
+intrinsics) is skipped and counted (skipped_frames, with the lines the reader left out); only a session none
+of whose frames can be read is an InputError.
 Imports app foundation and app.recording only.
 """
 from __future__ import annotations
@@ -8,7 +11,7 @@ import threading
 from pathlib import Path
 
 from app.calibration import CameraCalibration
-from app.errors import InputError
+from app.errors import InputError, SourceError
 from app.recording.reader import SessionReader
 from app.sources.base import FrameSource, SourceInfo
 from app.sources.pacing import Pacer
@@ -26,6 +29,8 @@ class SessionSource(FrameSource):
         self._closed = threading.Event()
         self._pacer = Pacer(bool(realtime), self._closed)
         self._position = 0
+        self._delivered = 0
+        self.damaged = 0          # frames skipped at read time (PNG unreadable)
         meta = self.reader.meta
         source = meta.get("source") if isinstance(meta.get("source"), dict) else {}
         device = dict(meta.get("device")) if isinstance(meta.get("device"), dict) else {}
@@ -41,12 +46,32 @@ class SessionSource(FrameSource):
 
     def open(self) -> None:
         if len(self.reader) == 0:
-            raise InputError(f"session {self.reader.path} has no recorded frames")
+            reader = self.reader
+            why = "" if not reader.skipped else (
+                f" it can use ({reader.skipped} damaged or incomplete lines in frames.jsonl"
+                + ("; session.json has no intrinsics" if reader.intrinsics is None else "") + ")")
+            raise InputError(f"session {reader.path} has no recorded frames{why}")
+
+    @property
+    def skipped_frames(self) -> int:
+        """Frames of the session left out because they are damaged (lines at load, PNGs while reading)."""
+        return self.reader.skipped + self.damaged
 
     def read(self, timeout_s: float = 1.0) -> DepthFrame | None:
-        if self._closed.is_set() or self._position >= len(self.reader):
-            return None
-        frame = self.reader.frame(self._position)
+        while True:
+            if self._closed.is_set() or self._position >= len(self.reader):
+                if self._delivered == 0 and self.damaged and not self._closed.is_set():
+                    raise InputError(f"session {self.reader.path.name}: none of its {len(self.reader)} frames can be "
+                                     f"read (their depth PNGs are damaged)")
+                return None
+            try:
+                frame = self.reader.frame(self._position)
+            except SourceError:
+                self.damaged += 1
+                self._position += 1
+                continue
+            break
+        self._delivered += 1
         if self.calibration is not None:
             intr = self.calibration.resolve_intrinsics(frame.intrinsics)
             if intr is not frame.intrinsics:

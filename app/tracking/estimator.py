@@ -5,14 +5,21 @@ The model file carries everything the runtime needs (app.model_info.ModelInfo as
 CUDA driver is present (falls back to CPU silently when the CUDA libraries are missing), else CPU; 'cuda' and
 'tensorrt' ask for those (TensorRT falls back to CUDA, then CPU). onnxruntime never fails when a GPU provider
 cannot load, it runs on the CPU instead, so `.provider` reports what the session actually uses
-(session.get_providers()[0]) and `.provider_note` says when that differs from what was asked.
+(session.get_providers()[0]) and `.provider_note` says, in one line, why CUDA was not used when it was asked for
+(--provider cuda/tensorrt, or auto on a machine with an NVIDIA driver).
+The GPU build needs the CUDA 13 and cuDNN 9 libraries; `./setup.sh --gpu` installs them as NVIDIA's pip wheels
+(onnxruntime-gpu[cuda,cudnn]), which are not on the loader path: before a CUDA session is asked for,
+prepare_cuda() lets onnxruntime load them (onnxruntime.preload_dlls()). It is harmless without a GPU.
 Idle intra-op threads spin and starve the capture thread on a 2-core machine: spinning is turned off.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import io
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -20,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 
 from app.errors import InputError, TrackerError
+from app.joints import JOINT_NAMES, LAYOUT_NAME
 from app.model_info import INPUT_NAME, METADATA_KEY, OUTPUT_JOINTS, OUTPUT_OFFSETS, OUTPUT_WEIGHTS, ModelInfo
 
 PROVIDERS = ("auto", "cuda", "cpu", "tensorrt")
@@ -37,6 +45,50 @@ def cuda_driver_present() -> bool:
         except OSError:
             continue
     return False
+
+
+_CUDA_LOCK = threading.Lock()
+_cuda_problem: str | None = None
+_cuda_prepared = False
+
+
+def prepare_cuda() -> str | None:
+    """Make the CUDA and cuDNN libraries of NVIDIA's pip wheels loadable by onnxruntime (once per process), before
+    a CUDA session is created. Returns why CUDA cannot work here (one line), or None when it may.
+
+    onnxruntime.preload_dlls() loads them from site-packages/nvidia (or the loader path) and prints what it
+    could not find to stdout, where the JSONL output may go: its output is captured and summarised instead."""
+    global _cuda_problem, _cuda_prepared
+    with _CUDA_LOCK:
+        if _cuda_prepared:
+            return _cuda_problem
+        _cuda_prepared = True
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            _cuda_problem = ("this onnxruntime build has no CUDA support (install the GPU build with "
+                             "./setup.sh --gpu)")
+        elif not cuda_driver_present():
+            _cuda_problem = "no NVIDIA driver found (libcuda.so.1 does not load)"
+        else:
+            _cuda_problem = _preload_cuda_libraries()
+        return _cuda_problem
+
+
+def _preload_cuda_libraries() -> str | None:
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:   # onnxruntime < 1.21: the loader path (LD_LIBRARY_PATH) must hold the libraries
+        return None
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            preload()
+    except Exception as exc:   # a broken installation: CUDA will fail, and this is why
+        text = str(exc).strip()
+        return f"loading the CUDA libraries failed ({text.splitlines()[0] if text else type(exc).__name__})"
+    missing = sorted({os.path.basename(name) for name in re.findall(r"Failed to load (\S+?):", captured.getvalue())})
+    if missing:
+        return (f"the CUDA/cuDNN libraries were not found ({', '.join(missing)}; ./setup.sh --gpu installs "
+                f"them)")
+    return None
 
 
 def _library_present(name: str) -> bool:
@@ -60,6 +112,22 @@ def requested_providers(provider: str) -> list[str]:
     return [_ORT_NAMES[p] for p in chain if _ORT_NAMES[p] in available or p == "cpu"]
 
 
+def _provider_note(requested: str, chain: list[str], used: str, cuda_problem: str | None) -> str:
+    """'' when the session runs on what was asked for (auto: CUDA where a driver is present, else CPU), else one
+    line saying what was asked for, why it is not used, and what runs instead."""
+    wanted = _ORT_NAMES.get(requested) if requested != "auto" else (
+        "CUDAExecutionProvider" if "CUDAExecutionProvider" in chain else "CPUExecutionProvider")
+    if used == wanted:
+        return ""
+    if used == "CUDAExecutionProvider" and wanted == "TensorrtExecutionProvider":
+        why = "the TensorRT libraries were not found" if not _library_present("nvinfer") else \
+            "onnxruntime could not start TensorRT"
+    else:
+        why = cuda_problem or "onnxruntime could not start CUDA with the libraries found"
+    asked = f"{wanted} was requested" if requested != "auto" else f"{wanted} (--provider auto) was tried"
+    return f"{asked} but is not usable here: {why}; running on {used}"
+
+
 class Estimator:
     """One onnxruntime session. Not thread-safe: owned by the tracker thread.
 
@@ -77,6 +145,8 @@ class Estimator:
         if intra_op_threads < 1:
             raise InputError(f"intra-op threads must be >= 1, got {intra_op_threads}")
         providers = requested_providers(provider)
+        cuda_problem = prepare_cuda() if (provider in ("cuda", "tensorrt") or
+                                          "CUDAExecutionProvider" in providers) else None
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(intra_op_threads)
         options.inter_op_num_threads = 1
@@ -84,16 +154,21 @@ class Estimator:
         options.log_severity_level = 3
         self.session = self._open(path, options, providers)
         self.info = self._read_info(path)
-        self._check_io(path)
+        try:
+            self._check_io(path)
+        except UnicodeDecodeError as exc:   # a damaged file: names that are not text
+            raise InputError(f"not a hand-tracker model: {path}: unreadable input/output names ({exc})"[:300]
+                             ) from None
         self.has_offsets = OUTPUT_OFFSETS in [o.name for o in self.session.get_outputs()]
         self.model_path = str(path)
         self.model_name = path.name
         self.requested = provider
         self.provider = self.session.get_providers()[0]
-        wanted = _ORT_NAMES.get(provider, providers[0])
-        self.provider_note = "" if self.provider == wanted or provider == "auto" else (
-            f"{wanted} was requested but is not usable here; running on {self.provider}")
-        self.infer(np.ones((1, self.info.input_size, self.info.input_size), np.float32))   # warm-up
+        self.provider_note = _provider_note(provider, providers, self.provider, cuda_problem)
+        try:
+            self.infer(np.ones((1, self.info.input_size, self.info.input_size), np.float32))   # warm-up
+        except TrackerError as exc:   # the graph does not produce what its metadata says: a bad model file
+            raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
 
     @staticmethod
     def _open(path: Path, options, providers: list[str]):
@@ -111,7 +186,10 @@ class Estimator:
                 ort.set_default_logger_severity(2)
 
     def _read_info(self, path: Path) -> ModelInfo:
-        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            meta = self.session.get_modelmeta().custom_metadata_map
+        except (UnicodeDecodeError, RuntimeError) as exc:   # a damaged file: its metadata is not text
+            raise InputError(f"not a hand-tracker model: {path}: unreadable metadata ({exc})"[:300]) from None
         if METADATA_KEY not in meta:
             raise InputError(f"not a hand-tracker model: {path} has no '{METADATA_KEY}' metadata "
                              "(export it with python -m models.export)")
@@ -119,9 +197,16 @@ class Estimator:
             info = ModelInfo.from_json(meta[METADATA_KEY])
         except InputError as exc:
             raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
-        if info.input_size < 8 or info.feature_size < 1 or info.num_joints < 1 or info.cube_mm <= 0:
+        if (not 8 <= info.input_size <= 4096 or not 1 <= info.feature_size <= info.input_size
+                or info.num_joints < 1 or not 0 < info.cube_mm <= 2000 or info.kernel_radius <= 0
+                or info.beta <= 0 or not 0 <= info.depth_range_mm[0] < info.depth_range_mm[1]):
             raise InputError(f"not a hand-tracker model: {path}: implausible metadata (input {info.input_size}, "
-                             f"feature {info.feature_size}, {info.num_joints} joints, cube {info.cube_mm} mm)")
+                             f"feature {info.feature_size}, {info.num_joints} joints, cube {info.cube_mm} mm, "
+                             f"kernel radius {info.kernel_radius}, beta {info.beta}, depth range "
+                             f"{list(info.depth_range_mm)} mm)")
+        if info.joint_layout != LAYOUT_NAME or tuple(info.joint_names) != JOINT_NAMES:
+            raise InputError(f"not a hand-tracker model: {path}: joints are '{info.joint_layout}' "
+                             f"({info.num_joints} joints); this runtime needs the {LAYOUT_NAME} layout")
         if info.hand not in ("right", "left"):
             raise InputError(f"not a hand-tracker model: {path}: hand must be right or left, got '{info.hand}'")
         return info
