@@ -282,7 +282,7 @@ def test_osc_bundles_reach_a_python_osc_server(estimator, depths, tmp_path):
     streams = open_streams([f"osc://127.0.0.1:{port}"], log=lambda line: None)
     pipeline = make_pipeline(estimator, depths, live=True, fps=20)   # slow enough to send every frame
     out = tmp_path / "run.jsonl"
-    pipeline.add_consumer(JsonlWriter(str(out), run_header(pipeline.tracker, pipeline.source.info), limit=7))
+    pipeline.add_consumer(JsonlWriter(str(out), run_header(pipeline.tracker, pipeline.source.info)))
     try:
         streams.attach(pipeline)
         pipeline.start()
