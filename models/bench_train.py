@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from models.shards import load_shards
-from models.train import TrainConfig, _TrainingSet, build_model, evaluate_mm, loss_from_output, resolve_numerics
+from models.train import TrainConfig, _TrainingSet, build_model, evaluate_mm, resolve_numerics, train_step
 from models.distributed import pick_device
 
 
@@ -55,13 +55,7 @@ def run_steps(cfg: TrainConfig, data, steps: int, device: torch.device, stage: s
             if t0 is not None:
                 windows.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-        crops, uvd = train_set.batch(cfg, gen, device, numerics.channels_last)
-        with numerics.autocast(device):
-            out = model(crops)
-        loss = loss_from_output(cfg, stage, out.float(), crops, uvd)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = train_step(model, opt, cfg, numerics, train_set, gen, device, stage)
         if not timed_windows:
             losses.append(float(loss.detach()))
     if timed_windows:

@@ -279,6 +279,19 @@ class _TrainingSet:
         return crops, uvd
 
 
+def train_step(model, optimiser, cfg: TrainConfig, numerics: Numerics, train_set: _TrainingSet,
+               generator: torch.Generator, device: torch.device, stage: str) -> torch.Tensor:
+    """One optimiser step on a freshly drawn, augmented batch; returns the loss (on the device, not read)."""
+    crops, uvd = train_set.batch(cfg, generator, device, numerics.channels_last)
+    with numerics.autocast(device):
+        out = model(crops)
+    loss = loss_from_output(cfg, stage, out.float(), crops, uvd)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss
+
+
 def split_validation(cfg: TrainConfig, data: ShardData) -> tuple[ShardData, ShardData]:
     """(validation, training): a fixed random share of the crops, capped at val_max_frames."""
     order = np.random.default_rng(cfg.seed).permutation(len(data))
@@ -393,13 +406,7 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
             stage, lr = phase.stage, phase.lr
             for g in optimiser.param_groups:
                 g["lr"] = lr
-            crops, uvd = train_set.batch(cfg, generator, device, numerics.channels_last)
-            with numerics.autocast(device):
-                out = model(crops)
-            loss = loss_from_output(cfg, stage, out.float(), crops, uvd)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            loss = train_step(model, optimiser, cfg, numerics, train_set, generator, device, stage)
             step += 1
             steps_this_run += 1
             samples += cfg.batch_size * world.size
