@@ -11,12 +11,10 @@ import argparse
 import os
 import sys
 
-from app.config import DEFAULT_MODEL_PATH, HANDS, PROVIDERS, TrackerConfig
+from app.config import DEFAULT_MODEL_PATH, HANDS, PROVIDERS, LocaliserConfig, SmoothingConfig, TrackerConfig
 from app.errors import InputError, TrackerError
 from app.streaming.targets import DEFAULT_HOST as _STREAM_HOST, DEFAULT_MAX_CLIENTS as _STREAM_MAX_CLIENTS
 from app.streaming.targets import check_max_clients, parse_stream_url
-from app.tracking.localise import LocaliserConfig
-from app.tracking.smoothing import SmoothingConfig
 
 _LOC, _SMOOTH = LocaliserConfig(), SmoothingConfig()   # the defaults, quoted in --help
 
@@ -218,7 +216,7 @@ def _run(args) -> int:
     _check_args(args)
     calibration = None
     if args.calibration:
-        from app.calibration import load_calibration
+        from app.camera_calibration import load_calibration
 
         calibration = load_calibration(args.calibration)
     config = config_from_args(args, calibration)

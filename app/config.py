@@ -1,32 +1,214 @@
-"""The tracker's resolved configuration: frozen dataclasses filled by the command line (app/cli.py), changed
-live through HandTracker.update(), and written as a dict into every recording and JSONL header.
+"""Every tracker setting, its default, unit, allowed range and validation rule, defined once here and read by
+every consumer: the command line (app/cli.py), the GUI's controls and remembered settings (app/gui), calibration
+files (app/camera_calibration.py), training, rendering, export and the benchmarks.
 
-The model's own constants (input size, cube, kernel radius, trained hand) are NOT here: they live in the ONNX
-metadata (app/model_info.py). cube_mm here only overrides the model's cube when set.
-Imports app foundation and the tracking config dataclasses only (numpy-level code, no onnxruntime, no Qt).
+- LocaliserConfig (hand finding), SmoothingConfig (One Euro) and TrackerConfig (everything the tracker needs)
+  are frozen dataclasses: their field defaults are THE defaults. TrackerConfig is written as a dict into every
+  recording and JSONL header.
+- LIVE_SETTINGS: the settings a user can change while the tracker runs, each with its label, unit, range and
+  step (the GUI's fields and the command line's help are built from it); check_setting() is the one range rule.
+- TrackerChange: a typed live change, validated once when built (TrackerChange.of), applied with
+  TrackerConfig.apply().
+- DEFAULT_CUBE_MM: the crop cube that training, rendering and export use; a model carries its own cube in its
+  metadata (app/model_info.py) and the tracker uses that unless the user sets cube_mm (effective_cube_mm).
+
+Units are in the names: mm (millimetres, camera frame), px (pixels), hz (Hertz). Imports app foundation only.
 """
 from __future__ import annotations
 
+import enum
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from app.errors import InputError
-from app.tracking.localise import LocaliserConfig
-from app.tracking.smoothing import SmoothingConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_PATH = str(REPO_ROOT / "models" / "awr_lite.onnx")
-HANDS = ("right", "left")
+DEFAULT_CUBE_MM = 280.0   # the metric crop cube of training, rendering and the shipped model
 PROVIDERS = ("auto", "cuda", "cpu", "tensorrt")
 
-__all__ = ["DEFAULT_MODEL_PATH", "HANDS", "PROVIDERS", "LocaliserConfig", "SmoothingConfig", "TrackerConfig"]
+
+class Hand(enum.StrEnum):
+    """Which hand: the tracked one, the one a model was trained on, the one a synthetic scene shows."""
+
+    RIGHT = "right"
+    LEFT = "left"
+
+    @property
+    def other(self) -> "Hand":
+        return Hand.LEFT if self is Hand.RIGHT else Hand.RIGHT
+
+
+HANDS = tuple(h.value for h in Hand)
+
+
+def parse_hand(value, what: str = "hand") -> Hand:
+    """A Hand from 'right' / 'left' (or a Hand); InputError (one line) otherwise."""
+    try:
+        return Hand(str(value).strip().lower()) if value is not None else Hand.RIGHT
+    except ValueError:
+        raise InputError(f"{what} must be right or left, got '{value}'") from None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A live-changeable setting: key (the field name everywhere: config, GUI, settings file, calibration file),
+    label and help (shown to the user), unit (for display: ' mm', ' Hz', ''), kind (float, bool or Hand),
+    minimum / maximum (inclusive; numbers only), step and decimals (the GUI's number field)."""
+
+    key: str
+    label: str
+    kind: type
+    help: str
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float = 1.0
+    decimals: int = 0
+
+
+LIVE_SETTINGS: dict[str, Setting] = {s.key: s for s in (
+    Setting("hand", "hand", Hand, "the hand being tracked; the crop is mirrored for the model's other hand"),
+    Setting("smoothing_enabled", "smoothing (One Euro)", bool, "smooth the joints over time (One Euro filter)"),
+    Setting("min_cutoff_hz", "min cutoff", float, "One Euro minimum cutoff: lower = steadier when still, more lag",
+            " Hz", 0.01, 30.0, 0.1, 2),
+    Setting("beta", "beta", float, "One Euro speed coefficient (1/mm): higher = less lag in fast moves",
+            "", 0.0, 2.0, 0.005, 4),
+    Setting("d_cutoff_hz", "derivative cutoff", float, "One Euro cutoff of the speed estimate", " Hz",
+            0.1, 30.0, 0.5, 1),
+    Setting("near_mm", "near", float, "nearest depth where a hand is looked for", " mm", 0.0, 3000.0, 10.0, 0),
+    Setting("far_mm", "far", float, "farthest depth where a hand is looked for", " mm", 100.0, 5000.0, 10.0, 0),
+    Setting("cube_mm", "cube", float, "side of the metric crop cube around the hand (default: the model's)",
+            " mm", 100.0, 500.0, 10.0, 0),
+    Setting("recentre", "re-centre", bool, "second network pass on a crop re-centred on the first pass's joints"),
+    Setting("recentre_min_mm", "re-centre beyond", float, "re-centre only when the joints sit this far from the "
+            "crop centre", " mm", 0.0, 200.0, 1.0, 0),
+    Setting("min_confidence", "min confidence", float, "overall confidence below which the status is "
+            "low_confidence", "", 0.0, 1.0, 0.05, 2),
+)}
+
+
+def check_setting(key: str, value):
+    """The one rule for a live setting's value: its type, and its range (inclusive). Returns the value as its
+    kind (Hand, bool or float); InputError (one line naming the setting and the range) otherwise."""
+    spec = LIVE_SETTINGS.get(key)
+    if spec is None:
+        raise InputError(f"unknown setting '{key}' (known: {', '.join(LIVE_SETTINGS)})")
+    if spec.kind is Hand:
+        return parse_hand(value, key)
+    if spec.kind is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{key} must be true or false, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{key} must be a number, got {value!r}")
+    if not spec.minimum <= value <= spec.maximum:
+        raise InputError(f"{key} must be {spec.minimum:g}..{spec.maximum:g}{spec.unit}, got {value:g}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class LocaliserConfig:
+    """Hand finding parameters (all distances along the optical axis or in 3-D, mm; pixels at full resolution).
+
+    near_mm / far_mm: the depth band where a hand is looked for; cube_mm: side of the crop cube (sets the box
+    used for the border test and the tracking window); min_hand_pixels: smallest hand, in full-resolution pixels;
+    border_margin_px: the hand counts as at the border when its points come this close to the image edge;
+    ball_radius_mm: mean-shift ball radius (None = 0.35 * cube_mm, about half a hand length);
+    slab_mm: depth range behind the nearest point that can belong to the hand and arm;
+    surface_offset_mm: push from the visible surface towards the middle of the hand (half a palm's thickness);
+    max_fill_fraction: a "hand" that fills more of the ball's projected disc (clipped to the image) than this
+        is a wall or desk;
+    max_arm_width_mm: an object entering the image across a wider stretch of border is a body or a surface;
+    max_solidity: an object filling more of its silhouette's convex hull than this is convex (ball, box, mug,
+        the rounded end of an arm; measured on rendered scenes: hands 0.55-0.85, others 0.75-0.97);
+    edge_jump_mm: depth step between neighbouring samples that separates two objects;
+    too_far_margin_mm: how far beyond far_mm an object is still reported as TOO_FAR rather than NO_HAND;
+    reach_mm: only points this close to the hand's free end (fingertips) take part (about a hand's length);
+    mean_shift_iterations: at most this many steps (stops earlier when the centre moves < 2 mm);
+    compute_mask: produce the full-resolution hand mask (the GUI's point cloud uses it; training does not);
+    hand_reach_mm / shell_mm: the arm-end test looks at the object in the shell hand_reach_mm .. + shell_mm
+        around a candidate centre, beyond any fingertip (palm centre to tip <= ~0.75 hand length + centre error);
+    max_crossing_rms_mm / min_sidedness: what crosses that shell is a forearm when its RMS radius is at most
+        max_crossing_rms_mm (forearm: 20-45 mm) or it lies on one side (|mean direction| >= min_sidedness: a
+        folded arm); else the candidate is no end (middle of an arm, a surface all round);
+    depth_weight_per_mm: score per mm of depth (a hand held up is usually the nearest; 100 mm = 0.1 solidity);
+    min_hand_area_mm2: smallest visible hand surface (an edge-on hand or a fist show ~3000 mm^2 and more);
+    lone_penalty / anchored_penalty / small_penalty / not_end_penalty: score added for no arm attached, an arm
+        leaving the view inside the hand's ball (an elbow at the border), too small, not an end;
+    prior_weight_per_mm: when tracking, score per mm from the previous centre;
+    plane_tolerance_mm / min_plane_area_mm2 / min_plane_width_mm: a dominant plane (points within the
+        tolerance) covering at least this area and this wide (standard deviation across it; a flat forearm is
+        ~25 mm) is a table, a wall or the front of a body, and is taken out of the search.
+    """
+
+    near_mm: float = 150.0
+    far_mm: float = 1000.0
+    cube_mm: float = DEFAULT_CUBE_MM
+    min_hand_pixels: int = 300
+    border_margin_px: int = 3
+    ball_radius_mm: float | None = None
+    slab_mm: float = 300.0
+    surface_offset_mm: float = 10.0
+    max_fill_fraction: float = 0.85
+    max_arm_width_mm: float = 250.0
+    max_solidity: float = 0.8
+    edge_jump_mm: float = 40.0
+    too_far_margin_mm: float = 500.0
+    reach_mm: float = 120.0
+    mean_shift_iterations: int = 6
+    compute_mask: bool = True
+    hand_reach_mm: float = 180.0
+    shell_mm: float = 50.0
+    max_crossing_rms_mm: float = 70.0
+    min_sidedness: float = 0.7
+    depth_weight_per_mm: float = 0.001
+    min_hand_area_mm2: float = 2000.0
+    lone_penalty: float = 0.15
+    anchored_penalty: float = 0.2
+    small_penalty: float = 0.3
+    not_end_penalty: float = 1.0
+    prior_weight_per_mm: float = 0.002
+    plane_tolerance_mm: float = 12.0
+    min_plane_area_mm2: float = 60000.0
+    min_plane_width_mm: float = 60.0
+
+    def __post_init__(self) -> None:
+        check_setting("near_mm", self.near_mm)
+        check_setting("far_mm", self.far_mm)
+        check_setting("cube_mm", self.cube_mm)
+        if not self.near_mm < self.far_mm:
+            raise InputError(f"need near_mm < far_mm (the depth band's near end nearer than its far end), got "
+                             f"{self.near_mm:g} and {self.far_mm:g}")
+        if self.min_hand_pixels < 1:
+            raise InputError(f"localiser: min_hand_pixels must be >= 1, got {self.min_hand_pixels}")
+
+    @property
+    def radius_mm(self) -> float:
+        return float(self.ball_radius_mm) if self.ball_radius_mm is not None else 0.35 * self.cube_mm
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """min_cutoff_hz: cutoff for a still hand (Hz, lower = smoother, more lag); beta: cutoff increase per mm/s
+    of speed (1/mm); d_cutoff_hz: cutoff of the speed estimate (Hz); enabled: False passes joints through."""
+
+    min_cutoff_hz: float = 1.0
+    beta: float = 0.02
+    d_cutoff_hz: float = 1.0
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        for key in ("min_cutoff_hz", "beta", "d_cutoff_hz"):
+            check_setting(key, getattr(self, key))
 
 
 @dataclass(frozen=True)
 class TrackerConfig:
     """model_path: .onnx model (default models/awr_lite.onnx in the repository); provider: 'auto' | 'cuda' |
-    'cpu' | 'tensorrt'; hand: 'right' | 'left' (the hand being tracked; the crop is mirrored when the model
-    was trained on the other hand); localiser: hand finding (depth band, cube for the search window);
+    'cpu' | 'tensorrt'; hand: the hand being tracked (the crop is mirrored when the model was trained on the
+    other hand); localiser: hand finding (depth band; its cube is set from effective_cube_mm by the tracker);
     cube_mm: crop cube side in mm, None = the model's own (recommended); smoothing: One Euro parameters;
     recentre: run a second pass on a crop re-centred on the first pass's joints when they sit more than
     recentre_min_mm from the crop centre; min_confidence: below this overall confidence the status is
@@ -34,7 +216,7 @@ class TrackerConfig:
 
     model_path: str = DEFAULT_MODEL_PATH
     provider: str = "auto"
-    hand: str = "right"
+    hand: Hand = Hand.RIGHT
     localiser: LocaliserConfig = field(default_factory=LocaliserConfig)
     cube_mm: float | None = None
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
@@ -44,20 +226,46 @@ class TrackerConfig:
     intra_op_threads: int = 1
 
     def __post_init__(self) -> None:
-        if self.hand not in HANDS:
-            raise InputError(f"--hand must be right or left, got '{self.hand}'")
+        object.__setattr__(self, "hand", parse_hand(self.hand, "--hand"))
         if self.provider not in PROVIDERS:
             raise InputError(f"--provider must be one of {', '.join(PROVIDERS)}, got '{self.provider}'")
-        if self.cube_mm is not None and not 50.0 <= self.cube_mm <= 600.0:
-            raise InputError(f"cube size must be 50..600 mm, got {self.cube_mm}")
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise InputError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
+        if self.cube_mm is not None:
+            check_setting("cube_mm", self.cube_mm)
+        check_setting("recentre_min_mm", self.recentre_min_mm)
+        check_setting("min_confidence", self.min_confidence)
         if self.intra_op_threads < 1:
             raise InputError(f"intra-op threads must be >= 1, got {self.intra_op_threads}")
 
+    def effective_cube_mm(self, model_cube_mm: float) -> float:
+        """The crop cube in use: the configured one, else the model's own (its metadata)."""
+        return float(self.cube_mm) if self.cube_mm is not None else float(model_cube_mm)
+
+    def live_values(self, model_cube_mm: float | None = None) -> dict:
+        """The live settings in force, by LIVE_SETTINGS key (cube_mm: the effective cube when the model's is
+        given, else the configured one, which may be None)."""
+        cube = self.effective_cube_mm(model_cube_mm) if model_cube_mm is not None else self.cube_mm
+        s, loc = self.smoothing, self.localiser
+        return {"hand": self.hand, "smoothing_enabled": s.enabled, "min_cutoff_hz": s.min_cutoff_hz,
+                "beta": s.beta, "d_cutoff_hz": s.d_cutoff_hz, "near_mm": loc.near_mm, "far_mm": loc.far_mm,
+                "cube_mm": cube, "recentre": self.recentre, "recentre_min_mm": self.recentre_min_mm,
+                "min_confidence": self.min_confidence}
+
+    def apply(self, change: "TrackerChange") -> "TrackerConfig":
+        """A copy with the change applied (cross-field rules, such as near < far, are checked here)."""
+        v = change.values()
+        smooth = {k: v[k] for k in ("min_cutoff_hz", "beta", "d_cutoff_hz") if k in v}
+        if "smoothing_enabled" in v:
+            smooth["enabled"] = v["smoothing_enabled"]
+        loc = {k: v[k] for k in ("near_mm", "far_mm") if k in v}
+        own = {k: v[k] for k in ("hand", "cube_mm", "recentre", "recentre_min_mm", "min_confidence") if k in v}
+        return replace(self, localiser=replace(self.localiser, **loc), smoothing=replace(self.smoothing, **smooth),
+                       **own)
+
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (nested dataclasses become dicts)."""
-        return asdict(self)
+        d = asdict(self)
+        d["hand"] = str(self.hand)
+        return d
 
     @staticmethod
     def from_dict(d: dict) -> "TrackerConfig":
@@ -70,29 +278,42 @@ class TrackerConfig:
             kwargs["smoothing"] = _sub(SmoothingConfig, kwargs["smoothing"])
         return TrackerConfig(**kwargs)
 
-    def with_changes(self, **changes) -> "TrackerConfig":
-        """A copy with live-changeable settings replaced. Keys: hand, model-independent tracking settings
-        (recentre, recentre_min_mm, min_confidence, cube_mm), localiser fields (near_mm, far_mm, ...) and
-        smoothing fields (min_cutoff_hz, beta, d_cutoff_hz) plus smoothing_enabled."""
-        top = {f.name for f in fields(TrackerConfig)} - {"model_path", "provider", "intra_op_threads",
-                                                           "localiser", "smoothing"}
-        loc_names = {f.name for f in fields(LocaliserConfig)} - {"cube_mm"}
-        smooth_names = {f.name for f in fields(SmoothingConfig)} - {"enabled"}
-        own, loc, smooth = {}, {}, {}
-        for key, value in changes.items():
-            if key in top:
-                own[key] = value
-            elif key in loc_names:
-                loc[key] = value
-            elif key in smooth_names:
-                smooth[key] = value
-            elif key == "smoothing_enabled":
-                smooth["enabled"] = bool(value)
-            else:
-                raise InputError(f"cannot change '{key}' while running (known: "
-                                 f"{', '.join(sorted(top | loc_names | smooth_names | {'smoothing_enabled'}))})")
-        return replace(self, localiser=replace(self.localiser, **loc), smoothing=replace(self.smoothing, **smooth),
-                       **own)
+
+@dataclass(frozen=True)
+class TrackerChange:
+    """A change of live settings (None = unchanged), by LIVE_SETTINGS key. Build it with TrackerChange.of(...),
+    which validates every value once (check_setting); apply it with TrackerConfig.apply()."""
+
+    hand: Hand | None = None
+    smoothing_enabled: bool | None = None
+    min_cutoff_hz: float | None = None
+    beta: float | None = None
+    d_cutoff_hz: float | None = None
+    near_mm: float | None = None
+    far_mm: float | None = None
+    cube_mm: float | None = None
+    recentre: bool | None = None
+    recentre_min_mm: float | None = None
+    min_confidence: float | None = None
+
+    @staticmethod
+    def of(**values) -> "TrackerChange":
+        """From keyword values (e.g. the GUI's {key: value}); InputError (one line) for an unknown key or a
+        value of the wrong type or out of range. A None value means unchanged."""
+        checked = {}
+        for key, value in values.items():
+            if key not in LIVE_SETTINGS:
+                raise InputError(f"cannot change '{key}' while running (known: {', '.join(LIVE_SETTINGS)})")
+            if value is not None:
+                checked[key] = check_setting(key, value)
+        return TrackerChange(**checked)
+
+    def values(self) -> dict:
+        """The changed settings only, {key: value}."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def __bool__(self) -> bool:
+        return bool(self.values())
 
 
 def _sub(cls, d: dict):

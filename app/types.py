@@ -9,13 +9,37 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.camera import Intrinsics
-from app.tracking.crop import CropGeometry
 
 
 def readonly(a: np.ndarray | None) -> np.ndarray | None:
     if a is not None:
         a.setflags(write=False)
     return a
+
+
+@dataclass(frozen=True)
+class CropGeometry:
+    """Where a crop sits in the image and in space.
+
+    centre_uvz: hand centre (u_px, v_px, z_mm); cube_mm: side of the metric cube; size_px: S;
+    image_to_crop: 3x3 affine matrix, original px -> crop px.
+    """
+
+    centre_uvz: tuple[float, float, float]
+    cube_mm: float
+    size_px: int
+    image_to_crop: np.ndarray
+
+    @property
+    def crop_to_image(self) -> np.ndarray:
+        return np.linalg.inv(self.image_to_crop)
+
+    def box_px(self) -> tuple[float, float, float, float]:
+        """The crop square in original pixels: (u_min, v_min, u_max, v_max)."""
+        inv = self.crop_to_image
+        corners = np.array([[-0.5, -0.5, 1.0], [self.size_px - 0.5, self.size_px - 0.5, 1.0]]).T
+        (u0, u1), (v0, v1) = (inv @ corners)[:2]
+        return float(u0), float(v0), float(u1), float(v1)
 
 
 @dataclass(frozen=True)

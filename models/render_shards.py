@@ -57,7 +57,8 @@ class ShardJob:
 def render_one(frame_id: int, job: ShardJob):
     """Render frame `frame_id` and crop it the runtime way. Returns (record dict | None, status string)."""
     from app.synth.scene import SceneConfig, render_scene
-    from app.tracking.localise import HandLocaliser, LocaliserConfig
+    from app.config import LocaliserConfig
+    from app.tracking.localise import HandLocaliser
 
     rng = np.random.default_rng([job.seed, frame_id])
     sample = render_scene(rng, None, SceneConfig())

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.calibration import CameraCalibration, calibration_from_dict, load_calibration, main, save_calibration
+from app.calibration import main
+from app.camera_calibration import CameraCalibration, calibration_from_dict, load_calibration, save_calibration
 from app.camera import Intrinsics
 from app.errors import InputError
 from app.recording.writer import SessionWriter
@@ -59,8 +60,8 @@ def test_overrides_combine_with_the_stream():
     ("[1, 2]", "expected a JSON object, got list"),
     ("{\"nearmm\": 100}", "unknown key 'nearmm'"),
     ("{\"near_mm\": \"close\"}", "'near_mm' must be a number, got 'close'"),
-    ("{\"near_mm\": 800, \"far_mm\": 400}", "need 0 <= near_mm < far_mm, got 800.0 and 400.0"),
-    ("{\"hand\": \"both\"}", "hand must be 'right' or 'left', got 'both'"),
+    ("{\"near_mm\": 800, \"far_mm\": 400}", "need near_mm < far_mm (the depth band's near end nearer than its far end), got 800 and 400"),
+    ("{\"hand\": \"both\"}", "hand must be right or left, got 'both'"),
     ("{\"intrinsics\": {\"fx\": 1}}", "'intrinsics' must be null or an object with exactly width, height, fx"),
     ("{\"intrinsics\": {\"width\": 640, \"height\": 480, \"fx\": -1, \"fy\": 1, \"cx\": 1, \"cy\": 1}}",
      "focal lengths must be positive"),

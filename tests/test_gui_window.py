@@ -378,7 +378,7 @@ def test_an_explicit_option_wins_over_a_remembered_setting(key, tmp_path):
 
 
 def test_a_calibration_file_counts_as_explicit(tmp_path):
-    from app.calibration import CameraCalibration, load_calibration, save_calibration
+    from app.camera_calibration import CameraCalibration, load_calibration, save_calibration
     from app.cli import build_parser, config_from_args
     from app.gui.app import explicit_settings, merge_remembered
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.camera import Intrinsics
 from app.errors import InputError, SourceError
 from app.recording.writer import SessionWriter

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.camera import Intrinsics
 from app.errors import InputError, SourceError
 from app.sources.realsense import LiveRealSenseSource, connected_serials

@@ -6,7 +6,8 @@ import pytest
 from app.camera import Intrinsics, unproject_px_to_mm
 from app.errors import InputError
 from app.tracking.crop import crop_geometry, xyz_mm_to_crop_uvd
-from app.tracking.localise import HandLocaliser, LocaliserConfig
+from app.config import LocaliserConfig
+from app.tracking.localise import HandLocaliser
 from app.types import TrackingStatus
 from tests.tracking_scenes import INTR, hand_joints_mm, hand_spheres, hand_scene, render
 

@@ -6,7 +6,8 @@ import numpy as np
 
 from app.camera import depth_to_mm, project_mm_to_px, unproject_px_to_mm
 from app.tracking.crop import crop_geometry, xyz_mm_to_crop_uvd
-from app.tracking.localise import HandLocaliser, LocaliserConfig
+from app.config import LocaliserConfig
+from app.tracking.localise import HandLocaliser
 from app.types import TrackingStatus
 from tests.tracking_scenes import INTR, add_plane, capsule_spheres, hand_joints_mm, hand_spheres, render
 

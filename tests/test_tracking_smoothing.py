@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from app.errors import InputError
-from app.tracking.smoothing import OneEuroFilter, SmoothingConfig, smoothing_alpha
+from app.config import SmoothingConfig
+from app.tracking.smoothing import OneEuroFilter, smoothing_alpha
 
 
 def run(filter_, samples, rate_hz=30.0):
@@ -66,7 +67,7 @@ def test_disabled_passes_through_and_config_is_validated():
     x = np.arange(6.0).reshape(2, 3)
     f(np.zeros((2, 3)), 0.0)
     assert np.array_equal(f(x, 0.033), x)
-    with pytest.raises(InputError, match="cutoffs must be positive"):
+    with pytest.raises(InputError, match="min_cutoff_hz must be 0.01..30 Hz, got 0"):
         SmoothingConfig(min_cutoff_hz=0.0)
     with pytest.raises(InputError, match="beta"):
         SmoothingConfig(beta=-1.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.camera import Intrinsics
-from app.config import TrackerConfig
+from app.config import TrackerChange, TrackerConfig
 from app.errors import InputError
 from app.joints import JOINT_NAMES, mirror_x
 from app.tracking.estimator import Estimator
@@ -104,20 +104,21 @@ def test_smoothing_follows_timestamps_and_resets_on_loss_and_on_seek(estimator):
 def test_live_updates_change_hand_band_and_smoothing(estimator):
     tracker = make_tracker(estimator)
     depth, _ = hand_scene((0.0, 0.0, 500.0))
-    tracker.update(hand="left", beta=0.0, min_cutoff_hz=2.0)
+    tracker.update(TrackerChange.of(hand="left", beta=0.0, min_cutoff_hz=2.0))
     assert tracker.mirrored and tracker.config.smoothing.min_cutoff_hz == 2.0
     assert tracker.process(frame(depth, 0)).pose.hand == "left"
-    tracker.update(far_mm=400.0)
+    tracker.update(TrackerChange.of(far_mm=400.0))
     assert tracker.process(frame(depth, 1)).status == TrackingStatus.TOO_FAR
-    tracker.update(far_mm=1000.0, cube_mm=200.0, smoothing_enabled=False)
+    tracker.update(TrackerChange.of(far_mm=1000.0, cube_mm=200.0, smoothing_enabled=False))
     result = tracker.process(frame(depth, 2))
     assert result.crop.cube_mm == 200.0 and result.extra["cube_mm"] == 200.0
     with pytest.raises(InputError, match="cannot change 'model_path'"):
-        tracker.update(model_path="x.onnx")
-    with pytest.raises(InputError, match="near_mm < far_mm|near_mm must be smaller"):
-        tracker.update(near_mm=1200.0)
+        TrackerChange.of(model_path="x.onnx")
+    with pytest.raises(InputError, match="cube_mm must be 100..500 mm, got 20"):
+        TrackerChange.of(cube_mm=20.0)
+    with pytest.raises(InputError, match="need near_mm < far_mm"):
+        tracker.update(TrackerChange.of(near_mm=1200.0))
     assert tracker.config.localiser.near_mm == 150.0            # a refused update changes nothing
-
 
 def test_recentre_runs_a_second_pass_when_the_first_is_off_centre(estimator):
     depth, _ = hand_scene((0.0, 0.0, 500.0))

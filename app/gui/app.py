@@ -60,7 +60,7 @@ def explicit_settings(args) -> set[str]:
             explicit.add(key)
     path = getattr(args, "calibration", None)
     if path:
-        from app.calibration import load_calibration
+        from app.camera_calibration import load_calibration
         try:
             calibration = load_calibration(path)
         except TrackerError:
@@ -218,7 +218,7 @@ def _reopener(args, source_kind: str):
         from app.cli import open_source_from_args   # the command line's rules, not a second copy of them
         calibration = None
         if getattr(args, "calibration", None):
-            from app.calibration import load_calibration
+            from app.camera_calibration import load_calibration
             calibration = load_calibration(args.calibration)
         return open_source_from_args(args, spec, calibration)
     return reopen

@@ -23,7 +23,8 @@ import numpy as np
 
 from app.camera import depth_to_mm, project_mm_to_px, unproject_px_to_mm
 from app.tracking.crop import crop_geometry, xyz_mm_to_crop_uvd
-from app.tracking.localise import HandLocaliser, LocaliserConfig
+from app.config import LocaliserConfig
+from app.tracking.localise import HandLocaliser
 
 
 def evaluate(frames: int, seed: int, config: LocaliserConfig, repeats: int = 3, progress: bool = True,

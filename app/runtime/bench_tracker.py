@@ -18,10 +18,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.config import TrackerConfig
+from app.config import SmoothingConfig, TrackerConfig
 from app.errors import TrackerError
 from app.tracking.estimator import Estimator
-from app.tracking.smoothing import SmoothingConfig
 from app.tracking.tracker import HandTracker
 from app.types import DepthFrame
 

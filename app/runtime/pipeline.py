@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Callable
 
+from app.config import TrackerChange
 from app.errors import InputError, RecordingError
 from app.mailbox import BoundedQueue, LatestSlot
 from app.runtime.capture import CaptureThread
@@ -144,8 +145,9 @@ class Pipeline:
     def set_speed(self, factor: float) -> None:
         self._capture.set_speed(factor)
 
-    def update_tracker(self, **changes) -> None:
-        self.tracker.update(**changes)
+    def update_tracker(self, change: TrackerChange) -> None:
+        """Apply a live settings change to the tracker (thread-safe; takes effect from the next frame)."""
+        self.tracker.update(change)
 
     # ---- recording ----------------------------------------------------------------------------------------
     def start_recording(self, directory: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.camera import Intrinsics
 from app.errors import InputError
 from app.recording.reader import is_session

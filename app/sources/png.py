@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.camera import Intrinsics
 from app.errors import InputError
 from app.sources.base import FrameSource, SourceInfo

@@ -16,7 +16,7 @@ import time
 
 import pyrealsense2 as rs
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.errors import SourceError
 from app.sources.base import FrameSource, SourceInfo
 from app.sources.rs_frames import FrameConverter, device_description

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyrealsense2 as rs
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.camera import Intrinsics
 from app.errors import InputError, SourceError
 from app.types import DepthFrame, readonly

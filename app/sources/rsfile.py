@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyrealsense2 as rs
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.errors import InputError, SourceError
 from app.sources.base import FrameSource, SourceInfo
 from app.sources.pacing import Pacer

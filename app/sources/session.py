@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from app.calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration
 from app.errors import InputError, SourceError
 from app.recording.reader import SessionReader
 from app.sources.base import FrameSource, SourceInfo

@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from app.camera import Intrinsics
+from app.config import LocaliserConfig
 from app.tracking.hand_shape import (arm_crossing, dist2, dominant_plane, fills_disc, mean_shift, solidity,
                                      squared_norms)
 from app.types import TrackingStatus
-
-if TYPE_CHECKING:   # annotations only: localise imports this module
-    from app.tracking.localise import LocaliserConfig
 
 KERNEL3 = np.ones((3, 3), np.uint8)
 _BORDER_SAMPLES = 4          # "at the border" for the nearest point of a surface, in samples

@@ -28,12 +28,11 @@ Imports numpy, cv2 and app foundation only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from app.camera import Intrinsics
+from app.config import LocaliserConfig
 from app.errors import InputError
 from app.tracking.hand_candidates import (KERNEL3, Candidate, SearchImage, examine, plane_gap_mm,
                                           split_at_jumps)
@@ -42,85 +41,6 @@ from app.types import HandLocation, TrackingStatus
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
 _MAX_CANDIDATES = 6         # objects tried, nearest first, before giving up
 _MAX_PLANES = 2             # planes removed per search (a table and a wall or the front of a body)
-
-
-@dataclass(frozen=True)
-class LocaliserConfig:
-    """Hand finding parameters (all distances along the optical axis or in 3-D, mm; pixels at full resolution).
-
-    near_mm / far_mm: the depth band where a hand is looked for; cube_mm: side of the crop cube (sets the box
-    used for the border test and the tracking window); min_hand_pixels: smallest hand, in full-resolution pixels;
-    border_margin_px: the hand counts as at the border when its points come this close to the image edge;
-    ball_radius_mm: mean-shift ball radius (None = 0.35 * cube_mm, about half a hand length);
-    slab_mm: depth range behind the nearest point that can belong to the hand and arm;
-    surface_offset_mm: push from the visible surface towards the middle of the hand (half a palm's thickness);
-    max_fill_fraction: a "hand" that fills more of the ball's projected disc (clipped to the image) than this
-        is a wall or desk;
-    max_arm_width_mm: an object entering the image across a wider stretch of border is a body or a surface;
-    max_solidity: an object filling more of its silhouette's convex hull than this is convex (ball, box, mug,
-        the rounded end of an arm; measured on rendered scenes: hands 0.55-0.85, others 0.75-0.97);
-    edge_jump_mm: depth step between neighbouring samples that separates two objects;
-    too_far_margin_mm: how far beyond far_mm an object is still reported as TOO_FAR rather than NO_HAND;
-    reach_mm: only points this close to the hand's free end (fingertips) take part (about a hand's length);
-    mean_shift_iterations: at most this many steps (stops earlier when the centre moves < 2 mm);
-    compute_mask: produce the full-resolution hand mask (the GUI's point cloud uses it; training does not);
-    hand_reach_mm / shell_mm: the arm-end test looks at the object in the shell hand_reach_mm .. + shell_mm
-        around a candidate centre, beyond any fingertip (palm centre to tip <= ~0.75 hand length + centre error);
-    max_crossing_rms_mm / min_sidedness: what crosses that shell is a forearm when its RMS radius is at most
-        max_crossing_rms_mm (forearm: 20-45 mm) or it lies on one side (|mean direction| >= min_sidedness: a
-        folded arm); else the candidate is no end (middle of an arm, a surface all round);
-    depth_weight_per_mm: score per mm of depth (a hand held up is usually the nearest; 100 mm = 0.1 solidity);
-    min_hand_area_mm2: smallest visible hand surface (an edge-on hand or a fist show ~3000 mm^2 and more);
-    lone_penalty / anchored_penalty / small_penalty / not_end_penalty: score added for no arm attached, an arm
-        leaving the view inside the hand's ball (an elbow at the border), too small, not an end;
-    prior_weight_per_mm: when tracking, score per mm from the previous centre;
-    plane_tolerance_mm / min_plane_area_mm2 / min_plane_width_mm: a dominant plane (points within the
-        tolerance) covering at least this area and this wide (standard deviation across it; a flat forearm is
-        ~25 mm) is a table, a wall or the front of a body, and is taken out of the search.
-    """
-
-    near_mm: float = 150.0
-    far_mm: float = 1000.0
-    cube_mm: float = 250.0
-    min_hand_pixels: int = 300
-    border_margin_px: int = 3
-    ball_radius_mm: float | None = None
-    slab_mm: float = 300.0
-    surface_offset_mm: float = 10.0
-    max_fill_fraction: float = 0.85
-    max_arm_width_mm: float = 250.0
-    max_solidity: float = 0.8
-    edge_jump_mm: float = 40.0
-    too_far_margin_mm: float = 500.0
-    reach_mm: float = 120.0
-    mean_shift_iterations: int = 6
-    compute_mask: bool = True
-    hand_reach_mm: float = 180.0
-    shell_mm: float = 50.0
-    max_crossing_rms_mm: float = 70.0
-    min_sidedness: float = 0.7
-    depth_weight_per_mm: float = 0.001
-    min_hand_area_mm2: float = 2000.0
-    lone_penalty: float = 0.15
-    anchored_penalty: float = 0.2
-    small_penalty: float = 0.3
-    not_end_penalty: float = 1.0
-    prior_weight_per_mm: float = 0.002
-    plane_tolerance_mm: float = 12.0
-    min_plane_area_mm2: float = 60000.0
-    min_plane_width_mm: float = 60.0
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.near_mm < self.far_mm:
-            raise InputError(f"localiser: need 0 <= near_mm < far_mm, got near={self.near_mm}, far={self.far_mm}")
-        if not self.cube_mm > 0:
-            raise InputError(f"localiser: cube_mm must be positive, got {self.cube_mm}")
-        if self.min_hand_pixels < 1:
-            raise InputError(f"localiser: min_hand_pixels must be >= 1, got {self.min_hand_pixels}")
-
-    @property
-    def radius_mm(self) -> float:
-        return float(self.ball_radius_mm) if self.ball_radius_mm is not None else 0.35 * self.cube_mm
 
 
 class HandLocaliser:

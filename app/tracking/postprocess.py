@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.camera import Intrinsics, project_mm_to_px
-from app.tracking.crop import CropGeometry, crop_uvd_to_xyz_mm
+from app.tracking.crop import crop_uvd_to_xyz_mm
+from app.types import CropGeometry
 
 CONFIDENCE_RADIUS_FRACTION = 0.5
 

@@ -11,29 +11,9 @@ Imports numpy only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import numpy as np
 
-from app.errors import InputError
-
-
-@dataclass(frozen=True)
-class SmoothingConfig:
-    """min_cutoff_hz: cutoff for a still hand (Hz, lower = smoother, more lag); beta: cutoff increase per mm/s
-    of speed (1/mm); d_cutoff_hz: cutoff of the speed estimate (Hz); enabled: False passes joints through."""
-
-    min_cutoff_hz: float = 1.0
-    beta: float = 0.02
-    d_cutoff_hz: float = 1.0
-    enabled: bool = True
-
-    def __post_init__(self) -> None:
-        if not (self.min_cutoff_hz > 0 and self.d_cutoff_hz > 0):
-            raise InputError(f"smoothing: cutoffs must be positive Hz, got min_cutoff={self.min_cutoff_hz}, "
-                             f"d_cutoff={self.d_cutoff_hz}")
-        if not self.beta >= 0:
-            raise InputError(f"smoothing: beta must be >= 0 (1/mm), got {self.beta}")
+from app.config import SmoothingConfig
 
 
 def smoothing_alpha(cutoff_hz: np.ndarray | float, dt_s: float) -> np.ndarray | float:

@@ -18,17 +18,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app.config import TrackerConfig
+from app.config import TrackerChange, TrackerConfig
 from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
-from app.errors import InputError
-from app.tracking.crop import CropGeometry, crop_depth, crop_geometry
+from app.tracking.crop import crop_depth, crop_geometry
 from app.tracking.estimator import Estimator
 from app.tracking.localise import HandLocaliser
 from app.tracking.postprocess import (crop_to_camera, joint_confidence, overall_confidence, unmirror,
                                       unmirror_offsets)
 from app.tracking.smoothing import OneEuroFilter
-from app.types import (DepthFrame, HandLocation, HandPose, StageTimings, TrackerResult, TrackingStatus,
-                       readonly)
+from app.types import (CropGeometry, DepthFrame, HandLocation, HandPose, StageTimings, TrackerResult,
+                       TrackingStatus, readonly)
 
 
 @dataclass(frozen=True)
@@ -64,20 +63,16 @@ class HandTracker:
 
     # ---- settings -----------------------------------------------------------------------------------------
     def _apply(self, config: TrackerConfig) -> None:
-        cube = config.cube_mm if config.cube_mm is not None else self.info.cube_mm
         self.config = config
-        self.cube_mm = float(cube)
+        self.cube_mm = config.effective_cube_mm(self.info.cube_mm)
         self._localiser = HandLocaliser(replace(config.localiser, cube_mm=self.cube_mm))
         self._mirror = config.hand != self.info.hand
 
-    def update(self, **changes) -> None:
-        """Change settings while running (thread-safe): hand, cube_mm, recentre, recentre_min_mm,
-        min_confidence, near_mm, far_mm (and other localiser fields), min_cutoff_hz, beta, d_cutoff_hz,
-        smoothing_enabled. Raises InputError (one line) for an unknown key or a bad value."""
+    def update(self, change: TrackerChange) -> None:
+        """Change live settings while running (thread-safe; TrackerChange validated its values when built).
+        Raises InputError (one line) when the result breaks a cross-field rule (near_mm < far_mm)."""
         with self._lock:
-            new = self.config.with_changes(**changes)
-            if new.localiser.near_mm >= new.localiser.far_mm:
-                raise InputError("near_mm must be smaller than far_mm")
+            new = self.config.apply(change)
             old_hand = self.config.hand
             self._apply(new)
             # The filter keeps its state, so moving a smoothing slider does not make the skeleton jump.

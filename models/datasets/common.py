@@ -223,7 +223,8 @@ def to_training_crop(sample: DatasetSample, cube_mm: float, size_px: int = 128, 
 
 def _localiser_centre(sample: DatasetSample, cube_mm: float, config) -> tuple[float, float, float]:
     # Imported here: the localiser is a runtime component that loaders do not otherwise need.
-    from app.tracking.localise import HandLocaliser, LocaliserConfig
+    from app.config import LocaliserConfig
+    from app.tracking.localise import HandLocaliser
 
     if config is None:
         config = LocaliserConfig(near_mm=150.0, far_mm=1500.0, cube_mm=cube_mm, compute_mask=False)
