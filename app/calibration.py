@@ -23,9 +23,10 @@ def calibration_from_source(spec: str, intrinsics_text: str | None = None, depth
     """Open a source ('realsense' or a recording path), read one frame, and return a calibration holding its
     intrinsics and depth scale plus `settings` (near_mm, far_mm, cube_mm, hand, smoothing)."""
     from app.sources.factory import open_source  # the sources package is needed only by this command
+    from app.sources.spec import SourceSpec
 
-    source = open_source(spec, intrinsics_text=intrinsics_text, depth_unit_mm=depth_unit_mm, calibration=None,
-                         realtime=False, synthetic_kwargs=None)
+    source = open_source(SourceSpec.parse(spec, intrinsics_text=intrinsics_text, depth_unit_mm=depth_unit_mm,
+                                          realtime=False))
     with source:
         frame = source.read(timeout_s)
         info = source.info

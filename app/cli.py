@@ -11,14 +11,23 @@ import argparse
 import os
 import sys
 
-from app.config import DEFAULT_MODEL_PATH, HANDS, PROVIDERS, LocaliserConfig, SmoothingConfig, TrackerConfig
+from app.camera_calibration import CameraCalibration
+from app.config import (DEFAULT_MODEL_PATH, HANDS, LIVE_SETTINGS, PROVIDERS, Hand, LocaliserConfig, SmoothingConfig,
+                        TrackerChange, TrackerConfig)
 from app.errors import InputError, TrackerError
 from app.streaming.targets import DEFAULT_HOST as _STREAM_HOST, DEFAULT_MAX_CLIENTS as _STREAM_MAX_CLIENTS
+from app.runtime.run_options import LAYOUTS, RunOptions
+from app.sources.spec import SourceKind, SourceSpec
 from app.streaming.targets import check_max_clients, parse_stream_url
 
-_LOC, _SMOOTH = LocaliserConfig(), SmoothingConfig()   # the defaults, quoted in --help
+_LOC, _SMOOTH, _CONFIG = LocaliserConfig(), SmoothingConfig(), TrackerConfig()   # the defaults, quoted in --help
 
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+def _range(key: str) -> str:
+    s = LIVE_SETTINGS[key]
+    return f"{s.minimum:g}..{s.maximum:g}{s.unit}"
+
+EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130   # 0: success
 
 DESCRIPTION = """\
 Real-time 3-D hand tracking on depth cameras (AWR network, ONNX Runtime).
@@ -81,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     trk.add_argument("--hand", choices=HANDS, default=None,
                      help="hand to track (default right); the crop is mirrored for the hand the model was not "
                           "trained on")
-    trk.add_argument("--near-mm", type=float, help=f"nearest hand distance searched, mm (default {_LOC.near_mm:g})")
-    trk.add_argument("--far-mm", type=float, help=f"farthest hand distance searched, mm (default {_LOC.far_mm:g})")
-    trk.add_argument("--cube-mm", type=float, help="crop cube side, mm (default: the model's)")
+    trk.add_argument("--near-mm", type=float, help=f"nearest hand distance searched, mm (default {_LOC.near_mm:g}; {_range('near_mm')})")
+    trk.add_argument("--far-mm", type=float, help=f"farthest hand distance searched, mm (default {_LOC.far_mm:g}; {_range('far_mm')})")
+    trk.add_argument("--cube-mm", type=float, help=f"crop cube side, mm (default: the model's; {_range('cube_mm')})")
     trk.add_argument("--min-cutoff", type=float, metavar="HZ",
                      help=f"One Euro minimum cutoff, Hz (default {_SMOOTH.min_cutoff_hz:g}; lower = smoother when still)")
     trk.add_argument("--beta", type=float, metavar="PER_MM",
@@ -92,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     trk.add_argument("--no-smoothing", action="store_true", help="report raw joints (no One Euro filter)")
     trk.add_argument("--recentre", action="store_true",
                      help="second network pass on a crop re-centred on the first pass's joints")
-    trk.add_argument("--min-confidence", type=float, default=0.3,
-                     help="overall confidence below which the status is low_confidence (default 0.3)")
+    trk.add_argument("--min-confidence", type=float,
+                     help=f"overall confidence below which the status is low_confidence (default "
+                          f"{_CONFIG.min_confidence:g}; {_range('min_confidence')})")
     run = p.add_argument_group("run")
     run.add_argument("--headless", action="store_true", help="no GUI: process the source and write --output")
     run.add_argument("--output", metavar="FILE.jsonl", help="write one JSON object per frame ('-' = stdout)")
@@ -103,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print per-stage timing percentiles and throughput as one JSON object at the end")
     run.add_argument("--screenshot", metavar="FILE.png",
                      help="(GUI) save a picture of the window after --max-frames frames and exit")
-    run.add_argument("--layout", choices=("standard", "demo"),
+    run.add_argument("--layout", choices=LAYOUTS,
                      help="(GUI) window layout: standard, or demo for presenting (hand inset and 3-D view large, the "
                           "selected finger's weight maps, little chrome; D switches); default: the remembered one")
     out = p.add_argument_group("streaming (to other programs; GUI and headless)")
@@ -117,39 +127,70 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args, calibration=None) -> TrackerConfig:
-    """TrackerConfig from the options, on top of a calibration file's settings, on top of the defaults."""
-    cal = calibration
-    pick = lambda value, cal_name, default: (value if value is not None  # noqa: E731
-                                             else getattr(cal, cal_name) if cal is not None else default)
-    base_loc, base_smooth = LocaliserConfig(), SmoothingConfig()
-    localiser = LocaliserConfig(near_mm=pick(args.near_mm, "near_mm", base_loc.near_mm),
-                                far_mm=pick(args.far_mm, "far_mm", base_loc.far_mm))
-    smoothing = SmoothingConfig(min_cutoff_hz=pick(args.min_cutoff, "min_cutoff_hz", base_smooth.min_cutoff_hz),
-                                beta=pick(args.beta, "beta", base_smooth.beta),
-                                d_cutoff_hz=pick(args.d_cutoff, "d_cutoff_hz", base_smooth.d_cutoff_hz),
-                                enabled=not args.no_smoothing)
-    return TrackerConfig(model_path=args.model, provider=args.provider, hand=pick(args.hand, "hand", "right"),
-                         localiser=localiser, cube_mm=pick(args.cube_mm, "cube_mm", None), smoothing=smoothing,
-                         recentre=bool(args.recentre), min_confidence=args.min_confidence,
-                         intra_op_threads=args.threads)
+# Each live setting the command line can set: LIVE_SETTINGS key -> (argparse dest, the CameraCalibration field
+# that can set it too). A setting given either way is explicit for this run (RunOptions.explicit_settings).
+_SETTING_OPTIONS = {
+    "hand": ("hand", "hand"), "smoothing_enabled": ("no_smoothing", None), "min_cutoff_hz": ("min_cutoff", "min_cutoff_hz"),
+    "beta": ("beta", "beta"), "d_cutoff_hz": ("d_cutoff", "d_cutoff_hz"), "near_mm": ("near_mm", "near_mm"),
+    "far_mm": ("far_mm", "far_mm"), "cube_mm": ("cube_mm", "cube_mm"), "recentre": ("recentre", None),
+    "min_confidence": ("min_confidence", None),
+}
+
+
+def _given(args, calibration: CameraCalibration | None, key: str):
+    """The value the command line (first) or the calibration file gives a live setting, else None."""
+    dest, field_name = _SETTING_OPTIONS[key]
+    value = getattr(args, dest, None)
+    if key == "smoothing_enabled":
+        return False if value else None
+    if key == "recentre":
+        return True if value else None
+    if value is not None:
+        return value
+    return getattr(calibration, field_name) if calibration is not None and field_name else None
+
+
+def config_from_args(args, calibration: CameraCalibration | None = None) -> TrackerConfig:
+    """TrackerConfig from the options, on top of a calibration file's settings, on top of the defaults (the
+    dataclasses' own, app/config.py)."""
+    given = {key: _given(args, calibration, key) for key in _SETTING_OPTIONS}
+    base = TrackerConfig(model_path=args.model, provider=args.provider, intra_op_threads=args.threads)
+    return base.apply(TrackerChange.of(**given))
+
+
+def explicit_settings(args, calibration: CameraCalibration | None) -> frozenset[str]:
+    """The live settings this run sets explicitly (an option given at all, whatever its value: --hand right is
+    explicit though right is the default; a calibration file's settings are explicit too)."""
+    return frozenset(key for key in _SETTING_OPTIONS if _given(args, calibration, key) is not None)
+
+
+def source_spec_from_args(args, text: str, calibration: CameraCalibration | None, hand: Hand) -> SourceSpec:
+    """The source the options name. hand: the tracked hand, which the synthetic source renders."""
+    spec = SourceSpec.parse(text, intrinsics_text=args.intrinsics, depth_unit_mm=args.depth_scale,
+                            calibration=calibration, hand=hand)
+    if spec.kind == SourceKind.SYNTHETIC:
+        # The synthetic hand runs live-like in the GUI and frame-exact headless unless --realtime; headless with
+        # --max-frames renders exactly that many frames.
+        return spec.with_changes(realtime=bool(args.realtime or not args.headless),
+                                 frame_count=args.max_frames if args.headless else None)
+    # Recordings are paced by the pipeline (--realtime, or the GUI's speed control), never by the source itself.
+    return spec.with_changes(realtime=False)
+
+
+def run_options_from_args(args, spec: SourceSpec | None, calibration: CameraCalibration | None) -> RunOptions:
+    return RunOptions(source=spec, headless=args.headless, output=args.output, record=args.record,
+                      max_frames=args.max_frames, realtime=args.realtime, benchmark=args.benchmark,
+                      screenshot=args.screenshot, layout=args.layout,
+                      explicit_settings=explicit_settings(args, calibration))
 
 
 def _check_args(args) -> None:
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
-    if args.depth_scale is not None and not args.depth_scale > 0:
-        raise InputError(f"--depth-scale must be a positive number of mm per unit, got {args.depth_scale}")
     if args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
-    if args.output and not args.headless:
-        raise InputError("--output needs --headless (the GUI saves results with its own controls)")
-    if args.benchmark and not args.headless:
-        raise InputError("--benchmark needs --headless")
-    if args.screenshot and args.headless:
-        raise InputError("--screenshot is for the GUI; leave out --headless")
-    if args.layout and args.headless:
-        raise InputError("--layout is for the GUI; leave out --headless")
+    RunOptions(headless=args.headless, output=args.output, benchmark=args.benchmark, screenshot=args.screenshot,
+               layout=args.layout)   # the combination rules, checked before anything is opened
     for url in args.stream:
         parse_stream_url(url)
     check_max_clients(args.stream_max_clients)
@@ -158,10 +199,10 @@ def _check_args(args) -> None:
                          + (" (train and export one, see README)" if args.model == DEFAULT_MODEL_PATH else ""))
 
 
-def choose_source(spec: str | None) -> str:
+def choose_source(text: str | None) -> str:
     """The source to open: the given one, else the live camera when connected, else the synthetic hand."""
-    if spec:
-        return spec
+    if text:
+        return text
     from app.sources.factory import realsense_connected, realsense_unavailable
 
     chosen = "realsense" if realsense_connected() else "synthetic"
@@ -170,24 +211,6 @@ def choose_source(spec: str | None) -> str:
                         else f"synthetic hand ({why_not}, so no camera can be used)" if why_not
                         else "synthetic hand (no RealSense camera connected)"), file=sys.stderr)
     return chosen
-
-
-def open_source_from_args(args, spec: str, calibration, hand: str | None = None):
-    """The source `spec` names, unopened. hand: the tracked hand, which the synthetic source renders (None: --hand,
-    else the calibration's, else right)."""
-    from app.sources.factory import open_source
-
-    if hand is None:
-        hand = getattr(args, "hand", None) or (calibration.hand if calibration is not None else "right")
-    synthetic = spec == "synthetic"
-    # Recordings are paced by the pipeline (--realtime, or the GUI's speed control), never by the source
-    # itself; the synthetic hand runs live-like in the GUI and frame-exact headless unless --realtime.
-    realtime = bool(args.realtime or not args.headless) if synthetic else False
-    synthetic_kwargs = {"hand": hand} if synthetic else {}
-    if synthetic and args.max_frames and args.headless:
-        synthetic_kwargs["frame_count"] = args.max_frames
-    return open_source(spec, intrinsics_text=args.intrinsics, depth_unit_mm=args.depth_scale,
-                       calibration=calibration, realtime=realtime, synthetic_kwargs=synthetic_kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,8 +249,11 @@ def _run(args) -> int:
 
         streams = open_streams(args.stream, args.stream_max_clients)
     try:
-        spec = choose_source(args.source)
-        source = open_source_from_args(args, spec, calibration, hand=config.hand)
+        spec = source_spec_from_args(args, choose_source(args.source), calibration, config.hand)
+        options = run_options_from_args(args, spec, calibration)
+        from app.sources.factory import open_source
+
+        source = open_source(spec)
         try:
             if not source.info.live:
                 # The input the user named is opened before anything else starts (the model, the window), so a
@@ -237,10 +263,10 @@ def _run(args) -> int:
             if not args.headless:
                 from app.gui import run_gui   # lazy: headless runs never import Qt
 
-                return int(run_gui(config, source, args, streams=streams))
+                return int(run_gui(config, source, options, streams=streams))
             from app.runtime.headless import run_headless
 
-            return run_headless(config, source, args, streams=streams)
+            return run_headless(config, source, options, streams=streams)
         finally:
             source.close()
     finally:

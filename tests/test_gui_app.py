@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -14,6 +13,7 @@ from PySide6 import QtCore, QtGui
 from tests import gui_helpers as h
 from tests.tracking_model import random_model_path
 from app.config import TrackerConfig
+from app.runtime.run_options import RunOptions
 from app.gui import run_gui
 from app.gui.qt_compat import leaks_singleton_references, neutralise_refcount_defect
 from app.gui.settings import ENV_SETTINGS_PATH
@@ -35,10 +35,8 @@ def temporary_settings(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_SETTINGS_PATH, str(tmp_path / "settings.ini"))
 
 
-def args(**values) -> SimpleNamespace:
-    base = {"max_frames": None, "screenshot": None, "record": None, "source": None}
-    base.update(values)
-    return SimpleNamespace(**base)
+def args(**values) -> RunOptions:
+    return RunOptions(**values)
 
 
 def test_screenshot_after_n_frames(qapp, tmp_path, png_source, capsys):

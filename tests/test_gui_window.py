@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from tests import gui_helpers as h
 from tests.tracking_model import random_model_path
-from app.config import TrackerConfig
+from app.config import TrackerChange, TrackerConfig
 from app.gui import theme
 from app.gui.main_window import MainWindow
 from app.gui.settings import ENV_SETTINGS_PATH, Settings
@@ -100,7 +100,7 @@ def held_at_end(window) -> bool:
 
 def test_replay_play_pause_step_seek(qtbot, make_window, png_folder):
     window = make_window()
-    window.set_source(png_source(png_folder), kind="file")
+    window.set_source(png_source(png_folder))
     assert window.timeline.position_label.text() == f"0/{FRAMES}"
     assert window.start()
     qtbot.waitUntil(lambda: window.displayed_frames > 0, timeout=WAIT_MS)
@@ -144,7 +144,7 @@ def test_replay_play_pause_step_seek(qtbot, make_window, png_folder):
 def test_record_a_session_and_replay_it(qtbot, make_window, png_folder, tmp_path):
     window = make_window()
     window.timeline.set_speed(0.0)   # as fast as the tracker goes
-    window.set_source(png_source(png_folder), kind="file")
+    window.set_source(png_source(png_folder))
     window.host.start(speed=0.0)
     window.host.pause()
     session = tmp_path / "session"
@@ -178,7 +178,7 @@ def test_record_a_session_and_replay_it(qtbot, make_window, png_folder, tmp_path
 
 def test_closing_the_window_finishes_the_recording(qtbot, make_window, png_folder, tmp_path):
     window = make_window()
-    window.set_source(png_source(png_folder), kind="file")
+    window.set_source(png_source(png_folder))
     assert window.start()
     session = tmp_path / "closing"
     assert window.start_recording(str(session))
@@ -210,7 +210,7 @@ def test_selecting_a_joint_updates_every_view(qtbot, make_window):
 
 def test_smoothing_and_hand_change_the_running_tracker(qtbot, make_window, png_folder):
     window = make_window()
-    window.set_source(png_source(png_folder), kind="file")
+    window.set_source(png_source(png_folder))
     assert window.start()
     qtbot.waitUntil(lambda: window.displayed_frames > 0, timeout=WAIT_MS)
     spins = window.tracker_controls.spins
@@ -242,7 +242,7 @@ def test_errors_are_shown_in_the_window(qtbot, make_window, png_folder, tmp_path
     window = make_window(model_path=str(tmp_path / "missing.onnx"))
     assert "model file not found" in window.last_error
     assert window.banner_row.isVisible() and "missing.onnx" in window.banner.text()
-    window.set_source(png_source(png_folder), kind="file")
+    window.set_source(png_source(png_folder))
     assert not window.start()
 
     window = make_window()
@@ -270,7 +270,7 @@ def test_a_failing_source_is_reported_not_raised(qtbot, make_window, png_folder)
             return frame
 
     window = make_window()
-    window.set_source(Unplugged(png_folder, intrinsics=h.INTRINSICS), kind="file")
+    window.set_source(Unplugged(png_folder, intrinsics=h.INTRINSICS))
     assert window.start()
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=WAIT_MS)
     assert "camera disconnected" in window.banner.text()
@@ -291,7 +291,7 @@ def test_settings_are_remembered(qtbot, make_window):
     remembered = Settings().tracker_values()
     assert remembered["beta"] == 0.25
     assert merge_remembered(TrackerConfig(), remembered).smoothing.beta == 0.25
-    explicit = TrackerConfig().with_changes(beta=0.5)   # given on the command line: it wins
+    explicit = TrackerConfig().apply(TrackerChange.of(beta=0.5))   # given on the command line: it wins
     assert merge_remembered(explicit, remembered, {"beta"}).smoothing.beta == 0.5
     assert Settings().get("view/layout", "", str) == "demo"
     again = make_window()
@@ -302,14 +302,15 @@ def test_settings_are_remembered(qtbot, make_window):
 
 
 def test_stop_then_start_reopens_the_command_line_source(qtbot, make_window, png_folder, model_path):
-    from app.cli import build_parser, open_source_from_args
-    from app.gui.app import _reopener
+    from app.cli import build_parser, source_spec_from_args
+    from app.sources.factory import open_source
 
     args = build_parser().parse_args(["--source", str(png_folder), "--model", model_path,
                                       "--intrinsics", "190,190,159.5,119.5"])
-    source = open_source_from_args(args, args.source, None)
+    spec = source_spec_from_args(args, args.source, None, "right")
+    source = open_source(spec)
     window = make_window()
-    window.set_source(source, kind="file", reopen=_reopener(args, source.info.kind))
+    window.set_source(source, spec)   # as run_gui does with the command line's RunOptions.source
     assert window.start()
     qtbot.waitUntil(lambda: window.host.stats().frames_processed >= 3, timeout=WAIT_MS)
     press(qtbot, window, QtCore.Qt.Key.Key_F5)   # stop
@@ -326,7 +327,7 @@ def test_a_live_view_can_be_frozen_and_stepped(qtbot, make_window):
     from app.sources.synthetic import SyntheticSource
 
     window = make_window()
-    window.set_source(SyntheticSource(fps=30.0, realtime=True, loop_s=0.5), kind="synthetic")
+    window.set_source(SyntheticSource(fps=30.0, realtime=True, loop_s=0.5))
     assert window.timeline.position_label.text() == "live"
     assert window.timeline.play_button.isEnabled() and not window.timeline.slider.isEnabled()
     assert window.start()
@@ -361,8 +362,8 @@ REMEMBERED = {
 
 @pytest.mark.parametrize("key", sorted(REMEMBERED))
 def test_an_explicit_option_wins_over_a_remembered_setting(key, tmp_path):
-    from app.cli import build_parser, config_from_args
-    from app.gui.app import explicit_settings, merge_remembered
+    from app.cli import build_parser, config_from_args, explicit_settings
+    from app.gui.app import merge_remembered
     from app.gui.settings import TRACKER_KEYS
 
     assert set(REMEMBERED) == set(TRACKER_KEYS)   # every remembered setting is covered
@@ -370,24 +371,24 @@ def test_an_explicit_option_wins_over_a_remembered_setting(key, tmp_path):
     args = build_parser().parse_args(flags)
     config = config_from_args(args)
     stated = value_of(config)
-    merged = merge_remembered(config, {key: remembered}, explicit_settings(args))
+    merged = merge_remembered(config, {key: remembered}, explicit_settings(args, None))
     assert value_of(merged) == stated != remembered
     plain = build_parser().parse_args([])   # not given: the remembered value applies
-    merged = merge_remembered(config_from_args(plain), {key: remembered}, explicit_settings(plain))
+    merged = merge_remembered(config_from_args(plain), {key: remembered}, explicit_settings(plain, None))
     assert value_of(merged) == remembered
 
 
 def test_a_calibration_file_counts_as_explicit(tmp_path):
     from app.camera_calibration import CameraCalibration, load_calibration, save_calibration
-    from app.cli import build_parser, config_from_args
-    from app.gui.app import explicit_settings, merge_remembered
+    from app.cli import build_parser, config_from_args, explicit_settings
+    from app.gui.app import merge_remembered
 
     path = tmp_path / "cam.json"
     save_calibration(CameraCalibration(hand="right", beta=0.05), path)
     args = build_parser().parse_args(["--calibration", str(path)])
     merged = merge_remembered(config_from_args(args, load_calibration(path)),
                               {"hand": "left", "beta": 0.4, "cube_mm": 300.0},
-                              explicit_settings(args))
+                              explicit_settings(args, load_calibration(path)))
     assert (merged.hand, merged.smoothing.beta, merged.cube_mm) == ("right", 0.05, 300.0)
 
 
@@ -430,7 +431,7 @@ def test_the_error_state_keeps_the_layout_and_says_so(qtbot, make_window, tmp_pa
 def test_the_demo_layout_shows_views_large_and_the_selected_finger(qtbot, make_window, png_folder):
     window = make_window()
     window.resize(1600, 1000)
-    window.set_source(png_source(png_folder), kind="file")
+    window.set_source(png_source(png_folder))
     assert window.start()
     qtbot.waitUntil(lambda: window.shown_result is not None, timeout=WAIT_MS)
     standard_depth = window.depth_view.width() * window.depth_view.height()
@@ -451,7 +452,7 @@ def test_the_enlarged_map_shows_the_networks_votes_when_the_model_has_offsets(qt
     from tests.offsets_model import offsets_model_path
 
     window = make_window(model_path=offsets_model_path())
-    window.set_source(png_source(png_folder), kind="file")
+    window.set_source(png_source(png_folder))
     assert window.start()
     qtbot.waitUntil(lambda: window.shown_result is not None and window.shown_result.pose is not None,
                     timeout=WAIT_MS)

@@ -49,8 +49,9 @@ def test_intrinsics_and_scale_from_a_calibration(folder):
         assert source.read() is None
     assert frame.intrinsics == Intrinsics(40, 30, 38.5, 38.0, 19.75, 14.5, 0.1)
     assert float(frame.depth_mm()[0, 1]) == pytest.approx((1000 + 37) * 0.1, rel=1e-6)
-    # An explicit scale wins over the calibration's.
-    assert PngSource(folder, calibration=calibration, depth_unit_mm=0.25).intrinsics.depth_unit_mm == 0.25
+    # An explicit scale (the command line's, applied by CameraCalibration.with_overrides) wins over the file's.
+    overridden = calibration.with_overrides(depth_unit_mm=0.25)
+    assert PngSource(folder, calibration=overridden).intrinsics.depth_unit_mm == 0.25
     assert png_size(folder) == (40, 30)
 
 

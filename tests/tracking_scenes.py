@@ -12,6 +12,7 @@ import numpy as np
 
 from app.camera import Intrinsics
 from app.sources.base import FrameSource, SourceInfo
+from app.sources.spec import SourceKind
 from app.types import DepthFrame
 
 INTR = Intrinsics(640, 480, 475.0, 475.0, 319.5, 239.5, 1.0)
@@ -131,7 +132,7 @@ class ListSource(FrameSource):
         self._gt = gt
         self._intr = intr
         self._live = live
-        self._info = SourceInfo("test", name, live, None if live else len(self._depths), not live, fps)
+        self._info = SourceInfo(SourceKind.SYNTHETIC, name, live, None if live else len(self._depths), not live, fps)
         self._next = 0
         self.opened = self.closed = False
         self._t0 = 0.0

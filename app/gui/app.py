@@ -1,4 +1,5 @@
-"""Entry point of the desktop app: run_gui(config, source, args) -> exit code, called by app/cli.py.
+"""Entry point of the desktop app: run_gui(config, source, options) -> exit code, called by app/cli.py with
+typed values only (TrackerConfig, an opened FrameSource, RunOptions).
 
 Chooses the Qt platform (a display, or offscreen when only a screenshot is wanted), applies the theme, merges
 the remembered tuning into the configuration (settings given on the command line win), opens the main window,
@@ -15,17 +16,19 @@ import sys
 import shiboken6
 from PySide6 import QtCore, QtWidgets
 
-from app.config import TrackerConfig
+from app.config import TrackerChange, TrackerConfig
 from app.errors import TrackerError
 from app.gui.main_window import MainWindow
 from app.gui.qt_compat import neutralise_refcount_defect
 from app.gui.settings import Settings
 from app.gui.theme import apply_theme
+from app.gui.tracker_controls import PANEL_KEYS
+from app.runtime.run_options import RunOptions
+from app.runtime.stats import PipelineState
 
 EXIT_INTERRUPTED = 130           # as the command line returns for Ctrl+C
 SCREENSHOT_DEFAULT_FRAMES = 30   # --screenshot without --max-frames: picture after this many frames
 SCRIPTED_WINDOW_SIZE = (1600, 1000)
-_SOURCE_KINDS = {"synthetic": "synthetic", "realsense": "camera"}   # SourceInfo.kind -> the GUI's source kinds
 
 
 def display_problem(need_display: bool) -> str | None:
@@ -40,43 +43,14 @@ def display_problem(need_display: bool) -> str | None:
     return "no display found: run on a desktop, under xvfb-run, or use --headless"
 
 
-# Remembered tracker setting -> the command-line option (argparse dest) that sets it, and the calibration-file
-# field that does. A setting given either way is explicit for this run and is never replaced by a remembered one.
-EXPLICIT_SOURCES = {
-    "hand": ("hand", "hand"), "smoothing_enabled": ("no_smoothing", None),
-    "min_cutoff_hz": ("min_cutoff", "min_cutoff_hz"), "beta": ("beta", "beta"), "d_cutoff_hz": ("d_cutoff", "d_cutoff_hz"),
-    "near_mm": ("near_mm", "near_mm"), "far_mm": ("far_mm", "far_mm"), "cube_mm": ("cube_mm", "cube_mm"),
-}
-
-
-def explicit_settings(args) -> set[str]:
-    """The remembered-setting keys this run's command line (or its --calibration file) sets explicitly: an
-    option that was given at all, whatever its value (--hand right is explicit even though right is the
-    default)."""
-    explicit = set()
-    for key, (dest, _field) in EXPLICIT_SOURCES.items():
-        value = getattr(args, dest, None)
-        if value is not None and value is not False:   # store_true options are False when absent
-            explicit.add(key)
-    path = getattr(args, "calibration", None)
-    if path:
-        from app.camera_calibration import load_calibration
-        try:
-            calibration = load_calibration(path)
-        except TrackerError:
-            return explicit   # the command line has already reported it
-        explicit |= {key for key, (_dest, name) in EXPLICIT_SOURCES.items()
-                     if name is not None and getattr(calibration, name, None) is not None}
-    return explicit
-
-
-def merge_remembered(config: TrackerConfig, remembered: dict, explicit: set[str] = frozenset()) -> TrackerConfig:
-    """Apply the remembered tuning to every setting not in explicit (given on the command line: it wins)."""
-    changes = {key: value for key, value in remembered.items() if key in EXPLICIT_SOURCES and key not in explicit}
+def merge_remembered(config: TrackerConfig, remembered: dict, explicit: frozenset[str] = frozenset()) -> TrackerConfig:
+    """Apply the remembered tuning (Settings.tracker_values) to every panel setting not in explicit (given on
+    the command line or in its calibration file: that wins)."""
+    changes = {key: value for key, value in remembered.items() if key in PANEL_KEYS and key not in explicit}
     try:
-        return config.with_changes(**changes)
-    except (TrackerError, ValueError, TypeError):
-        return config   # a damaged settings file must not stop the app
+        return config.apply(TrackerChange.of(**changes))
+    except TrackerError:
+        return config   # e.g. a remembered band with near >= far: a damaged settings file must not stop the app
 
 
 class ScriptedRun(QtCore.QObject):
@@ -101,9 +75,10 @@ class ScriptedRun(QtCore.QObject):
             return
         if stats.error:
             self.finish(1)
-        elif stats.frames_processed >= self.max_frames or stats.state.value in ("finished", "stopped"):
+        elif stats.frames_processed >= self.max_frames or stats.state in (PipelineState.FINISHED,
+                                                                          PipelineState.STOPPED):
             self.finish(0)
-        elif stats.state.value == "paused" and stats.frame_count is not None \
+        elif stats.state == PipelineState.PAUSED and stats.frame_count is not None \
                 and stats.position >= stats.frame_count - 1:
             self.finish(0)   # a replay held at its last frame
 
@@ -121,13 +96,12 @@ class ScriptedRun(QtCore.QObject):
         self.window.close()   # ends run_gui's event loop
 
 
-def run_gui(config: TrackerConfig, source, args, streams=None) -> int:
-    """Open the window. source: an unopened FrameSource or None (the user chooses); args: .max_frames,
-    .screenshot (PNG path), .record (session folder to record into from the start); streams: started --stream
-    outputs (app.streaming.Streams), fed by every pipeline the window starts. Returns the exit code."""
-    max_frames = getattr(args, "max_frames", None)
-    screenshot = getattr(args, "screenshot", None)
-    scripted = bool(max_frames or screenshot)
+def run_gui(config: TrackerConfig, source, options: RunOptions = RunOptions(), streams=None) -> int:
+    """Open the window. source: a FrameSource (opened or not) or None (the user chooses); options: max_frames,
+    screenshot (PNG path), record (session folder to record into from the start), layout, explicit_settings,
+    and source (its SourceSpec, to open it again after Stop); streams: started --stream outputs
+    (app.streaming.Streams), fed by every pipeline the window starts. Returns the exit code."""
+    max_frames, screenshot, scripted = options.max_frames, options.screenshot, options.scripted
     problem = display_problem(need_display=not screenshot)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -141,24 +115,23 @@ def run_gui(config: TrackerConfig, source, args, streams=None) -> int:
     apply_theme(app)
     settings = Settings()
     if not scripted:   # scripted runs are reproducible: command line and defaults only
-        config = merge_remembered(config, settings.tracker_values(), explicit_settings(args))
+        config = merge_remembered(config, settings.tracker_values(), options.explicit_settings)
     window = MainWindow(config, settings, restore_geometry=not scripted)
     summary = window.host.model_summary()
     if summary:   # as headless runs do: which model and which ONNX Runtime provider really runs
         print(summary, file=sys.stderr)
     if scripted:
         window.resize(*SCRIPTED_WINDOW_SIZE)
-    if getattr(args, "layout", None):   # explicit: wins over the remembered layout (and is remembered)
-        window.set_layout(args.layout)
+    if options.layout:   # explicit: wins over the remembered layout (and is remembered)
+        window.set_layout(options.layout)
     window.show()
     runner = ScriptedRun(window, max_frames, screenshot) if scripted else None
     if streams is not None:
         window.host.pipeline_hooks.append(streams.attach)
     if source is not None:
-        window.set_source(source, kind=_SOURCE_KINDS.get(source.info.kind, "file"),
-                          reopen=_reopener(args, source.info.kind))
-        if window.start() and getattr(args, "record", None):
-            window.start_recording(str(args.record))
+        window.set_source(source, options.source)
+        if window.start() and options.record:
+            window.start_recording(str(options.record))
     # A local event loop that ends when the window closes, rather than app.exec()/app.exit(): QApplication.exit
     # leaves Qt refusing to run any later event loop in this process (tests, embedding).
     loop = QtCore.QEventLoop()
@@ -204,21 +177,3 @@ class _CtrlC:
         self._timer.stop()
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-
-
-
-def _reopener(args, source_kind: str):
-    """How to open the command line's source again after Stop (a stopped pipeline has closed it): the same
-    spec through the command line's own source construction (intrinsics, depth scale, calibration)."""
-    spec = getattr(args, "source", None) or {"synthetic": "synthetic", "realsense": "realsense"}.get(source_kind)
-    if not spec or not hasattr(args, "intrinsics"):
-        return None
-
-    def reopen():
-        from app.cli import open_source_from_args   # the command line's rules, not a second copy of them
-        calibration = None
-        if getattr(args, "calibration", None):
-            from app.camera_calibration import load_calibration
-            calibration = load_calibration(args.calibration)
-        return open_source_from_args(args, spec, calibration)
-    return reopen

@@ -82,10 +82,12 @@ def _run(args) -> int:
     window.show()
     if args.session:
         from app.sources.factory import open_source
+        from app.sources.spec import SourceSpec
 
-        source = open_source(args.session)
+        spec = SourceSpec.parse(args.session, realtime=False)
+        source = open_source(spec)
         session_fps = source.info.fps or 30.0
-        window.set_source(source, kind="file")
+        window.set_source(source, spec)
         window.timeline.set_speed(1.0)
         speed = args.fps / session_fps
         needed_s = args.warmup + args.seconds
@@ -95,7 +97,7 @@ def _run(args) -> int:
             return 2
     else:
         # A one-second motion loop keeps the source's first rendering pass (the warm-up) short.
-        window.set_source(SyntheticSource(fps=args.fps, realtime=True, loop_s=1.0), kind="synthetic")
+        window.set_source(SyntheticSource(fps=args.fps, realtime=True, loop_s=1.0))
         speed = 1.0
     window.stats_panel.clear_history()
     if not window.host.start(speed=speed):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from app.gui.source_choice import SourceChoice
 from app.gui import theme
 
-SOURCE_KINDS = (("synthetic", "Synthetic hand"), ("camera", "RealSense camera"), ("file", "Recording…"))
 SPEEDS = ((0.25, "0.25×"), (0.5, "0.5×"), (1.0, "1×"), (2.0, "2×"), (4.0, "4×"), (0.0, "max"))
 
 
@@ -77,8 +77,8 @@ class SourceBar(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.source_combo = QtWidgets.QComboBox()
-        for kind, text in SOURCE_KINDS:
-            self.source_combo.addItem(text, kind)
+        for choice in SourceChoice:
+            self.source_combo.addItem(choice.label, str(choice))
         self.source_combo.setToolTip("where frames come from (Ctrl+O opens a recording)")
         self.source_combo.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.source_label = ElidedLabel()
@@ -116,9 +116,9 @@ class SourceBar(QtWidgets.QWidget):
         self.screenshot_button.clicked.connect(self.screenshot_clicked)
         self.help_button.clicked.connect(self.help_clicked)
 
-    def set_source(self, kind: str | None, name: str) -> None:
+    def set_source(self, choice: SourceChoice | None, name: str) -> None:
         """Show the current source (without emitting source_requested)."""
-        index = self.source_combo.findData(kind) if kind else -1
+        index = self.source_combo.findData(str(choice)) if choice else -1
         if index >= 0:
             self.source_combo.setCurrentIndex(index)
         self.source_label.set_full_text(name)

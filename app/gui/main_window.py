@@ -11,16 +11,19 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.config import TrackerConfig
+from app.config import TrackerChange, TrackerConfig
 from app.gui.controls import format_bytes, format_elapsed
 from app.gui.pipeline_host import PipelineHost
 from app.gui.qt_compat import neutralise_refcount_defect
 from app.gui.screenshot import grab_window
 from app.gui.settings import Settings
+from app.gui.source_choice import SourceChoice
 from app.gui.shortcuts import install_shortcuts, shortcut_help_text
 from app.gui import theme
 from app.gui.window_layout import DEFAULT_SPLITTER_SIZES, LAYOUTS, apply_layout, build_window_layout, splitters
 from app.joints import NUM_JOINTS
+from app.runtime.stats import PipelineState
+from app.sources.spec import SourceSpec
 from app.types import TrackerResult
 
 STATS_INTERVAL_MS = 250
@@ -115,14 +118,15 @@ class MainWindow(QtWidgets.QMainWindow):
             apply_layout(self, layout)
 
     # ---- sources and running -------------------------------------------------------------------------------
-    def set_source(self, source, kind: str | None = None, reopen=None) -> None:
-        self.host.set_source(source, kind, reopen)
+    def set_source(self, source, spec: SourceSpec | None = None) -> None:
+        """Use an opened-elsewhere source; spec (how it was opened) lets Stop/Start open it again."""
+        self.host.set_source(source, spec)
 
-    def open_source(self, kind: str, path: str | None = None, start: bool = True) -> bool:
-        """Choose a source ('synthetic', 'camera', 'file' with a path) and, by default, start tracking it."""
-        if not self.host.open_source(kind, path):
+    def open_source(self, choice: SourceChoice | str, path: str | None = None, start: bool = True) -> bool:
+        """Choose a source (synthetic, camera, or file with a path) and, by default, start tracking it."""
+        if not self.host.open_source(choice, path):
             return False
-        self.settings.set("source/kind", kind)
+        self.settings.set("source/kind", str(choice))
         if path:
             self.settings.set("source/path", path)
         return self.start() if start else True
@@ -204,7 +208,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.depth_view.show_result(result)
         self.skeleton_view.show_result(result)
         stats = self.host.stats()
-        playing = stats is not None and stats.state.value == "running"
+        playing = stats is not None and stats.state == PipelineState.RUNNING
         if not playing or start_s - self._weights_shown_s >= WEIGHTS_INTERVAL_S:
             self.weights_view.show_result(result)
             self._weights_shown_s = start_s
@@ -243,11 +247,11 @@ class MainWindow(QtWidgets.QMainWindow):
         fps = self.display_fps()
         self.stats_panel.show_stats(stats, fps, rec_text or "",
                                     float(np.median(self.update_ms)) if self.update_ms else None)
-        state = "no source" if stats is None else stats.state.value
-        self.state_label.setText(state)
+        state = None if stats is None else stats.state
+        self.state_label.setText("no source" if state is None else state.value)
         self.fps_label.setText("" if stats is None else f"{stats.process_fps:.1f} fps tracked · {fps:.1f} shown")
-        self.source_bar.set_running(stats is not None and state in ("running", "paused"))
-        self.timeline.set_playing(state == "running" and not self.host.held_at_end())
+        self.source_bar.set_running(state in (PipelineState.RUNNING, PipelineState.PAUSED))
+        self.timeline.set_playing(state == PipelineState.RUNNING and not self.host.held_at_end())
 
     # ---- selection and settings ----------------------------------------------------------------------------
     def select_joint(self, joint_id: int) -> None:
@@ -270,10 +274,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def select_next_joint(self, step: int) -> None:
         self.select_joint((self.selected_joint + step) % NUM_JOINTS)
 
-    def _on_tracker_changed(self, changes: dict) -> None:
-        if self.host.update_tracker(changes):
-            self.settings.set_tracker_values(changes)
-            if "near_mm" in changes or "far_mm" in changes:
+    def _on_tracker_changed(self, change: TrackerChange) -> None:
+        if self.host.update_tracker(change):
+            self.settings.set_tracker_values(change.values())
+            if change.near_mm is not None or change.far_mm is not None:
                 values = self.tracker_controls.values()
                 self.depth_view.set_depth_range(values["near_mm"], values["far_mm"])
         else:   # refused: show what is really in force
@@ -326,17 +330,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tracker_controls.set_values({"cube_mm": cube})
 
     def _on_source_changed(self, info) -> None:
-        self.source_bar.set_source(self.host.source_kind, info.name)
+        self.source_bar.set_source(self.host.source_choice, info.name)
         self.timeline.set_source(info.frame_count, info.seekable and not info.live, live=info.live)
         self.setWindowTitle(f"Hand Tracker — {info.name}")
 
     def _on_source_requested(self, kind: str) -> None:
-        if kind == "file":
+        choice = SourceChoice(kind)
+        if choice == SourceChoice.FILE:
             path = self.choose_recording()
             if path:
-                self.open_source("file", path)
+                self.open_source(choice, path)
         else:
-            self.open_source(kind)
+            self.open_source(choice)
 
     def choose_recording(self) -> str | None:
         """Ask for a recording: a .bag/.db3 file, or any file inside a session or PNG folder (its folder)."""

@@ -13,11 +13,16 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from app.config import TrackerConfig
+from app.config import TrackerChange, TrackerConfig
 from app.errors import InputError, TrackerError
+from app.runtime.stats import PipelineState
 from app.sources.base import FrameSource, SourceInfo
+from app.gui.source_choice import SourceChoice, spec_for_choice
+from app.sources.spec import SourceSpec
 
 DEFAULT_POLL_INTERVAL_MS = 8   # faster than any display, so the newest result is picked up promptly
+_ACTIVE = (PipelineState.RUNNING, PipelineState.PAUSED)
+_ENDED = (PipelineState.STOPPED, PipelineState.FINISHED, PipelineState.ERROR)
 
 
 class PipelineHost(QtCore.QObject):
@@ -38,10 +43,9 @@ class PipelineHost(QtCore.QObject):
         self.pipeline = None
         self.estimator = None
         self.source: FrameSource | None = None
-        self.source_kind: str | None = None
-        self._reopen: Callable[[], FrameSource] | None = None
+        self.source_spec: SourceSpec | None = None   # how to open the source again after Stop
         self._last_result = None
-        self._last_state: str | None = None
+        self._last_state: PipelineState | None = None
         self._last_error: str | None = None
         self._last_recording_error: str | None = None
         self._recording_path: str | None = None
@@ -80,29 +84,34 @@ class PipelineHost(QtCore.QObject):
                 f"provider: {est.provider}{note}")
 
     def model_cube_mm(self) -> float | None:
-        """The crop cube the tracker uses: the configured one, else the model's own (None before loading)."""
-        if self.config.cube_mm is not None:
-            return float(self.config.cube_mm)
-        return None if self.estimator is None else float(self.estimator.info.cube_mm)
+        """The crop cube the tracker uses (TrackerConfig.effective_cube_mm; None before the model is loaded and
+        when no cube is configured)."""
+        if self.estimator is None:
+            return None if self.config.cube_mm is None else float(self.config.cube_mm)
+        return self.config.effective_cube_mm(self.estimator.info.cube_mm)
 
-    def set_source(self, source: FrameSource, kind: str | None = None,
-                   reopen: Callable[[], FrameSource] | None = None) -> None:
-        """Use this source from the next start(); reopen() makes a fresh one for a restart after stop()."""
+    @property
+    def source_choice(self) -> SourceChoice | None:
+        return None if self.source_spec is None else SourceChoice.of(self.source_spec.kind)
+
+    def set_source(self, source: FrameSource, spec: SourceSpec | None = None) -> None:
+        """Use this source from the next start(); spec (how it was opened) opens a fresh one for a restart after
+        stop() (None: it cannot be restarted)."""
         self.stop()
-        self.source, self.source_kind, self._reopen = source, kind, reopen
+        self.source, self.source_spec = source, spec
         self.source_changed.emit(source.info)
 
-    def open_source(self, kind: str, path: str | None = None) -> bool:
-        """Build a source: kind 'synthetic', 'camera' or 'file' (path: .bag/.db3 file, session or PNG folder).
-        False (and error emitted) when it cannot be opened."""
-        def make() -> FrameSource:
-            return _make_source(kind, path)
+    def open_source(self, choice: SourceChoice | str, path: str | None = None) -> bool:
+        """Build a source the user chose: synthetic, camera or file (path: .bag/.db3 file, session or PNG
+        folder). False (and error emitted) when it cannot be opened."""
+        from app.sources.factory import open_source
         try:
-            source = make()
+            spec = spec_for_choice(choice, path, self.config.hand)
+            source = open_source(spec)
         except TrackerError as exc:
             self.error.emit(str(exc))
             return False
-        self.set_source(source, kind, make)
+        self.set_source(source, spec)
         return True
 
     def source_info(self) -> SourceInfo | None:
@@ -123,9 +132,10 @@ class PipelineHost(QtCore.QObject):
         from app.tracking.tracker import HandTracker
         try:
             if self.pipeline is not None:   # a stopped pipeline closed its source: start on a fresh one
-                if self._reopen is None:
+                if self.source_spec is None:
                     raise InputError("this source cannot be restarted: choose it again")
-                self.source = self._reopen()
+                from app.sources.factory import open_source
+                self.source = open_source(self.source_spec)
                 self.source_changed.emit(self.source.info)
             tracker = HandTracker(self.config, self.estimator)
             info = self.source.info
@@ -154,7 +164,7 @@ class PipelineHost(QtCore.QObject):
 
     def is_running(self) -> bool:
         stats = self.stats()
-        return stats is not None and stats.state.value in ("running", "paused")
+        return stats is not None and stats.state in _ACTIVE
 
     def stats(self):
         return None if self.pipeline is None else self.pipeline.stats()
@@ -201,7 +211,7 @@ class PipelineHost(QtCore.QObject):
         """Pause a playing replay (or freeze a live view); resume, from the start when held at its end."""
         if not (self.seekable() or self.live()):
             return
-        if self.stats().state.value == "running" and not self.held_at_end():
+        if self.stats().state == PipelineState.RUNNING and not self.held_at_end():
             self.pause()
             return
         if self.seekable() and self.held_at_end():
@@ -253,21 +263,18 @@ class PipelineHost(QtCore.QObject):
 
     # ---- tracker settings --------------------------------------------------------------------------------
     def config_values(self) -> dict:
-        """The live-tunable settings in force, with the keys of TrackerControls / Pipeline.update_tracker."""
-        c = self.config
+        """The live settings in force (LIVE_SETTINGS keys), cube_mm the one in use."""
         cube = self.model_cube_mm()
-        return {"hand": c.hand, "smoothing_enabled": c.smoothing.enabled, "min_cutoff_hz": c.smoothing.min_cutoff_hz,
-                "beta": c.smoothing.beta, "d_cutoff_hz": c.smoothing.d_cutoff_hz, "near_mm": c.localiser.near_mm,
-                "far_mm": c.localiser.far_mm, "cube_mm": cube if cube is not None else c.localiser.cube_mm}
+        values = self.config.live_values()
+        values["cube_mm"] = cube if cube is not None else self.config.localiser.cube_mm
+        return values
 
-    def update_tracker(self, changes: dict) -> bool:
-        """Apply live changes (and keep them for the next pipeline); False with error emitted if refused."""
+    def update_tracker(self, change: TrackerChange) -> bool:
+        """Apply a live change (and keep it for the next pipeline); False with error emitted if refused."""
         try:
-            config = self.config.with_changes(**changes)
-            if config.localiser.near_mm >= config.localiser.far_mm:
-                raise InputError("the near end of the depth band must be nearer than the far end")
+            config = self.config.apply(change)
             if self.pipeline is not None and self.is_running():
-                self.pipeline.update_tracker(**changes)
+                self.pipeline.update_tracker(change)
         except TrackerError as exc:
             self.error.emit(str(exc))
             return False
@@ -284,7 +291,7 @@ class PipelineHost(QtCore.QObject):
             self._last_result = result
             self.result_ready.emit(result)
         stats = self.pipeline.stats()
-        state = stats.state.value
+        state = stats.state
         if stats.error and stats.error != self._last_error:
             self._last_error = stats.error
             self.error.emit(stats.error)
@@ -295,22 +302,6 @@ class PipelineHost(QtCore.QObject):
             self.error.emit(f"recording stopped: {recording.error}")
         if state != self._last_state:
             self._last_state = state
-            self.state_changed.emit(state)
-        if state in ("stopped", "finished", "error") and result is self._last_result:
+            self.state_changed.emit(state.value)
+        if state in _ENDED and result is self._last_result:
             self.timer.stop()   # nothing more will arrive
-
-
-def _make_source(kind: str, path: str | None) -> FrameSource:
-    """The GUI's three source kinds through the shared factory (app.sources.factory)."""
-    from app.sources.factory import open_source, realsense_connected
-    if kind == "synthetic":
-        return open_source("synthetic")
-    if kind == "camera":
-        if not realsense_connected():
-            raise InputError("no RealSense camera found: plug one in (USB 3) or choose another source")
-        return open_source("realsense")
-    if kind == "file":
-        if not path:
-            raise InputError("choose a recording file or folder")
-        return open_source(path)
-    raise InputError(f"unknown source kind '{kind}' (expected synthetic, camera or file)")

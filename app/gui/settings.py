@@ -3,7 +3,9 @@
 Where: the path given to Settings(path), else the environment variable HAND_TRACKER_SETTINGS (tests point it at a
 temporary file), else Qt's per-user location (e.g. ~/.config/hand-tracker/hand-tracker.ini on Linux).
 What: window geometry and splitters, the last source and folders, the tracker's tuning (handedness, smoothing,
-depth band, cube), the 3-D view mode, the selected joint and the replay speed. Imports PySide6 only.
+depth band, cube: the tracker panel's keys, app.gui.tracker_controls.PANEL_KEYS, typed and checked by
+app.config's LIVE_SETTINGS), the 3-D view mode, the selected joint and the replay speed. Imports PySide6 and app
+code.
 """
 from __future__ import annotations
 
@@ -11,15 +13,17 @@ import os
 
 from PySide6 import QtCore
 
+from app.config import LIVE_SETTINGS, Hand, check_setting
+from app.errors import InputError
+from app.gui.tracker_controls import PANEL_KEYS
+
 ENV_SETTINGS_PATH = "HAND_TRACKER_SETTINGS"
 ORGANISATION = "hand-tracker"
 APPLICATION = "hand-tracker"
 
-# Tracker tuning keys remembered in the GUI, with the type each is stored as.
-TRACKER_KEYS: dict[str, type] = {
-    "hand": str, "smoothing_enabled": bool, "min_cutoff_hz": float, "beta": float, "d_cutoff_hz": float,
-    "near_mm": float, "far_mm": float, "cube_mm": float,
-}
+# Tracker tuning keys remembered in the GUI, with the type each is stored as (a Hand as its string).
+TRACKER_KEYS: dict[str, type] = {key: (str if LIVE_SETTINGS[key].kind is Hand else LIVE_SETTINGS[key].kind)
+                                 for key in PANEL_KEYS}
 
 
 class Settings:
@@ -57,18 +61,23 @@ class Settings:
         return raw if isinstance(raw, QtCore.QByteArray) else None
 
     def tracker_values(self) -> dict:
-        """The remembered tracker tuning (only keys that were stored), e.g. {'hand': 'left', 'beta': 0.02}."""
+        """The remembered tracker tuning (only keys that were stored and hold a valid value: a damaged settings
+        file must not stop the app), e.g. {'hand': Hand.LEFT, 'beta': 0.02}."""
         out = {}
         for key, kind in TRACKER_KEYS.items():
             value = self.get(f"tracker/{key}", None, kind)
-            if value is not None:
-                out[key] = value
+            if value is None:
+                continue
+            try:
+                out[key] = check_setting(key, value)
+            except InputError:
+                continue
         return out
 
     def set_tracker_values(self, values: dict) -> None:
         for key, value in values.items():
             if key in TRACKER_KEYS:
-                self.set(f"tracker/{key}", value)
+                self.set(f"tracker/{key}", str(value) if isinstance(value, Hand) else value)
 
     def sync(self) -> None:
         self._qs.sync()

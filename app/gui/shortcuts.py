@@ -1,11 +1,14 @@
 """Keyboard shortcuts of the main window, defined once: the key bindings and the help text built from them.
 
 Shortcuts are window-wide; text fields (spin boxes) keep the keys they need while they have focus, so typing a
-number never triggers a shortcut. Imports PySide6 only (the window is passed in, not imported).
+number never triggers a shortcut. Imports PySide6 and app.gui.source_choice (the window is passed in, not
+imported).
 """
 from __future__ import annotations
 
 from PySide6 import QtGui
+
+from app.gui.source_choice import SourceChoice
 
 # (key sequence, what it does, how the window does it)
 SHORTCUTS = (
@@ -21,7 +24,7 @@ SHORTCUTS = (
     ("F5", "start / stop the tracker", lambda w: w.toggle_running()),
     ("R", "start / stop recording", lambda w: w.toggle_recording()),
     ("S", "save a screenshot", lambda w: w.save_screenshot()),
-    ("Ctrl+O", "open a recording", lambda w: w._on_source_requested("file")),
+    ("Ctrl+O", "open a recording", lambda w: w._on_source_requested(SourceChoice.FILE)),
     ("M", "3-D view: smoothed / raw / both", lambda w: w.skeleton_view.cycle_mode()),
     ("H", "switch between right and left hand", lambda w: w.tracker_controls.toggle_hand()),
     ("D", "presentation (demo) layout on / off", lambda w: w.toggle_layout()),

@@ -1,51 +1,48 @@
 """The tracker's live settings panel: handedness, One Euro smoothing (on/off, min cutoff, beta, derivative
 cutoff), the depth band where the hand is looked for and the crop cube size.
 
-Every edit emits changed({key: value}) with the keys Pipeline.update_tracker() takes (hand, smoothing_enabled,
-min_cutoff_hz, beta, d_cutoff_hz, near_mm, far_mm, cube_mm); set_values() shows values without emitting.
-Imports PySide6 only.
+Labels, units, ranges, steps and tooltips come from app.config.LIVE_SETTINGS (their one home). Every edit emits
+changed(TrackerChange), validated when built (an out-of-range value cannot be typed: the fields' ranges are the
+settings' ranges); set_values() shows values without emitting. Imports PySide6 and app.config.
 """
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from app.config import LIVE_SETTINGS, Hand, TrackerChange
+from app.errors import InputError
 from app.gui import theme
 
-# key: (label, minimum, maximum, step, decimals, suffix, tooltip)
-NUMBER_FIELDS = {
-    "min_cutoff_hz": ("min cutoff", 0.01, 30.0, 0.1, 2, " Hz",
-                      "One Euro minimum cutoff: lower = steadier when still, more lag"),
-    "beta": ("beta", 0.0, 2.0, 0.005, 4, "", "One Euro speed coefficient: higher = less lag in fast moves"),
-    "d_cutoff_hz": ("derivative cutoff", 0.1, 30.0, 0.5, 1, " Hz", "cutoff of the speed estimate"),
-    "near_mm": ("near", 50.0, 3000.0, 10.0, 0, " mm", "nearest depth where a hand is looked for"),
-    "far_mm": ("far", 100.0, 5000.0, 10.0, 0, " mm", "farthest depth where a hand is looked for"),
-    "cube_mm": ("cube", 100.0, 500.0, 10.0, 0, " mm", "side of the metric crop cube around the hand"),
-}
-HANDS = (("right", "Right hand"), ("left", "Left hand (mirrored)"))
+SMOOTHING_KEYS = ("min_cutoff_hz", "beta", "d_cutoff_hz")
+SEARCH_KEYS = ("near_mm", "far_mm", "cube_mm")
+PANEL_KEYS = ("hand", "smoothing_enabled", *SMOOTHING_KEYS, *SEARCH_KEYS)   # shown here, remembered by the GUI
+HAND_LABELS = {Hand.RIGHT: "Right hand", Hand.LEFT: "Left hand (mirrored)"}
 
 
 class TrackerControls(QtWidgets.QWidget):
-    """changed(dict) on every user edit; the values are validated by the tracker, which may refuse them."""
+    """changed(TrackerChange) on every user edit; the tracker may still refuse one that breaks a cross-field
+    rule (near < far), and the window then shows the values in force again."""
 
-    changed = QtCore.Signal(dict)
+    changed = QtCore.Signal(object)
     editing_finished = QtCore.Signal()   # Enter or focus-out in a number field: hand the keys back
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.hand_combo = QtWidgets.QComboBox()
-        for key, text in HANDS:
-            self.hand_combo.addItem(text, key)
-        self.hand_combo.setToolTip("the hand being tracked; the model's other hand is mirrored (H)")
-        self.smoothing_check = QtWidgets.QCheckBox("smoothing (One Euro)")
+        for hand, text in HAND_LABELS.items():
+            self.hand_combo.addItem(text, str(hand))
+        self.hand_combo.setToolTip(LIVE_SETTINGS["hand"].help + " (H)")
+        self.smoothing_check = QtWidgets.QCheckBox(LIVE_SETTINGS["smoothing_enabled"].label)
         self.smoothing_check.setChecked(True)
         self.spins: dict[str, QtWidgets.QDoubleSpinBox] = {}
-        for key, (_label, lo, hi, step, decimals, suffix, tip) in NUMBER_FIELDS.items():
+        for key in (*SMOOTHING_KEYS, *SEARCH_KEYS):
+            setting = LIVE_SETTINGS[key]
             spin = QtWidgets.QDoubleSpinBox()
-            spin.setRange(lo, hi)
-            spin.setSingleStep(step)
-            spin.setDecimals(decimals)
-            spin.setSuffix(suffix)
-            spin.setToolTip(tip)
+            spin.setRange(setting.minimum, setting.maximum)
+            spin.setSingleStep(setting.step)
+            spin.setDecimals(setting.decimals)
+            spin.setSuffix(setting.unit)
+            spin.setToolTip(setting.help)
             spin.setKeyboardTracking(False)   # emit on Enter / arrows / focus-out, not on every keystroke
             spin.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
             # Enter (the field still has focus) hands the keys back; a focus change elsewhere must not.
@@ -61,12 +58,12 @@ class TrackerControls(QtWidgets.QWidget):
         smooth_box = QtWidgets.QGroupBox("SMOOTHING")
         smooth_form = QtWidgets.QFormLayout(smooth_box)
         smooth_form.addRow(self.smoothing_check)
-        for key in ("min_cutoff_hz", "beta", "d_cutoff_hz"):
-            smooth_form.addRow(NUMBER_FIELDS[key][0], self.spins[key])
+        for key in SMOOTHING_KEYS:
+            smooth_form.addRow(LIVE_SETTINGS[key].label, self.spins[key])
         band_box = QtWidgets.QGroupBox("HAND SEARCH")
         band_form = QtWidgets.QFormLayout(band_box)
-        for key in ("near_mm", "far_mm", "cube_mm"):
-            band_form.addRow(NUMBER_FIELDS[key][0], self.spins[key])
+        for key in SEARCH_KEYS:
+            band_form.addRow(LIVE_SETTINGS[key].label, self.spins[key])
         self.note = QtWidgets.QLabel("Changes apply live to the running tracker and are remembered.")
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 9pt;")
@@ -93,8 +90,8 @@ class TrackerControls(QtWidgets.QWidget):
         """Show values (any subset of the keys) without emitting changed."""
         self._quiet = True
         try:
-            if "hand" in values:
-                index = self.hand_combo.findData(values["hand"])
+            if values.get("hand") is not None:
+                index = self.hand_combo.findData(str(values["hand"]))
                 if index >= 0:
                     self.hand_combo.setCurrentIndex(index)
             if "smoothing_enabled" in values:
@@ -106,17 +103,17 @@ class TrackerControls(QtWidgets.QWidget):
         finally:
             self._quiet = False
 
-    def set_hand(self, hand: str) -> None:
+    def set_hand(self, hand: Hand | str) -> None:
         """Switch hands as if the user did (keyboard shortcut)."""
-        index = self.hand_combo.findData(hand)
+        index = self.hand_combo.findData(str(hand))
         if index >= 0:
             self.hand_combo.setCurrentIndex(index)
 
     def toggle_hand(self) -> None:
-        self.set_hand("left" if self.hand_combo.currentData() == "right" else "right")
+        self.set_hand(Hand(self.hand_combo.currentData()).other)
 
     def _enable_smoothing_fields(self, enabled: bool) -> None:
-        for key in ("min_cutoff_hz", "beta", "d_cutoff_hz"):
+        for key in SMOOTHING_KEYS:
             self.spins[key].setEnabled(enabled)
 
     def _on_smoothing_toggled(self, checked: bool) -> None:
@@ -124,5 +121,10 @@ class TrackerControls(QtWidgets.QWidget):
         self._emit("smoothing_enabled", bool(checked))
 
     def _emit(self, key: str, value) -> None:
-        if not self._quiet:
-            self.changed.emit({key: value})
+        if self._quiet:
+            return
+        try:
+            change = TrackerChange.of(**{key: value})
+        except InputError:   # cannot happen through the widgets (their ranges are the settings'); never emit one
+            return
+        self.changed.emit(change)

@@ -20,11 +20,11 @@ from app.gui.skeleton_view import SkeletonView
 from app.gui.stats_panel import StatsPanel
 from app.gui.tracker_controls import TrackerControls
 from app.gui.weights_view import WeightsView
+from app.runtime.run_options import LAYOUTS
 
 LEFT_PANEL_WIDTH_PX = 290
 # Splitter sizes (px) for a 1600 x 1000 window, before the user moves them (then they are remembered).
 DEFAULT_SPLITTER_SIZES = {"top": [660, 660], "bottom": [840, 480], "views": [530, 410]}
-LAYOUTS = ("standard", "demo")
 DEMO_VIEWS_SHARE = (0.68, 0.32)   # demo layout: depth + 3-D views above, the finger's weight maps below
 
 

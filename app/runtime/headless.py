@@ -14,6 +14,7 @@ from app.errors import TrackerError
 from app.runtime.benchmark import BenchmarkCollector
 from app.runtime.pipeline import Pipeline, PipelineState
 from app.runtime.records import JsonlWriter, run_header
+from app.runtime.run_options import RunOptions
 from app.sources.base import FrameSource
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
@@ -30,26 +31,25 @@ def build_tracker(config: TrackerConfig) -> HandTracker:
     return HandTracker(config, estimator)
 
 
-def run_headless(config: TrackerConfig, source: FrameSource, args, streams=None) -> int:
-    """Process the source without a GUI. streams: started --stream outputs (app.streaming.Streams) to feed, or
+def run_headless(config: TrackerConfig, source: FrameSource, options: RunOptions, streams=None) -> int:
+    """Process the source without a GUI, as options say (output, record, max_frames, realtime, benchmark). streams: started --stream outputs (app.streaming.Streams) to feed, or
     None. Returns the exit code; raises TrackerError for a failed run (the CLI turns it into one line and an
     exit code)."""
     tracker = build_tracker(config)
-    realtime = bool(getattr(args, "realtime", False))
-    max_frames = getattr(args, "max_frames", None)
+    realtime, max_frames = options.realtime, options.max_frames
     pipeline = Pipeline(source, tracker, lockstep=False if realtime else None, speed=1.0 if realtime else None,
                         max_frames=max_frames)
     writer = None
-    if getattr(args, "output", None):
-        writer = JsonlWriter(args.output, run_header(tracker, source.info))
+    if options.output:
+        writer = JsonlWriter(options.output, run_header(tracker, source.info))
         pipeline.add_consumer(writer)
     collector = BenchmarkCollector()
-    if getattr(args, "benchmark", False):
+    if options.benchmark:
         pipeline.add_consumer(collector)
     if streams is not None:
         streams.attach(pipeline)
-    if getattr(args, "record", None):
-        pipeline.start_recording(args.record)
+    if options.record:
+        pipeline.start_recording(options.record)
     started = time.perf_counter()
     pipeline.start()
     try:
@@ -73,7 +73,7 @@ def run_headless(config: TrackerConfig, source: FrameSource, args, streams=None)
     print(f"done: {stats.frames_processed} frames processed ({stats.frames_dropped} dropped) in {elapsed:.1f} s"
           + (f"; recorded {rec.frames} frames to {rec.path}" if rec is not None else "")
           + (f"; {skipped} damaged frames of the input skipped" if skipped else ""), file=sys.stderr)
-    if getattr(args, "benchmark", False):
+    if options.benchmark:
         print(json.dumps(collector.summary()), flush=True)
     return 0
 

@@ -28,6 +28,7 @@ from app.recording.reader import SessionReader
 from app.runtime.benchmark import percentiles
 from app.runtime.pipeline import Pipeline, PipelineState
 from app.sources.base import FrameSource, SourceInfo
+from app.sources.spec import SourceKind
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
 from app.types import STAGES, DepthFrame, TrackerResult
@@ -52,7 +53,7 @@ class LoopingSession(FrameSource):
         self._loop_ms = stamps[1] - stamps[0] + 1000.0 / self.reader.nominal_fps()
         self._closed = threading.Event()
         self._next = 0
-        self._info = SourceInfo("session", f"{self.reader.path.name} (looped)", live=False, frame_count=None,
+        self._info = SourceInfo(SourceKind.SESSION, f"{self.reader.path.name} (looped)", live=False, frame_count=None,
                                 seekable=False, fps=self.reader.nominal_fps())
 
     @property

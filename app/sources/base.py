@@ -9,23 +9,28 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
+from app.sources.spec import SourceKind
 from app.types import DepthFrame
 
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """What a source is. kind: 'realsense' | 'rs-file' | 'session' | 'png' | 'synthetic'; name: shown to the
+    """What a source is. kind: a SourceKind (a str enum: 'realsense' | 'rs-file' | 'session' | 'png' |
+    'synthetic'); name: shown to the
     user; live: frames arrive at the device's pace and cannot be re-read; frame_count: number of frames for
     finite sources (None when unknown/live); seekable: seek() works; fps: nominal frame rate (Hz);
     device: free-form device description (serial, firmware, product) written into recordings."""
 
-    kind: str
+    kind: SourceKind
     name: str
     live: bool
     frame_count: int | None
     seekable: bool
     fps: float
     device: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", SourceKind(self.kind))
 
 
 class FrameSource(abc.ABC):

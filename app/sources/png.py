@@ -18,6 +18,7 @@ from app.camera_calibration import CameraCalibration
 from app.camera import Intrinsics
 from app.errors import InputError
 from app.sources.base import FrameSource, SourceInfo
+from app.sources.spec import SourceKind
 from app.sources.pacing import Pacer
 from app.types import DepthFrame, readonly
 
@@ -64,34 +65,29 @@ def png_size(path: str | Path) -> tuple[int, int]:
 
 
 class PngSource(FrameSource):
-    """Depth PNG(s) at `path`. intrinsics: size px, fx, fy, cx, cy (wins over the calibration's); calibration:
-    a CameraCalibration, whose intrinsics are used when `intrinsics` is None; depth scale (mm per raw unit):
-    depth_unit_mm if given, else the calibration's, else intrinsics.depth_unit_mm; fps: nominal rate for
-    timestamps and realtime pacing."""
+    """Depth PNG(s) at `path`. calibration: the camera parameters (app/camera_calibration.py; PNGs carry none,
+    so it must hold intrinsics; its depth_unit_mm, else the intrinsics' own, is the depth scale); intrinsics: a
+    shortcut for a calibration holding just these; fps: nominal rate for timestamps and realtime pacing."""
 
     def __init__(self, path: str | Path, intrinsics: Intrinsics | None = None,
-                 calibration: CameraCalibration | None = None, depth_unit_mm: float | None = None,
-                 fps: float = 30.0, realtime: bool = False) -> None:
+                 calibration: CameraCalibration | None = None, fps: float = 30.0, realtime: bool = False) -> None:
         self.path = Path(path)
         self.files = png_files(self.path)
         if not fps > 0:
             raise InputError(f"fps must be positive, got {fps}")
         self.fps = float(fps)
-        if intrinsics is None and (calibration is None or calibration.intrinsics is None):
+        if intrinsics is not None:
+            calibration = (calibration or CameraCalibration()).with_overrides(intrinsics)
+        if calibration is None or calibration.intrinsics is None:
             raise InputError(_MISSING_INTRINSICS)
-        base = intrinsics if intrinsics is not None else calibration.resolve_intrinsics(None)
-        unit = depth_unit_mm
-        if unit is None and calibration is not None:
-            unit = calibration.depth_unit_mm
-        if unit is not None and unit != base.depth_unit_mm:
-            base = Intrinsics(base.width, base.height, base.fx, base.fy, base.cx, base.cy, float(unit))
+        base = calibration.resolve_intrinsics(None)
         self.intrinsics = base
         self._closed = threading.Event()
         self._pacer = Pacer(bool(realtime), self._closed)
         self._position = 0
         self._opened = False
         name = self.path.name if len(self.files) == 1 else f"{self.path.name}/ ({len(self.files)} PNGs)"
-        self._info = SourceInfo("png", name, live=False, frame_count=len(self.files), seekable=True,
+        self._info = SourceInfo(SourceKind.PNG, name, live=False, frame_count=len(self.files), seekable=True,
                                 fps=self.fps, device={"path": str(self.path)})
 
     @property

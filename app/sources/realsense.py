@@ -19,6 +19,7 @@ import pyrealsense2 as rs
 from app.camera_calibration import CameraCalibration
 from app.errors import SourceError
 from app.sources.base import FrameSource, SourceInfo
+from app.sources.spec import SourceKind
 from app.sources.rs_frames import FrameConverter, device_description
 from app.types import DepthFrame
 
@@ -154,7 +155,7 @@ class LiveRealSenseSource(FrameSource):
     def _init(self, stream, fps: float, filters, calibration, name: str) -> None:
         self._stream = stream
         self._converter = FrameConverter(filters, calibration)
-        self._info = SourceInfo("realsense", name, live=True, frame_count=None, seekable=False, fps=fps)
+        self._info = SourceInfo(SourceKind.REALSENSE, name, live=True, frame_count=None, seekable=False, fps=fps)
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._opened = False
@@ -169,7 +170,7 @@ class LiveRealSenseSource(FrameSource):
         device = self._stream.start()
         self._opened = True
         name = " ".join(v for v in (device.get("name"), device.get("serial")) if v) or self._info.name
-        self._info = SourceInfo("realsense", name, live=True, frame_count=None, seekable=False,
+        self._info = SourceInfo(SourceKind.REALSENSE, name, live=True, frame_count=None, seekable=False,
                                 fps=self._info.fps, device=device)
 
     def read(self, timeout_s: float = 1.0) -> DepthFrame | None:

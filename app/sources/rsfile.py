@@ -21,6 +21,7 @@ import pyrealsense2 as rs
 from app.camera_calibration import CameraCalibration
 from app.errors import InputError, SourceError
 from app.sources.base import FrameSource, SourceInfo
+from app.sources.spec import SourceKind
 from app.sources.pacing import Pacer
 from app.sources.rs_frames import (FrameConverter, depth_unit_mm_from_metres,
                                     device_description, sdk_error_line)
@@ -53,7 +54,7 @@ class RealSenseFileSource(FrameSource):
         self._probed = False
         self.depth_unit_mm: float | None = None
         count = count_depth_frames(self.path)
-        self._info = SourceInfo("rs-file", self.path.name, live=False, frame_count=count, seekable=True,
+        self._info = SourceInfo(SourceKind.RS_FILE, self.path.name, live=False, frame_count=count, seekable=True,
                                 fps=30.0)
 
     @property
@@ -82,7 +83,7 @@ class RealSenseFileSource(FrameSource):
         stream = profile.get_stream(rs.stream.depth).as_video_stream_profile()
         desc = device_description(device)
         desc["file"] = str(self.path)
-        self._info = SourceInfo("rs-file", self.path.name, live=False, frame_count=self._info.frame_count,
+        self._info = SourceInfo(SourceKind.RS_FILE, self.path.name, live=False, frame_count=self._info.frame_count,
                                 seekable=True, fps=float(stream.fps() or 30.0), device=desc)
         self.depth_unit_mm = None
         for sensor in device.query_sensors():

@@ -14,6 +14,7 @@ from app.camera_calibration import CameraCalibration
 from app.errors import InputError, SourceError
 from app.recording.reader import SessionReader
 from app.sources.base import FrameSource, SourceInfo
+from app.sources.spec import SourceKind
 from app.sources.pacing import Pacer
 from app.types import DepthFrame
 
@@ -37,7 +38,7 @@ class SessionSource(FrameSource):
         if source.get("name"):
             device.setdefault("recorded_from", source["name"])
         name = f"{self.reader.path.name} (session)"
-        self._info = SourceInfo("session", name, live=False, frame_count=len(self.reader), seekable=True,
+        self._info = SourceInfo(SourceKind.SESSION, name, live=False, frame_count=len(self.reader), seekable=True,
                                 fps=self.reader.nominal_fps(), device=device)
 
     @property

@@ -13,8 +13,10 @@ import threading
 import time
 
 from app.camera import Intrinsics
+from app.config import Hand, parse_hand
 from app.errors import InputError, SourceError
 from app.sources.base import FrameSource, SourceInfo
+from app.sources.spec import SourceKind
 from app.synth.motion import HandAnimator
 from app.types import DepthFrame, readonly
 
@@ -31,14 +33,13 @@ class SyntheticSource(FrameSource):
     reads to fps; loop_s: length of the rendered motion loop in seconds (frames repeat after it; at most
     MAX_LOOP_FRAMES frames are kept, so at high fps the loop is shorter)."""
 
-    def __init__(self, seed: int = 0, intrinsics: Intrinsics | None = None, fps: float = 30.0, hand: str = "right",
+    def __init__(self, seed: int = 0, intrinsics: Intrinsics | None = None, fps: float = 30.0, hand: Hand | str = Hand.RIGHT,
                  frame_count: int | None = None, realtime: bool = True, loop_s: float = 4.0) -> None:
         if not fps > 0:
             raise InputError(f"synthetic source: fps must be positive, got {fps}")
         if frame_count is not None and frame_count <= 0:
             raise InputError(f"synthetic source: frame count must be positive, got {frame_count}")
-        if hand not in ("right", "left"):
-            raise InputError(f"synthetic source: hand must be 'right' or 'left', got '{hand}'")
+        hand = parse_hand(hand, "synthetic source: hand")
         if not loop_s > 0:
             raise InputError(f"synthetic source: loop length must be positive seconds, got {loop_s}")
         self.seed, self.fps, self.hand, self.realtime = int(seed), float(fps), hand, bool(realtime)
@@ -49,7 +50,7 @@ class SyntheticSource(FrameSource):
         self._period_s: float | None = self.loop_frames / self.fps
         if frame_count is not None and frame_count <= self.loop_frames:
             self.loop_frames, self._period_s = frame_count, None
-        self._info = SourceInfo(kind="synthetic", name=f"synthetic {hand} hand (seed {seed})", live=self.realtime,
+        self._info = SourceInfo(kind=SourceKind.SYNTHETIC, name=f"synthetic {hand} hand (seed {seed})", live=self.realtime,
                                 frame_count=frame_count, seekable=frame_count is not None, fps=self.fps,
                                 device={"intrinsics": self.intrinsics.as_dict(), "seed": self.seed,
                                         "loop_frames": self.loop_frames})
