@@ -205,9 +205,9 @@ def choose_source(text: str | None) -> str:
         return text
     from app.sources.factory import realsense_connected, realsense_unavailable
 
-    chosen = "realsense" if realsense_connected() else "synthetic"
+    chosen = SourceKind.REALSENSE if realsense_connected() else SourceKind.SYNTHETIC
     why_not = realsense_unavailable()
-    print("source: " + ("RealSense camera (connected)" if chosen == "realsense"
+    print("source: " + ("RealSense camera (connected)" if chosen == SourceKind.REALSENSE
                         else f"synthetic hand ({why_not}, so no camera can be used)" if why_not
                         else "synthetic hand (no RealSense camera connected)"), file=sys.stderr)
     return chosen

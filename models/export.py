@@ -20,13 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from app.config import DEFAULT_CUBE_MM
 from app.errors import InputError, TrackerError
 from app.joints import JOINT_NAMES, LAYOUT_NAME
 from app.model_info import INPUT_NAME, METADATA_KEY, OUTPUT_JOINTS, OUTPUT_WEIGHTS, ModelInfo
 from models.awr import aggregate
 from models.network import CONFIGS, AWRNet, build_network
 
-PARITY_TOLERANCE = 1e-4   # max |onnxruntime - torch| on joints, normalised units (0.0125 mm for a 250 mm cube)
+PARITY_TOLERANCE = 1e-4   # max |onnxruntime - torch| on joints, normalised units (0.014 mm for a 280 mm cube)
 
 
 class AWRInference(nn.Module):
@@ -152,7 +153,7 @@ def load_model_info(path: str) -> ModelInfo:
     raise InputError(f"{path} has no '{METADATA_KEY}' metadata: not exported by models/export.py")
 
 
-def default_model_info(config_name: str, cube_mm: float = 250.0, kernel_radius: float = 0.8,
+def default_model_info(config_name: str, cube_mm: float = DEFAULT_CUBE_MM, kernel_radius: float = 0.8,
                        beta: float = 30.0) -> ModelInfo:
     """Metadata for an untrained network (benchmarks and tests only)."""
     cfg = CONFIGS[config_name]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.config import DEFAULT_CUBE_MM
 from app.camera import depth_to_mm, unproject_px_to_mm
 from app.joints import NUM_JOINTS
 from app.tracking.crop import crop_depth, crop_geometry, xyz_mm_to_crop_uvd
@@ -149,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder for shards and manifest.json")
     p.add_argument("--frames", type=int, required=True, help="number of full frames to render")
     p.add_argument("--seed", type=int, default=1, help="data set seed (train and test must differ)")
-    p.add_argument("--cube-mm", type=float, default=280.0, help="crop cube side in mm (the model's cube)")
+    p.add_argument("--cube-mm", type=float, default=DEFAULT_CUBE_MM, help="crop cube side in mm (the model's cube; "
+                   f"default {DEFAULT_CUBE_MM:g})")
     p.add_argument("--input-size", type=int, default=128, help="crop size S in pixels")
     p.add_argument("--shard-size", type=int, default=250, help="frames per shard")
     p.add_argument("--processes", type=int, default=max(1, (os.cpu_count() or 1)), help="worker processes")

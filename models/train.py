@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.config import DEFAULT_CUBE_MM
 from app.errors import InputError, TrackerError
 from app.joints import JOINT_NAMES, LAYOUT_NAME
 from app.model_info import ModelInfo
@@ -64,7 +65,7 @@ class TrainConfig:
     test_dirs: tuple[str, ...] = ()         # evaluated on at the end when given (test_eval.json)
     val_fraction: float = 0.05
     val_max_frames: int = 2000              # cap on the held-out validation crops
-    cube_mm: float = 280.0
+    cube_mm: float = DEFAULT_CUBE_MM
     input_size: int = 128
     kernel_radius: float = 0.8
     beta: float = 30.0

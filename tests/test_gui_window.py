@@ -469,3 +469,21 @@ def test_the_enlarged_map_shows_the_networks_votes_when_the_model_has_offsets(qt
     j = JOINT_INDEX["thumb_tip"]
     cells = np.floor((votes["start_px"] + 0.5) * f / size).astype(int)   # (column, row) of each pixel
     np.testing.assert_allclose(step_px, pose.offsets[j, :2, cells[:, 1], cells[:, 0]], atol=1e-5)
+
+
+def test_the_synthetic_choice_renders_the_tracked_hand_and_reopens_the_same(qtbot, make_window):
+    """The GUI's own chooser goes through the same SourceSpec route as the command line: a left-hand tracker
+    gets a left synthetic hand (it used to get a right one), and Stop/Start opens the same spec again."""
+    window = make_window(hand="left")
+    assert window.open_source("synthetic", start=False)
+    assert window.host.source_spec.kind == "synthetic" and window.host.source_spec.hand == "left"
+    assert window.host.source.hand == "left" and "left hand" in window.host.source.info.name
+    assert window.source_bar.source_combo.currentData() == "synthetic"
+    assert window.start()
+    qtbot.waitUntil(lambda: window.host.stats().frames_processed >= 2, timeout=WAIT_MS)
+    first = window.host.source
+    window.stop()
+    assert window.start()
+    assert window.host.source is not first and window.host.source.hand == "left"
+    qtbot.waitUntil(lambda: window.shown_result is not None and window.shown_result.frame.gt_hand == "left",
+                    timeout=WAIT_MS)

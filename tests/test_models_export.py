@@ -37,7 +37,7 @@ def session(path):
 @pytest.mark.parametrize("name", ["lite", "paper"])
 def test_export_parity_metadata_and_dynamic_batch(tmp_path, name):
     net = peaky_net(name)
-    info = dataclasses.replace(default_model_info(name), cube_mm=280.0, kernel_radius=0.4, hand="left")
+    info = dataclasses.replace(default_model_info(name), cube_mm=300.0, kernel_radius=0.4, hand="left")
     path = tmp_path / f"{name}.onnx"
     result = export_onnx(net, info, str(path))
     assert result["max_abs_diff"] <= 1e-4

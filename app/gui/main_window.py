@@ -315,10 +315,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def last_error(self) -> str | None:
         return self.errors[-1] if self.errors else None
 
-    def _on_state_changed(self, state: str) -> None:
-        if state == "finished":
+    def _on_state_changed(self, state: PipelineState) -> None:
+        if state == PipelineState.FINISHED:
             self.show_status("end of the recording", 8000)
-        elif state == "stopped":
+        elif state == PipelineState.STOPPED:
             self.depth_view.show_message("stopped")
         self.refresh_stats()
 

@@ -26,11 +26,11 @@ _ENDED = (PipelineState.STOPPED, PipelineState.FINISHED, PipelineState.ERROR)
 
 
 class PipelineHost(QtCore.QObject):
-    """result_ready(TrackerResult); state_changed(str, a PipelineState value); error(str); model_loaded(str, str)
+    """result_ready(TrackerResult); state_changed(PipelineState); error(str); model_loaded(str, str)
     with (model name, provider); source_changed(SourceInfo)."""
 
     result_ready = QtCore.Signal(object)
-    state_changed = QtCore.Signal(str)
+    state_changed = QtCore.Signal(object)
     error = QtCore.Signal(str)
     model_loaded = QtCore.Signal(str, str)
     source_changed = QtCore.Signal(object)
@@ -302,6 +302,6 @@ class PipelineHost(QtCore.QObject):
             self.error.emit(f"recording stopped: {recording.error}")
         if state != self._last_state:
             self._last_state = state
-            self.state_changed.emit(state.value)
+            self.state_changed.emit(state)
         if state in _ENDED and result is self._last_result:
             self.timer.stop()   # nothing more will arrive

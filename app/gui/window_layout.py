@@ -21,6 +21,7 @@ from app.gui.stats_panel import StatsPanel
 from app.gui.tracker_controls import TrackerControls
 from app.gui.weights_view import WeightsView
 from app.runtime.run_options import LAYOUTS
+from app.runtime.stats import PipelineState
 
 LEFT_PANEL_WIDTH_PX = 290
 # Splitter sizes (px) for a 1600 x 1000 window, before the user moves them (then they are remembered).
@@ -96,7 +97,7 @@ def build_window_layout(window: QtWidgets.QMainWindow) -> None:
     column.addLayout(middle, 1)
     column.addWidget(w.timeline)
     w.setCentralWidget(central)
-    w.state_label, w.fps_label, w.provider_label = QtWidgets.QLabel("idle"), QtWidgets.QLabel(""), QtWidgets.QLabel("")
+    w.state_label, w.fps_label, w.provider_label = QtWidgets.QLabel(PipelineState.IDLE.value), QtWidgets.QLabel(""), QtWidgets.QLabel("")
     w.message_label = ElidedLabel()   # messages: elided to the room left, the whole text as a tooltip
     w.statusBar().addWidget(w.message_label, 1)
     for label in (w.state_label, w.fps_label, w.provider_label):

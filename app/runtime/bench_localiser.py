@@ -23,7 +23,7 @@ import numpy as np
 
 from app.camera import depth_to_mm, project_mm_to_px, unproject_px_to_mm
 from app.tracking.crop import crop_geometry, xyz_mm_to_crop_uvd
-from app.config import LocaliserConfig
+from app.config import DEFAULT_CUBE_MM, LocaliserConfig
 from app.tracking.localise import HandLocaliser
 
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Hand-finding accuracy and speed on rendered scenes.")
     p.add_argument("--frames", type=int, default=200, help="scenes to render (default 200)")
     p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--cube-mm", type=float, default=250.0)
+    p.add_argument("--cube-mm", type=float, default=DEFAULT_CUBE_MM)
     p.add_argument("--no-mask", action="store_true", help="time without the full-resolution mask")
     p.add_argument("--track-noise-mm", type=float, default=None,
                    help="track from a previous centre: the true one moved by N(0, this) mm per axis")

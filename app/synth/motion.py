@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.camera import Intrinsics
+from app.config import Hand
 from app.errors import InputError
 from app.synth.hand_model import HandGeometry, clamp_pose, hand_geometry, rot_axis, sample_shape
 from app.synth.noise import LABEL_HAND
@@ -116,7 +117,7 @@ class HandAnimator:
         if self.period_s is not None:
             t_s = float(t_s) % self.period_s
         hand = self._placed_hand(t_s)
-        intr = self.intrinsics.mirrored() if self.hand == "left" else self.intrinsics
+        intr = self.intrinsics.mirrored() if self.hand == Hand.LEFT else self.intrinsics
         canvas = DepthCanvas(intr)
         canvas.sphere_mesh(hand.spheres, hand.cones, hand.triangles, LABEL_HAND)
         cast_backdrop(canvas, self.backdrop, hand)

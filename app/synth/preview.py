@@ -2,7 +2,7 @@
 a speed benchmark of the renderer and the synthetic source. numpy + cv2 only.
 
     python -m app.synth.preview --out docs/synthetic_samples.png --rows 3 --cols 4 --seed 0
-    python -m app.synth.preview --benchmark --frames 40          # ms per frame, sustainable source fps
+    python -m app.synth.preview --benchmark --frames 40          # renderer ms per frame
 """
 from __future__ import annotations
 
@@ -62,9 +62,8 @@ def sample_grid(rows: int, cols: int, seed: int, config: SceneConfig = SceneConf
 
 
 def benchmark(frames: int, seed: int) -> dict:
-    """CPU ms per full 640x480 frame (noisy, clean, hand only) and the synthetic source's sustainable fps."""
-    from app.sources.synthetic import SyntheticSource
-
+    """CPU ms per full 640x480 frame (noisy, clean, hand only). The synthetic source's sustainable frame rate
+    is measured by python -m app.sources.bench_synthetic."""
     out = {}
     configs = {"noisy_full_frame": SceneConfig(), "clean_full_frame": SceneConfig(noise=False),
                "hand_only_clean": SceneConfig(noise=False, background=False, distractors=False)}
@@ -75,29 +74,6 @@ def benchmark(frames: int, seed: int) -> dict:
             render_scene(np.random.default_rng([seed, i]), None, cfg)
         out[f"{name}_cpu_ms"] = round((time.process_time() - cpu0) / frames * 1000.0, 1)
         out[f"{name}_wall_ms"] = round((time.perf_counter() - wall0) / frames * 1000.0, 1)
-    loop_s = 2.0
-    with SyntheticSource(seed=seed, fps=90.0, realtime=True, loop_s=loop_s) as src:
-        t0 = time.perf_counter()
-        while src.rendered_frames() < src.loop_frames:
-            time.sleep(0.05)
-        out["source_loop_render_s"] = round(time.perf_counter() - t0, 1)
-        out["source_loop_frames"] = src.loop_frames
-        first = src.read()
-        t0, count = time.perf_counter(), 0
-        while count < 270:
-            frame = src.read()
-            count += 1
-        elapsed = time.perf_counter() - t0
-        out["source_fps_asked"] = 90.0
-        out["source_fps_delivered"] = round(count / elapsed, 1)
-        out["source_frames_skipped"] = frame.frame_number - first.frame_number - count
-    with SyntheticSource(seed=seed, fps=90.0, realtime=False, loop_s=loop_s) as src:
-        while src.rendered_frames() < src.loop_frames:
-            time.sleep(0.05)
-        t0 = time.perf_counter()
-        for _ in range(1000):
-            src.read()
-        out["source_replay_fps_unpaced"] = round(1000 / (time.perf_counter() - t0))
     return out
 
 

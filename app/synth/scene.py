@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.camera import Intrinsics
+from app.config import Hand
 from app.errors import InputError
 from app.synth.hand_model import HandGeometry, HandShape, hand_geometry, sample_shape
 from app.synth.noise import LABEL_HAND, apply_sensor_noise
@@ -239,7 +240,7 @@ def render_scene(rng: np.random.Generator, intrinsics: Intrinsics | None = None,
     shape: HandShape = sample_shape(rng)
     pose = sample_pose(rng, use_bank=config.use_pose_bank)
     # A left hand is a right hand seen through the mirrored camera, flipped afterwards (finish_frame).
-    render_intr = intr.mirrored() if config.hand == "left" else intr
+    render_intr = intr.mirrored() if config.hand == Hand.LEFT else intr
     hand = place_hand(rng, hand_geometry(shape, pose), render_intr, config)
     canvas = DepthCanvas(render_intr)
     canvas.sphere_mesh(hand.spheres, hand.cones, hand.triangles, LABEL_HAND)
@@ -255,7 +256,7 @@ def finish_frame(rng: np.random.Generator, canvas: DepthCanvas, hand: HandGeomet
     """Canvas (rendered with intr, or with intr.mirrored() for a left hand) -> SceneSample: flip for a left
     hand, quantise, add sensor noise."""
     depth, label, joints = canvas.depth, canvas.label, hand.joints_mm.copy()
-    if handedness == "left":
+    if handedness == Hand.LEFT:
         depth, label = depth[:, ::-1], label[:, ::-1]
         joints[:, 0] = -joints[:, 0]
     clean = np.where(depth < np.inf, depth, np.float32(0.0))
