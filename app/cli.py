@@ -80,15 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pace recordings by their timestamps in real time (frames may be skipped when the "
                           "tracker is slower) instead of processing every frame as fast as possible")
     mdl = p.add_argument_group("model")
-    mdl.add_argument("--model", default=DEFAULT_MODEL_PATH, metavar="PATH",
+    mdl.add_argument("--model", default=_CONFIG.model_path, metavar="PATH",
                      help="ONNX model exported by models/export.py (default: models/awr_lite.onnx)")
-    mdl.add_argument("--provider", choices=PROVIDERS, default="auto",
+    mdl.add_argument("--provider", choices=PROVIDERS, default=_CONFIG.provider,
                      help="ONNX Runtime provider; auto = CUDA when usable, else CPU (the one actually used is "
                           "printed)")
-    mdl.add_argument("--threads", type=int, default=1, metavar="N", help="ONNX Runtime CPU threads (default 1)")
+    mdl.add_argument("--threads", type=int, default=_CONFIG.intra_op_threads, metavar="N",
+                     help=f"ONNX Runtime CPU threads (default {_CONFIG.intra_op_threads})")
     trk = p.add_argument_group("tracking")
     trk.add_argument("--hand", choices=HANDS, default=None,
-                     help="hand to track (default right); the crop is mirrored for the hand the model was not "
+                     help=f"hand to track (default {_CONFIG.hand}); the crop is mirrored for the hand the model was not "
                           "trained on")
     trk.add_argument("--near-mm", type=float, help=f"nearest hand distance searched, mm (default {_LOC.near_mm:g}; {_range('near_mm')})")
     trk.add_argument("--far-mm", type=float, help=f"farthest hand distance searched, mm (default {_LOC.far_mm:g}; {_range('far_mm')})")
