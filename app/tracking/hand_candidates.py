@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.camera import Intrinsics
+from app.camera import Intrinsics, project_mm_to_px, ray_slopes
 from app.config import LocaliserConfig
 from app.tracking.hand_shape import (arm_crossing, dist2, dominant_plane, fills_disc, mean_shift, solidity,
                                      squared_norms)
@@ -112,8 +112,9 @@ def examine(image: SearchImage, allowed: np.ndarray, cfg: LocaliserConfig) -> Ca
     u_px = us.astype(np.float32) * step + origin[0]
     v_px = vs.astype(np.float32) * step + origin[1]
     points = np.empty((3, vs.size), np.float32)
-    np.multiply((u_px - np.float32(intr.cx)) / np.float32(intr.fx), z, out=points[0])
-    np.multiply((v_px - np.float32(intr.cy)) / np.float32(intr.fy), z, out=points[1])
+    x_per_z, y_per_z = ray_slopes(u_px, v_px, intr)
+    np.multiply(x_per_z, z, out=points[0])
+    np.multiply(y_per_z, z, out=points[1])
     points[2] = z
     # Where the object continues out of view: the image border, the back of the slab (an arm that runs
     # on, without a depth jump, behind the slab's far face towards the body) and the front of the band.
@@ -156,8 +157,8 @@ def examine(image: SearchImage, allowed: np.ndarray, cfg: LocaliserConfig) -> Ca
         if inside.size * thin < min_samples or any(math.dist(c, centre) < 20.0 for c in centres):
             continue    # too few points, or the same place as an earlier seed (within 20 mm)
         centres.append(centre)
-        if fills_disc(inside.size * thin, centre, cfg.radius_mm, intr.fx, intr.fy, intr.cx, intr.cy, step,
-                      origin, d.shape, cfg.max_fill_fraction):
+        if fills_disc(inside.size * thin, centre, cfg.radius_mm, intr, step, origin, d.shape,
+                      cfg.max_fill_fraction):
             surface = True     # a wall or desk filling the ball
             continue
         d2 = dist2(points, centre, sq)
@@ -190,8 +191,7 @@ def examine(image: SearchImage, allowed: np.ndarray, cfg: LocaliserConfig) -> Ca
             return Rejected("surface" if surface else "small", component, idx, plane)
     score, sure, _, centre, inside = best
     centre = centre + centre / np.linalg.norm(centre) * cfg.surface_offset_mm
-    cu = intr.fx * centre[0] / centre[2] + intr.cx
-    cv_ = intr.fy * centre[1] / centre[2] + intr.cy
+    cu, cv_, _ = project_mm_to_px(centre, intr)
     status = TrackingStatus.TRACKING
     m = cfg.border_margin_px
     u_min, u_max = int(u_px[inside].min()), int(u_px[inside].max())
@@ -257,7 +257,7 @@ def plane_gap_mm(d: np.ndarray, plane, step: int, origin, intr: Intrinsics) -> n
     """Distance (mm, signed) of every sample's 3-D point from the plane n . X = c."""
     (nx, ny, nz), c = plane
     h, w = d.shape
-    ray_u = (np.arange(w, dtype=np.float32) * step + origin[0] - np.float32(intr.cx)) / np.float32(intr.fx)
-    ray_v = (np.arange(h, dtype=np.float32) * step + origin[1] - np.float32(intr.cy)) / np.float32(intr.fy)
+    ray_u, ray_v = ray_slopes(np.arange(w, dtype=np.float32) * step + origin[0],
+                              np.arange(h, dtype=np.float32) * step + origin[1], intr)
     along = np.float32(nx) * ray_u[None, :] + np.float32(ny) * ray_v[:, None] + np.float32(nz)
     return d * along - np.float32(c)
