@@ -15,8 +15,6 @@ operations, each linear form v . (a, b, 1) costing one full-size operation.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from app.camera import Intrinsics, ray_slopes, slopes_to_px
