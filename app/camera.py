@@ -100,6 +100,18 @@ def unproject_px_to_mm(uvz: np.ndarray, intr: Intrinsics) -> np.ndarray:
     return np.stack([x, y, z], axis=-1)
 
 
+def project_point(x_mm: float, y_mm: float, z_mm: float, intr: Intrinsics) -> tuple[float, float]:
+    """One camera-frame point (mm) -> its (u_px, v_px): project_mm_to_px for a single point, on scalars (no
+    array overhead: the localiser calls it per candidate)."""
+    return intr.fx * x_mm / z_mm + intr.cx, intr.fy * y_mm / z_mm + intr.cy
+
+
+def unproject_point(u_px: float, v_px: float, z_mm: float, intr: Intrinsics) -> tuple[float, float]:
+    """One pixel (u_px, v_px) at depth z_mm -> its camera-frame (x_mm, y_mm): unproject_px_to_mm for a
+    single point, on scalars."""
+    return (u_px - intr.cx) * z_mm / intr.fx, (v_px - intr.cy) * z_mm / intr.fy
+
+
 def ray_slopes(u_px, v_px, intr: Intrinsics, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates -> the slopes of their viewing rays, x/z = (u_px - cx) / fx and y/z = (v_px - cy) / fy
     (no unit), computed in dtype: the point at depth z_mm on the ray of (u_px, v_px) is (x/z * z, y/z * z, z) mm.

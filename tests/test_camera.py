@@ -2,10 +2,18 @@
 point projection, and raw depth round-trips."""
 import numpy as np
 
-from app.camera import (Intrinsics, depth_to_mm, extent_px, mm_to_depth_raw, project_mm_to_px, ray_slopes,
-                        slopes_to_px, unproject_px_to_mm)
+from app.camera import (Intrinsics, depth_to_mm, extent_px, mm_to_depth_raw, project_mm_to_px, project_point,
+                        ray_slopes, slopes_to_px, unproject_point, unproject_px_to_mm)
 
 INTR = Intrinsics(640, 480, 610.0, 605.0, 322.5, 236.0, 0.1)
+
+
+def test_single_points_project_exactly_as_arrays_do():
+    xyz = np.array([[-140.0, 75.5, 420.0], [3.0, -260.0, 990.0]])
+    uvz = project_mm_to_px(xyz, INTR)
+    for p, q in zip(xyz, uvz):
+        assert project_point(*p, INTR) == (q[0], q[1])                    # the same operations: bit-identical
+        assert unproject_point(*q, INTR) == tuple(unproject_px_to_mm(q, INTR)[:2])
 
 
 def test_ray_slopes_of_a_pixel_grid_give_the_unprojected_points():

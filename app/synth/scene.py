@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.camera import Intrinsics, mm_to_depth_raw, unproject_px_to_mm
+from app.camera import Intrinsics, mm_to_depth_raw, unproject_point
 from app.errors import InputError
 from app.synth.hand_model import HandGeometry, HandShape, hand_geometry, sample_shape
 from app.synth.noise import LABEL_HAND, apply_sensor_noise
@@ -102,7 +102,7 @@ def place_hand(rng: np.random.Generator, geom: HandGeometry, intr: Intrinsics, c
     u = rng.uniform(margin, 1.0 - margin) * intr.width
     v = rng.uniform(margin, 1.0 - margin) * intr.height
     z = rng.uniform(*config.distance_range_mm)
-    centre_cam = unproject_px_to_mm(np.array([u, v, z]), intr)
+    centre_cam = np.array([*unproject_point(u, v, z, intr), z])
     return geom.transformed(rotation, centre_cam - rotation @ centre_h)
 
 
@@ -214,7 +214,7 @@ def _add_objects(rng: np.random.Generator, canvas: DepthCanvas, hand: HandGeomet
         size = rng.uniform(25.0, 200.0)
         z = rng.uniform(300.0, 2500.0)
         u, v = rng.uniform(0, intr.width), rng.uniform(0, intr.height)
-        centre = unproject_px_to_mm(np.array([u, v, z]), intr)
+        centre = np.array([*unproject_point(u, v, z, intr), z])
         r_px = 1.8 * size * intr.fx / max(z - size, 50.0)
         overlaps = u + r_px > u0 and u - r_px < u1 and v + r_px > v0 and v - r_px < v1
         clear = np.min(np.linalg.norm(hand.spheres[:, :3] - centre, axis=1) - hand.spheres[:, 3]) > 1.8 * size + 20

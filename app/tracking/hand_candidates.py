@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.camera import Intrinsics, project_mm_to_px, ray_slopes
+from app.camera import Intrinsics, project_point, ray_slopes
 from app.config import LocaliserConfig
 from app.tracking.hand_shape import (arm_crossing, dist2, dominant_plane, fills_disc, mean_shift, solidity,
                                      squared_norms)
@@ -300,7 +300,7 @@ def _candidate(image: SearchImage, obj: _Object, end: _End, cfg: LocaliserConfig
     inscribed ball (cube_mm / 2)."""
     intr, step = image.intr, image.step
     centre = end.centre + end.centre / np.linalg.norm(end.centre) * cfg.surface_offset_mm
-    cu, cv_, _ = project_mm_to_px(centre, intr)
+    cu, cv_ = project_point(centre[0], centre[1], centre[2], intr)
     u_px, v_px, inside = obj.u_px, obj.v_px, end.inside
     status = TrackingStatus.TRACKING
     m = cfg.border_margin_px

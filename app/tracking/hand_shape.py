@@ -12,7 +12,7 @@ import math
 import cv2
 import numpy as np
 
-from app.camera import Intrinsics, project_mm_to_px
+from app.camera import Intrinsics, project_point
 
 _PLANE_HYPOTHESES = 24     # RANSAC draws; the plane sought covers most of its component, so few are needed
 _PLANE_POINTS = 400        # points scored per hypothesis (a regular subset)
@@ -138,7 +138,7 @@ def fills_disc(samples_inside: int, centre: np.ndarray, radius_mm: float, intr: 
     step: full-resolution px per sample; origin: full-resolution (u_px, v_px) of sample (0, 0); shape: the
     search image's (rows, columns) in samples."""
     r_samples = radius_mm / centre[2] * np.sqrt(intr.fx * intr.fy) / step
-    u_px, v_px, _ = project_mm_to_px(centre, intr)
+    u_px, v_px = project_point(centre[0], centre[1], centre[2], intr)
     cu = (u_px - origin[0]) / step
     cv_ = (v_px - origin[1]) / step
     h, w = shape

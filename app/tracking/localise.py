@@ -31,7 +31,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.camera import Intrinsics, extent_px, ray_slopes, unproject_px_to_mm
+from app.camera import Intrinsics, extent_px, ray_slopes, unproject_point
 from app.config import LocaliserConfig
 from app.errors import InputError
 from app.tracking.hand_candidates import (KERNEL3, Candidate, SearchImage, examine, plane_gap_mm,
@@ -60,7 +60,8 @@ class HandLocaliser:
         if previous_centre_uvz is not None and previous_centre_uvz[2] > 0:
             window = self._window(previous_centre_uvz, intr, step)
             if window is not None:
-                prior = unproject_px_to_mm(np.array(previous_centre_uvz, dtype=np.float64), intr)
+                cu, cv_, cz = previous_centre_uvz
+                prior = np.array([*unproject_point(cu, cv_, cz, intr), cz])
                 found = self._search(depth_mm, intr, step, window, prior)
                 if found.centre_uvz is None:
                     found = None
@@ -178,7 +179,7 @@ class HandLocaliser:
         if u1 <= u0 or v1 <= v0:
             return mask
         z = depth_mm[v0:v1, u0:u1].astype(np.float32)
-        cx_mm, cy_mm = (float(c) for c in unproject_px_to_mm(np.array([cu, cv_, cz]), intr)[:2])
+        cx_mm, cy_mm = unproject_point(cu, cv_, cz, intr)
         dx, dy = ray_slopes(np.arange(u0, u1, dtype=np.float32), np.arange(v0, v1, dtype=np.float32), intr)
         dist2 = (z * dx[None, :] - cx_mm) ** 2 + (z * dy[:, None] - cy_mm) ** 2 + (z - cz) ** 2
         mask[v0:v1, u0:u1] = (dist2 < r * r) & (z > 0)
