@@ -100,9 +100,47 @@ def unproject_px_to_mm(uvz: np.ndarray, intr: Intrinsics) -> np.ndarray:
     return np.stack([x, y, z], axis=-1)
 
 
+def project_point(x_mm: float, y_mm: float, z_mm: float, intr: Intrinsics) -> tuple[float, float]:
+    """One camera-frame point (mm) -> its (u_px, v_px): project_mm_to_px for a single point, on scalars (no
+    array overhead: the localiser calls it per candidate)."""
+    return intr.fx * x_mm / z_mm + intr.cx, intr.fy * y_mm / z_mm + intr.cy
+
+
+def unproject_point(u_px: float, v_px: float, z_mm: float, intr: Intrinsics) -> tuple[float, float]:
+    """One pixel (u_px, v_px) at depth z_mm -> its camera-frame (x_mm, y_mm): unproject_px_to_mm for a
+    single point, on scalars."""
+    return (u_px - intr.cx) * z_mm / intr.fx, (v_px - intr.cy) * z_mm / intr.fy
+
+
+def ray_slopes(u_px, v_px, intr: Intrinsics, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates -> the slopes of their viewing rays, x/z = (u_px - cx) / fx and y/z = (v_px - cy) / fy
+    (no unit), computed in dtype: the point at depth z_mm on the ray of (u_px, v_px) is (x/z * z, y/z * z, z) mm.
+    u_px and v_px are independent (a row of columns and a column of rows give the rays of a whole grid)."""
+    u = np.asarray(u_px, dtype=dtype)
+    v = np.asarray(v_px, dtype=dtype)
+    return (u - dtype(intr.cx)) / dtype(intr.fx), (v - dtype(intr.cy)) / dtype(intr.fy)
+
+
+def slopes_to_px(x_per_z, y_per_z, intr: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    """Ray slopes x/z, y/z (no unit) -> pixel coordinates (u_px, v_px) = (fx * x/z + cx, fy * y/z + cy)."""
+    return intr.fx * x_per_z + intr.cx, intr.fy * y_per_z + intr.cy
+
+
+def extent_px(length_mm, z_mm, intr: Intrinsics) -> tuple[float, float]:
+    """Image size (px along u, px along v) of a length_mm segment facing the camera at depth z_mm."""
+    return length_mm / z_mm * intr.fx, length_mm / z_mm * intr.fy
+
+
 def depth_to_mm(depth_raw: np.ndarray, intr: Intrinsics) -> np.ndarray:
-    """Raw depth units (uint16, 0 = invalid) -> float32 millimetres (0 = invalid)."""
+    """Raw depth units (uint16, 0 = invalid) -> float32 millimetres (0 = invalid). The one place raw depth
+    becomes millimetres."""
     return depth_raw.astype(np.float32) * np.float32(intr.depth_unit_mm)
+
+
+def mm_to_depth_raw(depth_mm: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Float millimetres (0 = invalid) -> uint16 raw depth units, rounded to the nearest unit and clipped to
+    0..65535: what a camera with this depth scale would deliver."""
+    return np.clip(np.rint(depth_mm / np.float32(intr.depth_unit_mm)), 0, 65535).astype(np.uint16)
 
 
 def point_cloud_mm(depth_mm: np.ndarray, intr: Intrinsics, mask: np.ndarray | None = None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import threading
-import time
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -130,23 +129,6 @@ class BoundedQueue(_Mailbox, Generic[T]):
             self._cond.wait_for(lambda: (not self._items and self._getters > 0) or self._closed, timeout_s)
             return not self._items and self._getters > 0 and not self._closed
 
-    def wait_not_full(self, timeout_s: float | None = None) -> bool:
-        """Wait until an item could be put without waiting (or closed). True when there is room."""
-        with self._cond:
-            self._cond.wait_for(lambda: len(self._items) < self.maxsize or self._closed, timeout_s)
-            return len(self._items) < self.maxsize and not self._closed
-
     def __len__(self) -> int:
         with self._cond:
             return len(self._items)
-
-
-
-def sleep_until(deadline_s: float, stop: threading.Event, slice_s: float = 0.05) -> bool:
-    """Sleep until time.perf_counter() reaches deadline_s, waking early when `stop` is set. True if stopped."""
-    while True:
-        remaining = deadline_s - time.perf_counter()
-        if remaining <= 0:
-            return stop.is_set()
-        if stop.wait(min(remaining, slice_s)):
-            return True

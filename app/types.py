@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.camera import Intrinsics
+from app.camera import Intrinsics, depth_to_mm
 
 
 def readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -64,7 +64,8 @@ class DepthFrame:
     gt_hand: str | None = None
 
     def depth_mm(self) -> np.ndarray:
-        return self.depth_raw.astype(np.float32) * np.float32(self.intrinsics.depth_unit_mm)
+        """H x W float32 millimetres (0 = invalid): app.camera.depth_to_mm of depth_raw."""
+        return depth_to_mm(self.depth_raw, self.intrinsics)
 
 
 class TrackingStatus(str, enum.Enum):

@@ -19,34 +19,26 @@ from PySide6 import QtCore  # noqa: E402
 QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 from app.camera import Intrinsics, project_mm_to_px  # noqa: E402
-from app.joints import BONES, FINGER_JOINTS, JOINT_NAMES, NUM_JOINTS  # noqa: E402
+from app.joints import BONES, JOINT_NAMES, NUM_JOINTS  # noqa: E402
 from app.tracking.crop import crop_depth, crop_geometry, norm_to_crop_px, xyz_mm_to_crop_uvd  # noqa: E402
 from app.types import (DepthFrame, HandLocation, HandPose, StageTimings, TrackerResult,  # noqa: E402
                        TrackingStatus, readonly)
+from tests.tracking_scenes import hand_joints_mm as scene_hand_joints_mm  # noqa: E402
 
 INTRINSICS = Intrinsics(width=320, height=240, fx=190.0, fy=190.0, cx=159.5, cy=119.5, depth_unit_mm=1.0)
 CROP_SIZE_PX = 128
 FEATURE_SIZE_PX = 32
 CUBE_MM = 250.0
 RAW_OFFSET_MM = np.array([4.0, -3.0, 2.0])   # raw joints = smoothed + this, so tests can tell them apart
+HAND_CENTRE_MM = (10.0, -5.0, 450.0)          # where the GUI tests' hand is unless they say (joint mean, mm)
+HAND_CURL_MM = 4.0                            # fingers bent towards the camera: the hand has depth relief
 
 
-def hand_joints_mm(centre_mm=(10.0, -5.0, 450.0), spread: float = 1.0) -> np.ndarray:
-    """A flat open right hand, palm to the camera, fingers up (-y): 21 x 3 camera-frame mm."""
-    joints = np.zeros((NUM_JOINTS, 3))
-    bases_x = (-38.0, -24.0, -2.0, 18.0, 36.0)
-    bases_y = (-25.0, -85.0, -90.0, -85.0, -75.0)
-    segment_mm = ((35.0, 30.0, 28.0), (40.0, 25.0, 20.0), (45.0, 28.0, 22.0), (42.0, 26.0, 21.0),
-                  (32.0, 20.0, 18.0))
-    for f, finger in enumerate(FINGER_JOINTS):
-        x, y = bases_x[f] * spread, bases_y[f]
-        direction = np.array([-0.6, -0.8]) if f == 0 else np.array([0.08 * (f - 2) * spread, -1.0])
-        direction = direction / np.linalg.norm(direction)
-        joints[finger[0]] = (x, y, 0.0)
-        for k, length in enumerate(segment_mm[f]):
-            x, y = x + direction[0] * length, y + direction[1] * length
-            joints[finger[k + 1]] = (x, y, -3.0 * (k + 1))
-    return joints + np.asarray(centre_mm)
+def hand_joints_mm(centre_mm=HAND_CENTRE_MM, spread: float = 1.0) -> np.ndarray:
+    """The tests' one fake hand (tests.tracking_scenes.hand_joints_mm: flat, open, right, palm to the camera,
+    fingers up), 21 x 3 camera-frame mm with its joint mean at centre_mm; here centred where the GUI tests look,
+    the fingers bent a little towards the camera."""
+    return scene_hand_joints_mm(centre_mm, spread, curl_mm=HAND_CURL_MM)
 
 
 def render_depth(joints_mm: np.ndarray, intr: Intrinsics = INTRINSICS, background_mm: int = 900) -> np.ndarray:

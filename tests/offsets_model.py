@@ -6,40 +6,22 @@ output can be tested against a real onnxruntime session.
     python -m tests.offsets_model --out FILE.onnx
 
 The offsets are exactly the vote steps inside models.awr.aggregate (U * m * T * (1 - H * m)), so the joints are
-the weights-weighted mean of pixel + offset. Cached like tests/tracking_model.py.
+the weights-weighted mean of pixel + offset. Cached by tests.tracking_model.cached_export.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
-import os
-import subprocess
-import sys
-import tempfile
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.tracking_model import cached_export
+
 _SOURCES = ("models/export.py", "models/network.py", "models/awr.py", "app/model_info.py", "tests/offsets_model.py")
 
 
 def offsets_model_path(config: str = "tiny") -> str:
-    digest = hashlib.sha1()
-    for rel in _SOURCES:
-        digest.update((REPO / rel).read_bytes())
-    folder = Path(tempfile.gettempdir()) / "handtracker-test-models"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{config}-offsets-{digest.hexdigest()[:12]}.onnx"
-    if not path.exists():
-        tmp = folder / f".{path.name}.{os.getpid()}.tmp.onnx"
-        env = dict(os.environ, OMP_NUM_THREADS="1")
-        proc = subprocess.run([sys.executable, "-m", "tests.offsets_model", "--config", config, "--out", str(tmp)],
-                              cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            raise RuntimeError(f"offsets model export failed: {proc.stderr.strip()[-500:]}")
-        os.replace(tmp, path)
-    return str(path)
+    return cached_export(f"{config}-offsets", _SOURCES, ["-m", "tests.offsets_model", "--config", config])
 
 
 def export_with_offsets(config: str, out: str) -> None:

@@ -1,22 +1,17 @@
 """Record a synthetic session through the command line, replay it, and get the same results frame for frame."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.cli_runs import run_tracker
 from tests.tracking_model import random_model_path
 
-REPO = Path(__file__).resolve().parent.parent
-ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
 
 
 def cli(*args):
-    proc = subprocess.run([sys.executable, str(REPO / "run_tracker.py"), *map(str, args)], cwd=REPO, env=ENV,
-                          capture_output=True, text=True, timeout=240)
+    proc = run_tracker(*args, timeout=240)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     return proc

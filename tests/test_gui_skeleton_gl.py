@@ -4,12 +4,15 @@ the same view shows a "3-D view unavailable" message instead (also tested here).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
 from tests import gui_helpers as h
 from app.gui import theme
+from app.gui.gl_scene import FOLLOW_TIME_S
 from app.gui.screenshot import grab_window
 from app.gui.skeleton_view import SkeletonView, gl_available, to_display
 from app.joints import BONES, FINGER_COLOURS_RGB, JOINT_INDEX
@@ -92,11 +95,15 @@ def test_the_view_frames_the_hand(view, qtbot):
 def test_the_view_follows_the_hand_smoothly_unless_locked(view, qtbot):
     start = h.hand_joints_mm(centre_mm=(0.0, 0.0, 450.0))
     moved = h.hand_joints_mm(centre_mm=(150.0, 0.0, 450.0))
+    t0 = time.perf_counter()
     view.show_result(h.make_result(joints_mm=start))
     centre0 = np.array(view.scene.view.opts["center"])
     view.show_result(h.make_result(index=1, joints_mm=moved))   # at once: only part of the way
+    dt_s = time.perf_counter() - t0     # at least the time the view saw between the two frames
     centre1 = np.array(view.scene.view.opts["center"])
-    assert 0.0 <= centre1[0] - centre0[0] < 150.0
+    # The view moves by 1 - exp(-dt / FOLLOW_TIME_S) of the way: some, but no more than dt_s allows.
+    most_mm = 150.0 * (1.0 - np.exp(-dt_s / FOLLOW_TIME_S))
+    assert 0.0 < centre1[0] - centre0[0] <= most_mm + 1e-3 and most_mm < 150.0, (centre1 - centre0, dt_s)
     qtbot.wait(400)
     view.show_result(h.make_result(index=2, joints_mm=moved))   # after a while: (nearly) there
     centre2 = np.array(view.scene.view.opts["center"])

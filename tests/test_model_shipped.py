@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.camera import depth_to_mm
 from app.config import DEFAULT_MODEL_PATH, SmoothingConfig, TrackerConfig
 from app.synth.scene import SceneConfig, render_scene
 from app.tracking.estimator import Estimator

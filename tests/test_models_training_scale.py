@@ -17,7 +17,7 @@ from app.tracking.estimator import Estimator
 from models.render_shards import render_dataset
 from models.schedule import Schedule
 from models.shards import load_shards
-from models.train import TrainConfig, build_model, evaluate_mm, main as train_main, resolve_numerics, train
+from models.train import TrainConfig, build_model, main as train_main, resolve_numerics, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

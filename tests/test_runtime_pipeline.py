@@ -11,44 +11,17 @@ from app.config import TrackerConfig
 from app.errors import RecordingError, SourceError
 from app.recording.reader import SessionReader
 from app.runtime.pipeline import Pipeline, PipelineState
-from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
-from tests.tracking_model import random_model_path
-from tests.tracking_scenes import ListSource, hand_scene
-
-
-@pytest.fixture(scope="module")
-def estimator():
-    return Estimator(random_model_path(), "cpu")
-
-
-@pytest.fixture(scope="module")
-def scenes():
-    depths, gts = [], []
-    for k in range(6):
-        d, j = hand_scene((-30.0 + 12.0 * k, 0.0, 480.0 + 10.0 * k))
-        depths.append(d)
-        gts.append(j)
-    depths.append(np.zeros_like(depths[0]))            # one frame without a hand
-    gts.append(gts[-1])
-    return depths, gts
+from tests.polling import wait_until
+from tests.tracking_scenes import ListSource
 
 
 def tracker_for(estimator):
     return HandTracker(TrackerConfig(model_path=estimator.model_path), estimator)
 
 
-def wait_until(predicate, timeout_s=5.0):
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
-def test_lockstep_processes_every_frame_in_order(estimator, scenes):
-    depths, gts = scenes
+def test_lockstep_processes_every_frame_in_order(estimator, moving_hand):
+    depths, gts = moving_hand
     source = ListSource(depths * 4, gt=gts * 4)         # 28 frames
     pipeline = Pipeline(source, tracker_for(estimator))
     assert pipeline.lockstep and pipeline.stats().state == PipelineState.IDLE
@@ -67,8 +40,8 @@ def test_lockstep_processes_every_frame_in_order(estimator, scenes):
     assert source.closed and pipeline.stats().state == PipelineState.FINISHED
 
 
-def test_lockstep_results_are_deterministic(estimator, scenes):
-    depths, gts = scenes
+def test_lockstep_results_are_deterministic(estimator, moving_hand):
+    depths, gts = moving_hand
     runs = []
     for _ in range(2):
         got = []
@@ -81,8 +54,8 @@ def test_lockstep_results_are_deterministic(estimator, scenes):
     assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(*runs))
 
 
-def test_max_frames_is_exact_in_lockstep_and_live(estimator, scenes, tmp_path):
-    depths, gts = scenes
+def test_max_frames_is_exact_in_lockstep_and_live(estimator, moving_hand, tmp_path):
+    depths, gts = moving_hand
     for live, name in ((False, "lockstep"), (True, "live")):
         source = ListSource(depths * 6, gt=gts * 6, live=live, fps=400.0)
         pipeline = Pipeline(source, tracker_for(estimator), max_frames=9)
@@ -102,8 +75,8 @@ def test_max_frames_is_exact_in_lockstep_and_live(estimator, scenes, tmp_path):
             assert stats.frames_captured == 9 and source._next == 9   # frame 10 was never even read
 
 
-def test_live_source_drops_stale_frames_instead_of_queueing(estimator, scenes):
-    depths, _ = scenes
+def test_live_source_drops_stale_frames_instead_of_queueing(estimator, moving_hand):
+    depths, _ = moving_hand
     source = ListSource(depths, live=True, fps=400.0)   # far faster than the tracker
     pipeline = Pipeline(source, tracker_for(estimator))
     assert not pipeline.lockstep
@@ -117,8 +90,8 @@ def test_live_source_drops_stale_frames_instead_of_queueing(estimator, scenes):
     assert stats.frames_captured - 1 <= stats.frames_processed + stats.frames_dropped <= stats.frames_captured
 
 
-def test_pause_step_seek_resume(estimator, scenes):
-    depths, _ = scenes
+def test_pause_step_seek_resume(estimator, moving_hand):
+    depths, _ = moving_hand
     source = ListSource(depths * 5, fps=30.0)            # 35 frames, paced in real time below
     pipeline = Pipeline(source, tracker_for(estimator), speed=1.0)
     pipeline.start()
@@ -148,8 +121,8 @@ class FailingSource(ListSource):
         return frame
 
 
-def test_source_failure_ends_the_run_with_one_line(estimator, scenes):
-    depths, _ = scenes
+def test_source_failure_ends_the_run_with_one_line(estimator, moving_hand):
+    depths, _ = moving_hand
     pipeline = Pipeline(FailingSource(depths), tracker_for(estimator))
     pipeline.start()
     assert pipeline.wait_finished(10.0)
@@ -161,8 +134,8 @@ def test_source_failure_ends_the_run_with_one_line(estimator, scenes):
     assert pipeline.stats().state == PipelineState.ERROR
 
 
-def test_consumer_failure_is_reported(estimator, scenes):
-    depths, _ = scenes
+def test_consumer_failure_is_reported(estimator, moving_hand):
+    depths, _ = moving_hand
 
     def broken(result):
         raise ValueError("disk on fire")
@@ -175,8 +148,8 @@ def test_consumer_failure_is_reported(estimator, scenes):
     pipeline.stop()
 
 
-def test_recording_writes_a_session_that_reads_back(estimator, scenes, tmp_path):
-    depths, gts = scenes
+def test_recording_writes_a_session_that_reads_back(estimator, moving_hand, tmp_path):
+    depths, gts = moving_hand
     pipeline = Pipeline(ListSource(depths, gt=gts), tracker_for(estimator))
     target = tmp_path / "session"
     pipeline.start_recording(str(target))
@@ -199,8 +172,8 @@ def test_recording_writes_a_session_that_reads_back(estimator, scenes, tmp_path)
         Pipeline(ListSource(depths), tracker_for(estimator)).start_recording(str(blocker))
 
 
-def test_hold_at_end_waits_for_a_seek(estimator, scenes):
-    depths, _ = scenes
+def test_hold_at_end_waits_for_a_seek(estimator, moving_hand):
+    depths, _ = moving_hand
     pipeline = Pipeline(ListSource(depths), tracker_for(estimator), hold_at_end=True)
     pipeline.start()
     assert pipeline.wait_finished(10.0)
@@ -211,8 +184,8 @@ def test_hold_at_end_waits_for_a_seek(estimator, scenes):
     assert pipeline.stats().state == PipelineState.STOPPED
 
 
-def test_seek_after_the_end_without_hold_is_refused(estimator, scenes):
-    depths, _ = scenes
+def test_seek_after_the_end_without_hold_is_refused(estimator, moving_hand):
+    depths, _ = moving_hand
     pipeline = Pipeline(ListSource(depths[:2]), tracker_for(estimator))
     pipeline.start()
     assert pipeline.wait_finished(10.0)
@@ -246,8 +219,8 @@ def _indices_of(pipeline):
 
 
 @pytest.mark.parametrize("resume_first", [False, True])
-def test_seek_and_resume_sent_while_the_end_is_read_are_kept(estimator, scenes, resume_first):
-    depths, _ = scenes
+def test_seek_and_resume_sent_while_the_end_is_read_are_kept(estimator, moving_hand, resume_first):
+    depths, _ = moving_hand
     source = GatedSource(depths, gate_at=len(depths))
     pipeline = Pipeline(source, tracker_for(estimator), hold_at_end=True)
     seen = _indices_of(pipeline)
@@ -269,8 +242,8 @@ def test_seek_and_resume_sent_while_the_end_is_read_are_kept(estimator, scenes, 
     pipeline.stop()
 
 
-def test_seek_sent_while_the_end_is_read_without_hold_is_kept(estimator, scenes):
-    depths, _ = scenes
+def test_seek_sent_while_the_end_is_read_without_hold_is_kept(estimator, moving_hand):
+    depths, _ = moving_hand
     source = GatedSource(depths, gate_at=len(depths))
     pipeline = Pipeline(source, tracker_for(estimator))
     seen = _indices_of(pipeline)
@@ -286,8 +259,8 @@ def test_seek_sent_while_the_end_is_read_without_hold_is_kept(estimator, scenes)
     pipeline.stop()
 
 
-def test_seek_while_paused_during_a_read_shows_the_frame_sought(estimator, scenes):
-    depths, _ = scenes
+def test_seek_while_paused_during_a_read_shows_the_frame_sought(estimator, moving_hand):
+    depths, _ = moving_hand
     source = GatedSource(depths, gate_at=3)
     pipeline = Pipeline(source, tracker_for(estimator))
     seen = _indices_of(pipeline)
@@ -307,8 +280,8 @@ def test_seek_while_paused_during_a_read_shows_the_frame_sought(estimator, scene
 
 
 
-def test_pause_during_a_read_loses_no_replay_frame(estimator, scenes):
-    depths, _ = scenes
+def test_pause_during_a_read_loses_no_replay_frame(estimator, moving_hand):
+    depths, _ = moving_hand
     source = GatedSource(depths, gate_at=3)
     pipeline = Pipeline(source, tracker_for(estimator))
     seen = _indices_of(pipeline)
@@ -325,8 +298,8 @@ def test_pause_during_a_read_loses_no_replay_frame(estimator, scenes):
     assert pipeline.wait_finished(10.0)
     assert seen == list(range(7))                         # lockstep replay: every frame exactly once
 
-def test_seek_interrupts_a_long_pacing_wait(estimator, scenes):
-    depths, _ = scenes
+def test_seek_interrupts_a_long_pacing_wait(estimator, moving_hand):
+    depths, _ = moving_hand
     source = GatedSource(depths, gate_at=1)
     pipeline = Pipeline(source, tracker_for(estimator), speed=0.001)   # frame 1 is due 33 s after frame 0
     seen = _indices_of(pipeline)

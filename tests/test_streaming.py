@@ -12,7 +12,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,26 +30,18 @@ from app.streaming import open_streams, reach_warning
 from app.streaming.osc import osc_bundle, osc_messages
 from app.streaming.targets import DEFAULT_MAX_CLIENTS, is_loopback, parse_stream_url
 from app.streaming.websocket import page_html
-from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
 from tests.browser import Browser, find_chromium
-from tests.tracking_model import random_model_path
-from tests.tracking_scenes import ListSource, hand_scene
+from tests.cli_runs import ENV, REPO, run_tracker
+from tests.polling import wait_until
+from tests.tracking_scenes import ListSource
 
-REPO = Path(__file__).resolve().parent.parent
-ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
 STATUSES = {"tracking", "low_confidence", "at_border", "no_hand", "too_near", "too_far"}
 
 
 @pytest.fixture(scope="module")
-def estimator():
-    return Estimator(random_model_path(), "cpu")
-
-
-@pytest.fixture(scope="module")
-def depths():
-    out = [hand_scene((-30.0 + 12.0 * k, 0.0, 480.0 + 10.0 * k))[0] for k in range(6)]
-    return out + [np.zeros_like(out[0])]   # and one frame without a hand
+def depths(moving_hand):
+    return moving_hand[0]      # six frames of a moving hand, then one without a hand
 
 
 def make_pipeline(estimator, depths, repeats=1, live=False, fps=30.0, name="fabricated"):
@@ -84,15 +75,6 @@ def stalled_client(port: int) -> socket.socket:
     sock.settimeout(5)
     assert sock.recv(12) == b"HTTP/1.1 101"
     return sock
-
-
-def wait_until(predicate, timeout_s=10.0):
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 # ---- URLs ---------------------------------------------------------------------------------------------------
@@ -323,11 +305,6 @@ def test_osc_messages_without_a_pose_carry_only_frame_status_and_latency():
 
 
 # ---- command line -------------------------------------------------------------------------------------------
-def run_cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "run_tracker.py", *map(str, args)], cwd=REPO, env=ENV,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def test_cli_stream_errors_are_one_line_and_exit_2():
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
@@ -339,11 +316,11 @@ def test_cli_stream_errors_are_one_line_and_exit_2():
                           (("ws://127.0.0.1:notaport",), "--stream ws://127.0.0.1:notaport"),
                           (("ws://127.0.0.1:9555", "ws://127.0.0.1:9555"), "given twice")):
             stream_args = [x for url in args for x in ("--stream", url)]
-            proc = run_cli("--headless", "--source", "synthetic", "--max-frames", "2", *stream_args)
+            proc = run_tracker("--headless", "--source", "synthetic", "--max-frames", "2", *stream_args)
             lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
             assert proc.returncode == 2, proc.stderr
             assert len(lines) == 1 and why in lines[0] and "Traceback" not in proc.stderr
-        proc = run_cli("--headless", "--stream-max-clients", "0", "--stream", "ws://127.0.0.1:0")
+        proc = run_tracker("--headless", "--stream-max-clients", "0", "--stream", "ws://127.0.0.1:0")
         assert proc.returncode == 2 and "--stream-max-clients must be >= 1" in proc.stderr
     finally:
         busy.close()

@@ -12,17 +12,7 @@ from app.model_info import METADATA_KEY
 from app.tracking.crop import crop_geometry, xyz_mm_to_crop_uvd
 from app.tracking.estimator import Estimator, requested_providers
 from app.tracking.postprocess import crop_to_camera, joint_confidence, unmirror
-from tests.tracking_model import hand_crop, model_with_metadata, random_model_path
-
-
-@pytest.fixture(scope="module")
-def model_path():
-    return random_model_path()
-
-
-@pytest.fixture(scope="module")
-def estimator(model_path):
-    return Estimator(model_path, "cpu")
+from tests.tracking_model import hand_crop, model_with_metadata
 
 
 def test_estimator_reads_metadata_reports_provider_and_infers(estimator):

@@ -2,6 +2,7 @@
 the dominant plane of a surface, the filled-disc test, mean-shift."""
 import numpy as np
 
+from app.camera import Intrinsics
 from app.tracking.hand_shape import (arm_crossing, dist2, dominant_plane, fills_disc, mean_shift, solidity,
                                      squared_norms)
 
@@ -96,7 +97,7 @@ def test_dominant_plane_of_a_noisy_table_with_a_hand_on_it():
 def test_fills_disc_clipped_to_the_image():
     # A ball of 100 mm at 500 mm with f = 500 px projects to a 100 px radius disc: 31416 px, 1963 samples at step 4.
     centre = np.array([0.0, 0.0, 500.0])
-    args = (100.0, 500.0, 500.0, 320.0, 240.0, 4, (0, 0), (120, 160), 0.85)
+    args = (100.0, Intrinsics(640, 480, 500.0, 500.0, 320.0, 240.0), 4, (0, 0), (120, 160), 0.85)
     assert fills_disc(1800, centre, *args) and not fills_disc(1500, centre, *args)
     corner = np.array([-320.0, -240.0, 500.0])     # centred on the image corner: a quarter of the disc is seen
     assert fills_disc(450, corner, *args) and not fills_disc(300, corner, *args)

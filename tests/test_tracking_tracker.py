@@ -16,11 +16,6 @@ from tests.tracking_model import random_model_path
 from tests.tracking_scenes import INTR, hand_scene
 
 
-@pytest.fixture(scope="module")
-def estimator():
-    return Estimator(random_model_path(), "cpu")
-
-
 def make_tracker(estimator, **kw) -> HandTracker:
     return HandTracker(TrackerConfig(model_path=estimator.model_path, **kw), estimator)
 

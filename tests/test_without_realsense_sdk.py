@@ -13,10 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.tracking_model import random_model_path
+from tests.cli_runs import REPO, run_python
 from tests.tracking_scenes import INTR, hand_scene
 
-REPO = Path(__file__).resolve().parent.parent
 INTRINSICS = f"{INTR.fx},{INTR.fy},{INTR.cx},{INTR.cy}"
 
 # Runs app.cli.main (or imports modules) in a fresh interpreter in which 'import pyrealsense2' raises
@@ -46,13 +45,7 @@ def _env(tmp_path: Path) -> dict:
 
 def run_cli(tmp_path, *args, block=True, timeout=180):
     code = _CLI.replace("BLOCK", "True" if block else "False")
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=REPO, env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return random_model_path()
+    return run_python(code, *args, env=_env(tmp_path), timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -68,24 +61,24 @@ def _errors(proc) -> list[str]:
     return [line for line in proc.stderr.splitlines() if line.startswith("error:")]
 
 
-def test_synthetic_session_and_png_sources_run_headless_without_the_sdk(model, pngs, tmp_path):
+def test_synthetic_session_and_png_sources_run_headless_without_the_sdk(model_path, pngs, tmp_path):
     out, session = tmp_path / "synthetic.jsonl", tmp_path / "session"
-    proc = run_cli(tmp_path, "--headless", "--source", "synthetic", "--model", model, "--max-frames", 3,
+    proc = run_cli(tmp_path, "--headless", "--source", "synthetic", "--model", model_path, "--max-frames", 3,
                    "--output", out, "--record", session)
     assert proc.returncode == 0, proc.stderr
     assert "SDK-NOT-LOADED" in proc.stderr and "Traceback" not in proc.stderr
     assert len(out.read_text().splitlines()) == 1 + 3
-    proc = run_cli(tmp_path, "--headless", "--source", session, "--model", model, "--output", out)
+    proc = run_cli(tmp_path, "--headless", "--source", session, "--model", model_path, "--output", out)
     assert proc.returncode == 0, proc.stderr
     assert len(out.read_text().splitlines()) == 1 + 3 and "SDK-NOT-LOADED" in proc.stderr
-    proc = run_cli(tmp_path, "--headless", "--source", pngs, "--intrinsics", INTRINSICS, "--model", model,
+    proc = run_cli(tmp_path, "--headless", "--source", pngs, "--intrinsics", INTRINSICS, "--model", model_path,
                    "--output", out)
     assert proc.returncode == 0, proc.stderr
     assert len(out.read_text().splitlines()) == 1 + 4 and "SDK-NOT-LOADED" in proc.stderr
 
 
-def test_without_a_source_the_synthetic_hand_is_chosen_and_the_reason_given(model, tmp_path):
-    proc = run_cli(tmp_path, "--headless", "--model", model, "--max-frames", 2)
+def test_without_a_source_the_synthetic_hand_is_chosen_and_the_reason_given(model_path, tmp_path):
+    proc = run_cli(tmp_path, "--headless", "--model", model_path, "--max-frames", 2)
     assert proc.returncode == 0, proc.stderr
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert (f"source: synthetic hand (pyrealsense2 is not installed for this Python ({version}), so no camera "
@@ -97,10 +90,10 @@ def test_without_a_source_the_synthetic_hand_is_chosen_and_the_reason_given(mode
     ("{tmp}/take.db3", "playing the RealSense recording take.db3"),
     ("{tmp}/take.bag", "playing the RealSense recording take.bag"),
 ])
-def test_a_realsense_source_without_the_sdk_is_one_clear_line_and_exit_2(model, tmp_path, spec, what):
+def test_a_realsense_source_without_the_sdk_is_one_clear_line_and_exit_2(model_path, tmp_path, spec, what):
     for name in ("take.db3", "take.bag"):
         (tmp_path / name).write_bytes(b"a recording")
-    proc = run_cli(tmp_path, "--headless", "--source", spec.format(tmp=tmp_path), "--model", model)
+    proc = run_cli(tmp_path, "--headless", "--source", spec.format(tmp=tmp_path), "--model", model_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and not proc.stderr.startswith("model:")
     assert _errors(proc) == [f"error: {what} needs the Intel RealSense SDK, but pyrealsense2 is not installed "
@@ -109,9 +102,9 @@ def test_a_realsense_source_without_the_sdk_is_one_clear_line_and_exit_2(model, 
                              "--source synthetic"]
 
 
-def test_the_gui_on_synthetic_input_runs_without_the_sdk(model, tmp_path):
+def test_the_gui_on_synthetic_input_runs_without_the_sdk(model_path, tmp_path):
     shot = tmp_path / "shot.png"
-    proc = run_cli(tmp_path, "--source", "synthetic", "--model", model, "--max-frames", 3, "--screenshot", shot)
+    proc = run_cli(tmp_path, "--source", "synthetic", "--model", model_path, "--max-frames", 3, "--screenshot", shot)
     assert proc.returncode == 0, proc.stderr
     assert "SDK-NOT-LOADED" in proc.stderr
     image = cv2.imread(str(shot))
@@ -128,9 +121,9 @@ def test_training_and_evaluation_import_without_the_sdk(tmp_path):
     assert proc.stdout.strip() == "SDK-NOT-LOADED"
 
 
-def test_where_the_sdk_is_installed_non_camera_runs_still_do_not_load_it(model, tmp_path):
+def test_where_the_sdk_is_installed_non_camera_runs_still_do_not_load_it(model_path, tmp_path):
     pytest.importorskip("pyrealsense2")
-    proc = run_cli(tmp_path, "--headless", "--source", "synthetic", "--model", model, "--max-frames", 2,
+    proc = run_cli(tmp_path, "--headless", "--source", "synthetic", "--model", model_path, "--max-frames", 2,
                    block=False)
     assert proc.returncode == 0, proc.stderr
     assert "SDK-NOT-LOADED" in proc.stderr

@@ -22,19 +22,27 @@ CONFIG = "tiny"
 
 
 def random_model_path(config: str = CONFIG) -> str:
+    return cached_export(f"{config}-random", _SOURCES,
+                         ["-m", "models.export", "--config", config, "--random-init"])
+
+
+def cached_export(name: str, sources: tuple[str, ...], command: list[str]) -> str:
+    """Path of the ONNX file `python COMMAND --out FILE` writes (run at the repository root, one thread), cached
+    in the system temp folder as NAME-HASH.onnx, HASH of the sources' contents (paths from the repository
+    root): any change to them makes a fresh one."""
     digest = hashlib.sha1()
-    for rel in _SOURCES:
+    for rel in sources:
         digest.update((REPO / rel).read_bytes())
     folder = Path(tempfile.gettempdir()) / "handtracker-test-models"
     folder.mkdir(exist_ok=True)
-    path = folder / f"{config}-random-{digest.hexdigest()[:12]}.onnx"
+    path = folder / f"{name}-{digest.hexdigest()[:12]}.onnx"
     if not path.exists():
         tmp = folder / f".{path.name}.{os.getpid()}.tmp.onnx"
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        proc = subprocess.run([sys.executable, "-m", "models.export", "--config", config, "--random-init",
-                               "--out", str(tmp)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run([sys.executable, *command, "--out", str(tmp)], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=300)
         if proc.returncode != 0:
-            raise RuntimeError(f"model export failed: {proc.stderr.strip()[-500:]}")
+            raise RuntimeError(f"{name} model export failed: {proc.stderr.strip()[-500:]}")
         os.replace(tmp, path)
     return str(path)
 

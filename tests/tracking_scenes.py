@@ -24,9 +24,11 @@ _FINGER_LENGTHS = ((30.0, 30.0, 25.0, 22.0), (68.0, 45.0, 26.0, 20.0), (68.0, 50
                    (62.0, 46.0, 28.0, 20.0), (55.0, 36.0, 21.0, 18.0))
 
 
-def hand_joints_mm(centre_mm=(0.0, 0.0, 500.0), spread=1.0) -> np.ndarray:
-    """21 x 3 joints: wrist, then thumb, index, middle, ring, pinky x 4, translated so the wrist sits 80 mm
-    below centre_mm (so the mean of the joints is near centre_mm)."""
+def hand_joints_mm(centre_mm=(0.0, 0.0, 500.0), spread=1.0, curl_mm: float = 0.0) -> np.ndarray:
+    """The tests' fake hand: 21 x 3 camera-frame mm, wrist, then thumb, index, middle, ring, pinky x 4 (the
+    project's layout), an open right hand palm to the camera with the fingers up (-y), translated so that the
+    mean of the joints is centre_mm (the wrist sits about 80 mm below it). spread scales the fingers' fan;
+    curl_mm brings each finger joint that much nearer the camera than the one before (0: a flat hand)."""
     joints = [np.zeros(3)]
     for f, (bx, lengths) in enumerate(zip(_FINGER_BASES_X, _FINGER_LENGTHS)):
         angle = np.deg2rad((-40.0 if f == 0 else (f - 2.5) * 6.0) * spread)
@@ -34,7 +36,7 @@ def hand_joints_mm(centre_mm=(0.0, 0.0, 500.0), spread=1.0) -> np.ndarray:
         p = np.array([bx * 0.4 if f == 0 else bx, -12.0 if f == 0 else 0.0, 0.0])
         for k, seg in enumerate(lengths):
             p = p + direction * seg if k > 0 or f == 0 else p + np.array([bx - p[0], -seg, 0.0])
-            joints.append(p.copy())
+            joints.append(p - np.array([0.0, 0.0, curl_mm * k]))
     joints = np.array(joints)
     joints += np.asarray(centre_mm) - joints.mean(axis=0)
     return joints

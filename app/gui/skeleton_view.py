@@ -25,7 +25,6 @@ from app.types import TrackerResult
 
 MODES = ("smoothed", "raw", "both")
 MAX_CLOUD_POINTS = 3000
-GRID_SPACING_MM = 50.0
 CLOUD_DEPTH_SPAN_MM = 160.0   # the cloud's colours span this depth range around the hand's median depth
 PICK_RADIUS_SCREEN_PX = 14.0
 _NO_GL_PLATFORMS = ("offscreen", "minimal", "vnc")

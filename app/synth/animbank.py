@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.synth.hand_model import (ABDUCTION_SIGN, DOF_INDEX, NUM_DOFS, REST_SPLAY_DEG, finger_dofs, rot_x,
-                                  rot_z, thumb_rotations)
+from app.synth.hand_model import (ABDUCTION_SIGN, DOF_INDEX, NUM_DOFS, REST_SPLAY_DEG, finger_dofs, rot_z,
+                                  thumb_rotations)
 
 ANGLES_PATH = Path(__file__).with_name("animbank_angles.npz")
 NUM_BODIES = 17

@@ -12,8 +12,9 @@ from app.synth import animbank
 from app.synth.hand_model import (DOF_INDEX, LIMITS_DEG, NUM_DOFS, HandShape, clamp_pose, finger_chain,
                                   finger_dofs, thumb_chain)
 
-# Mixture weights (hands.md): templates + N(0, 12 deg) jitter, synergies, uniform; a share from the natural bank.
-TEMPLATE_SHARE, SYNERGY_SHARE, UNIFORM_SHARE = 0.45, 0.35, 0.20
+# Mixture weights (hands.md): templates + N(0, 12 deg) jitter, synergies, and the rest (0.20) uniform; a share
+# from the natural bank.
+TEMPLATE_SHARE, SYNERGY_SHARE = 0.45, 0.35
 BANK_SHARE = 0.30
 TEMPLATE_JITTER_DEG = 12.0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.camera import project_mm_to_px
+from app.camera import depth_to_mm, project_mm_to_px
 from app.joints import BONES, NUM_JOINTS, bone_colour_rgb, joint_colour_rgb
 from app.synth.scene import SceneConfig, SceneSample, render_scene
 
@@ -25,7 +25,7 @@ TILE_WIDTH_PX = 320
 def colourise(sample: SceneSample, tile_width: int = TILE_WIDTH_PX) -> np.ndarray:
     """BGR tile: depth colour-mapped around the hand (near = warm), invalid black, skeleton on top."""
     intr = sample.intrinsics
-    depth_mm = sample.depth_raw.astype(np.float32) * np.float32(intr.depth_unit_mm)
+    depth_mm = depth_to_mm(sample.depth_raw, intr)
     centre_z = float(sample.joints_xyz_mm[:, 2].mean())
     # +-120 mm around the hand spans the colour map (near = red); farther background saturates to dark blue.
     scaled = np.clip(128.0 + (centre_z - depth_mm) * (127.0 / 120.0), 0, 255).astype(np.uint8)

@@ -15,11 +15,9 @@ operations, each linear form v . (a, b, 1) costing one full-size operation.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from app.camera import Intrinsics
+from app.camera import Intrinsics, ray_slopes, slopes_to_px
 
 NEAR_MM = 1.0
 DTYPE = np.float32  # depth buffer and per-pixel maths; the formulas below avoid cancellation of large terms
@@ -31,8 +29,8 @@ class DepthCanvas:
     def __init__(self, intr: Intrinsics) -> None:
         self.intr = intr
         self.width, self.height = intr.width, intr.height
-        self.ray_x = ((np.arange(intr.width, dtype=np.float64) - intr.cx) / intr.fx).astype(DTYPE)
-        self.ray_y = ((np.arange(intr.height, dtype=np.float64) - intr.cy) / intr.fy).astype(DTYPE)
+        ray_x, ray_y = ray_slopes(np.arange(intr.width), np.arange(intr.height), intr, np.float64)
+        self.ray_x, self.ray_y = ray_x.astype(DTYPE), ray_y.astype(DTYPE)
         self.depth = np.full((intr.height, intr.width), np.inf, dtype=DTYPE)
         self.label = np.zeros((intr.height, intr.width), np.uint8)
         self.ray_x2 = self.ray_x ** 2 + 1.0
@@ -49,9 +47,9 @@ class DepthCanvas:
         z_far = np.maximum(hi[:, 2], NEAR_MM)
         xs = np.stack([lo[:, 0] / z_near, lo[:, 0] / z_far, hi[:, 0] / z_near, hi[:, 0] / z_far])
         ys = np.stack([lo[:, 1] / z_near, lo[:, 1] / z_far, hi[:, 1] / z_near, hi[:, 1] / z_far])
-        i = self.intr
-        win = np.stack([np.ceil(i.fx * xs.min(0) + i.cx), np.floor(i.fx * xs.max(0) + i.cx) + 1,
-                        np.ceil(i.fy * ys.min(0) + i.cy), np.floor(i.fy * ys.max(0) + i.cy) + 1], axis=1)
+        u_lo, v_lo = slopes_to_px(xs.min(0), ys.min(0), self.intr)
+        u_hi, v_hi = slopes_to_px(xs.max(0), ys.max(0), self.intr)
+        win = np.stack([np.ceil(u_lo), np.floor(u_hi) + 1, np.ceil(v_lo), np.floor(v_hi) + 1], axis=1)
         win = np.clip(win, -1e6, 1e6).astype(np.int64)
         behind = lo[:, 2] <= NEAR_MM
         win[behind] = (0, self.width, 0, self.height)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.camera import Intrinsics
-from app.config import Hand
+from app.camera import Intrinsics, mm_to_depth_raw, unproject_point
+from app.config import Hand, parse_hand
 from app.errors import InputError
 from app.synth.hand_model import HandGeometry, HandShape, hand_geometry, sample_shape
 from app.synth.noise import LABEL_HAND, apply_sensor_noise
@@ -41,13 +41,12 @@ class SceneConfig:
     distractors: bool = True
     distance_range_mm: tuple[float, float] = (250.0, 800.0)
     central_fraction: float = 0.6
-    hand: str = "right"
+    hand: Hand = Hand.RIGHT
     use_pose_bank: bool = True
     occluder_probability: float = 0.12
 
     def __post_init__(self) -> None:
-        if self.hand not in ("right", "left"):
-            raise InputError(f"scene: hand must be 'right' or 'left', got '{self.hand}'")
+        object.__setattr__(self, "hand", parse_hand(self.hand, "scene: hand"))
         lo, hi = self.distance_range_mm
         if not 100.0 <= lo <= hi:
             raise InputError(f"scene: distance range must satisfy 100 <= near <= far mm, got {lo}-{hi}")
@@ -103,7 +102,7 @@ def place_hand(rng: np.random.Generator, geom: HandGeometry, intr: Intrinsics, c
     u = rng.uniform(margin, 1.0 - margin) * intr.width
     v = rng.uniform(margin, 1.0 - margin) * intr.height
     z = rng.uniform(*config.distance_range_mm)
-    centre_cam = np.array([(u - intr.cx) * z / intr.fx, (v - intr.cy) * z / intr.fy, z])
+    centre_cam = np.array([*unproject_point(u, v, z, intr), z])
     return geom.transformed(rotation, centre_cam - rotation @ centre_h)
 
 
@@ -215,7 +214,7 @@ def _add_objects(rng: np.random.Generator, canvas: DepthCanvas, hand: HandGeomet
         size = rng.uniform(25.0, 200.0)
         z = rng.uniform(300.0, 2500.0)
         u, v = rng.uniform(0, intr.width), rng.uniform(0, intr.height)
-        centre = np.array([(u - intr.cx) * z / intr.fx, (v - intr.cy) * z / intr.fy, z])
+        centre = np.array([*unproject_point(u, v, z, intr), z])
         r_px = 1.8 * size * intr.fx / max(z - size, 50.0)
         overlaps = u + r_px > u0 and u - r_px < u1 and v + r_px > v0 and v - r_px < v1
         clear = np.min(np.linalg.norm(hand.spheres[:, :3] - centre, axis=1) - hand.spheres[:, 3]) > 1.8 * size + 20
@@ -260,6 +259,6 @@ def finish_frame(rng: np.random.Generator, canvas: DepthCanvas, hand: HandGeomet
         depth, label = depth[:, ::-1], label[:, ::-1]
         joints[:, 0] = -joints[:, 0]
     clean = np.where(depth < np.inf, depth, np.float32(0.0))
-    clean_raw = np.clip(np.rint(clean / np.float32(intr.depth_unit_mm)), 0, 65535).astype(np.uint16)
+    clean_raw = mm_to_depth_raw(clean, intr)
     raw = apply_sensor_noise(clean, label, intr, rng) if noise else clean_raw.copy()
     return SceneSample(raw, intr, joints, handedness, clean_raw)

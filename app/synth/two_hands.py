@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
+from app.camera import Intrinsics, mm_to_depth_raw, project_mm_to_px, unproject_px_to_mm
 from app.config import Hand
 from app.errors import InputError
 from app.synth.hand_model import HandGeometry, hand_geometry, sample_shape
@@ -151,7 +151,7 @@ def render_two_hands(rng: np.random.Generator, intrinsics: Intrinsics | None = N
                      max_depth_mm=10000.0)
     depth, label = canvas.depth, canvas.label
     clean = np.where(depth < np.inf, depth, np.float32(0.0))
-    clean_raw = np.clip(np.rint(clean / np.float32(intr.depth_unit_mm)), 0, 65535).astype(np.uint16)
+    clean_raw = mm_to_depth_raw(clean, intr)
     raw = apply_sensor_noise(clean, label, intr, rng) if noise else clean_raw.copy()
     hands = tuple(HandTruth(h, g.joints_mm.copy(), tuple(float(c) for c in project_mm_to_px(g.joints_mm.mean(axis=0),
                                                                                              intr)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
+from app.camera import Intrinsics, extent_px, project_mm_to_px, unproject_px_to_mm
 from app.types import CropGeometry
 
 
@@ -19,8 +19,7 @@ def crop_geometry(centre_uvz: tuple[float, float, float], cube_mm: float, size_p
     """Crop box centred on the hand: half-size (cube/2)/z * f px per axis; the longer side is scaled to S
     (aspect ratio kept) and the box is pasted centred into the S x S crop."""
     cu, cv_, cz = (float(c) for c in centre_uvz)
-    half_w = 0.5 * cube_mm / cz * intr.fx
-    half_h = 0.5 * cube_mm / cz * intr.fy
+    half_w, half_h = extent_px(0.5 * cube_mm, cz, intr)
     scale = size_px / (2.0 * max(half_w, half_h))
     centre_crop = (size_px - 1) / 2.0
     m = np.array([[scale, 0.0, centre_crop - scale * cu],

@@ -3,7 +3,7 @@
 the dominant plane of a surface (table, wall, the front of a body). Used by app.tracking.localise.
 
 Points are (3, N) float32 arrays with rows x, y, z in mm (camera frame): row-wise vector ops are fast.
-Imports numpy and cv2 only.
+Imports numpy, cv2 and app.camera only.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import math
 
 import cv2
 import numpy as np
+
+from app.camera import Intrinsics, project_point
 
 _PLANE_HYPOTHESES = 24     # RANSAC draws; the plane sought covers most of its component, so few are needed
 _PLANE_POINTS = 400        # points scored per hypothesis (a regular subset)
@@ -129,13 +131,16 @@ def dominant_plane(points: np.ndarray, tolerance_mm: float):
     return normal, float(offset), np.abs(gap - np.float32(offset)) < np.float32(tolerance_mm), width
 
 
-def fills_disc(samples_inside: int, centre: np.ndarray, radius_mm: float, fx: float, fy: float, cx: float,
-               cy: float, step: int, origin, shape, max_fraction: float) -> bool:
+def fills_disc(samples_inside: int, centre: np.ndarray, radius_mm: float, intr: Intrinsics, step: int, origin,
+               shape, max_fraction: float) -> bool:
     """A hand covers about a third of the disc a ball around it projects to; a wall or desk covers all of it.
-    The disc is clipped to the search image, so a wall is recognised wherever the ball sits."""
-    r_samples = radius_mm / centre[2] * np.sqrt(fx * fy) / step
-    cu = (fx * centre[0] / centre[2] + cx - origin[0]) / step
-    cv_ = (fy * centre[1] / centre[2] + cy - origin[1]) / step
+    The disc is clipped to the search image, so a wall is recognised wherever the ball sits. centre: (3,) mm;
+    step: full-resolution px per sample; origin: full-resolution (u_px, v_px) of sample (0, 0); shape: the
+    search image's (rows, columns) in samples."""
+    r_samples = radius_mm / centre[2] * np.sqrt(intr.fx * intr.fy) / step
+    u_px, v_px = project_point(centre[0], centre[1], centre[2], intr)
+    cu = (u_px - origin[0]) / step
+    cv_ = (v_px - origin[1]) / step
     h, w = shape
     if r_samples <= cu <= w - 1 - r_samples and r_samples <= cv_ <= h - 1 - r_samples:
         return samples_inside > max_fraction * np.pi * r_samples * r_samples    # the whole disc is in view

@@ -31,7 +31,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.camera import Intrinsics
+from app.camera import Intrinsics, extent_px, ray_slopes, unproject_point
 from app.config import LocaliserConfig
 from app.errors import InputError
 from app.tracking.hand_candidates import (KERNEL3, Candidate, SearchImage, examine, plane_gap_mm,
@@ -61,7 +61,7 @@ class HandLocaliser:
             window = self._window(previous_centre_uvz, intr, step)
             if window is not None:
                 cu, cv_, cz = previous_centre_uvz
-                prior = np.array([(cu - intr.cx) * cz / intr.fx, (cv_ - intr.cy) * cz / intr.fy, cz])
+                prior = np.array([*unproject_point(cu, cv_, cz, intr), cz])
                 found = self._search(depth_mm, intr, step, window, prior)
                 if found.centre_uvz is None:
                     found = None
@@ -77,8 +77,7 @@ class HandLocaliser:
         """Pixel window (u0, v0, u1, v1) around the previous centre: the crop box grown by half (hands move
         up to ~60 mm between frames at 30 Hz), aligned to the sampling step."""
         cu, cv_, cz = centre_uvz
-        half_u = 0.75 * self.config.cube_mm / cz * intr.fx
-        half_v = 0.75 * self.config.cube_mm / cz * intr.fy
+        half_u, half_v = extent_px(0.75 * self.config.cube_mm, cz, intr)
         u0 = max(0, int(cu - half_u) // step * step)
         v0 = max(0, int(cv_ - half_v) // step * step)
         u1, v1 = min(intr.width, int(cu + half_u) + 1), min(intr.height, int(cv_ + half_v) + 1)
@@ -180,10 +179,8 @@ class HandLocaliser:
         if u1 <= u0 or v1 <= v0:
             return mask
         z = depth_mm[v0:v1, u0:u1].astype(np.float32)
-        cx_mm = (cu - intr.cx) * cz / intr.fx
-        cy_mm = (cv_ - intr.cy) * cz / intr.fy
-        dx = (np.arange(u0, u1, dtype=np.float32) - np.float32(intr.cx)) / np.float32(intr.fx)
-        dy = (np.arange(v0, v1, dtype=np.float32) - np.float32(intr.cy)) / np.float32(intr.fy)
+        cx_mm, cy_mm = unproject_point(cu, cv_, cz, intr)
+        dx, dy = ray_slopes(np.arange(u0, u1, dtype=np.float32), np.arange(v0, v1, dtype=np.float32), intr)
         dist2 = (z * dx[None, :] - cx_mm) ** 2 + (z * dy[:, None] - cy_mm) ** 2 + (z - cz) ** 2
         mask[v0:v1, u0:u1] = (dist2 < r * r) & (z > 0)
         return mask
