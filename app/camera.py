@@ -132,9 +132,14 @@ def extent_px(length_mm, z_mm, intr: Intrinsics) -> tuple[float, float]:
 
 
 def depth_to_mm(depth_raw: np.ndarray, intr: Intrinsics) -> np.ndarray:
-    """Raw depth units (uint16, 0 = invalid) -> float32 millimetres (0 = invalid). The one place raw depth
-    becomes millimetres."""
-    return depth_raw.astype(np.float32) * np.float32(intr.depth_unit_mm)
+    """Raw depth units (uint16, 0 = invalid) -> float32 millimetres (0 = invalid), by the intrinsics' scale."""
+    return raw_units_to_mm(depth_raw, intr.depth_unit_mm)
+
+
+def raw_units_to_mm(depth_raw: np.ndarray, depth_unit_mm: float) -> np.ndarray:
+    """Raw depth units -> float32 millimetres at depth_unit_mm mm per unit. The one place raw depth becomes
+    millimetres."""
+    return np.asarray(depth_raw).astype(np.float32) * np.float32(depth_unit_mm)
 
 
 def mm_to_depth_raw(depth_mm: np.ndarray, intr: Intrinsics) -> np.ndarray:

@@ -1,7 +1,6 @@
 """The command line, for real: headless runs write valid JSONL with every field, --benchmark prints its JSON,
 bad inputs give one line and the right exit code (never a traceback), Ctrl-C exits cleanly, no Qt headless."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,17 +14,15 @@ import pytest
 from app.cli import main
 from app.joints import JOINT_NAMES
 from app.types import STAGES
-from tests.tracking_model import random_model_path
+from tests.cli_runs import ENV, REPO, run_python
 from tests.tracking_scenes import INTR, hand_scene
 
-REPO = Path(__file__).resolve().parent.parent
 INTRINSICS = f"{INTR.fx},{INTR.fy},{INTR.cx},{INTR.cy}"
-ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
 
 
 @pytest.fixture(scope="module")
-def model():
-    return random_model_path()
+def model(model_path):
+    return model_path
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +35,10 @@ def png_folder(tmp_path_factory):
 
 
 def run_cli(*args, timeout=120):
+    """The command line in a fresh interpreter; stderr ends with whether Qt was imported."""
     code = ("import sys; from app.cli import main; rc = main(sys.argv[1:]); "
             "print('QT-IMPORTED' if 'PySide6' in sys.modules else 'NO-QT', file=sys.stderr); sys.exit(rc)")
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=REPO, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+    return run_python(code, *args, timeout=timeout)
 
 
 def read_jsonl(path):

@@ -2,8 +2,6 @@
 command line, the GUI's fields, calibration files and live changes, and a typed change validated once."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import fields
 
 import pytest
@@ -12,6 +10,7 @@ from app.camera_calibration import calibration_from_dict
 from app.config import (DEFAULT_CUBE_MM, LIVE_SETTINGS, Hand, LocaliserConfig, SmoothingConfig, TrackerChange,
                         TrackerConfig, check_setting)
 from app.errors import InputError
+from tests.cli_runs import run_tracker
 
 
 def test_every_default_lies_inside_its_range_and_every_live_setting_is_a_config_field():
@@ -54,8 +53,7 @@ def test_calibration_files_and_the_command_line_use_the_same_ranges(tmp_path):
         calibration_from_dict({"cube_mm": 50})
     with pytest.raises(InputError, match="min_cutoff_hz must be 0.01..30 Hz"):
         calibration_from_dict({"min_cutoff_hz": 0.0})
-    done = subprocess.run([sys.executable, "run_tracker.py", "--headless", "--source", "synthetic", "--cube-mm",
-                           "50", "--max-frames", "1"], capture_output=True, text=True, timeout=120)
+    done = run_tracker("--headless", "--source", "synthetic", "--cube-mm", "50", "--max-frames", "1")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["error: cube_mm must be 100..500 mm, got 50"]
 

@@ -16,7 +16,6 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tests import gui_helpers as h
-from tests.tracking_model import random_model_path
 from app.config import TrackerChange, TrackerConfig
 from app.gui import theme
 from app.gui.main_window import MainWindow
@@ -27,11 +26,6 @@ from app.sources.png import PngSource
 
 FRAMES = 12
 WAIT_MS = 20000
-
-
-@pytest.fixture(scope="module")
-def model_path():
-    return random_model_path()
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from app.camera import raw_units_to_mm
 from app.gui import theme
 from app.joints import FINGER_COLOURS_RGB, FINGER_JOINTS, NUM_JOINTS, TIP_JOINTS, joint_colour_rgb
 from app.types import TrackerResult
@@ -226,7 +227,7 @@ class DepthView(QtWidgets.QWidget):
         # One table lookup per pixel: every raw 16-bit value's LUT index, made once per depth band and unit.
         key = (float(depth_unit_mm), self._near_mm, self._far_mm)
         if key != getattr(self, "_raw_table_key", None):
-            self._raw_table = self.lut_index(np.arange(65536, dtype=np.float32) * np.float32(depth_unit_mm))
+            self._raw_table = self.lut_index(raw_units_to_mm(np.arange(65536), depth_unit_mm))
             self._raw_table_key = key
         index = self._raw_table[depth_raw]
         self.indexed_image = index

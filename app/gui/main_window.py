@@ -19,7 +19,6 @@ from app.gui.screenshot import grab_window
 from app.gui.settings import Settings
 from app.gui.source_choice import SourceChoice
 from app.gui.shortcuts import install_shortcuts, shortcut_help_text
-from app.gui import theme
 from app.gui.window_layout import DEFAULT_SPLITTER_SIZES, LAYOUTS, apply_layout, build_window_layout, splitters
 from app.joints import NUM_JOINTS
 from app.runtime.stats import PipelineState

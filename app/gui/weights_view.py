@@ -177,8 +177,6 @@ class _MapData:
             self._scaled = {k: v for k, v in self._scaled.items() if k[0] != "zoom"}   # one zoom at a time
             self._scaled[key] = [array, _qimage(array, QtGui.QImage.Format.Format_RGB888)]
         return self._scaled[key][1]
-        self.joints_crop_px = norm_to_crop_px(np.asarray(pose.joints_uvd)[:, :2], self.size_px)
-        self.offsets = None if pose.offsets is None else np.asarray(pose.offsets)
 
 
 def _paint_scale(painter: QtGui.QPainter, rect: QtCore.QRectF, feature_px: int) -> None:

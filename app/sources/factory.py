@@ -9,7 +9,6 @@ other sources work where the SDK is not installed.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from app.camera import Intrinsics

@@ -272,7 +272,7 @@ def hand_geometry(shape: HandShape, pose_deg: np.ndarray) -> HandGeometry:
     """Forward kinematics in the hand frame: the 21 joints and the sphere mesh of hand, palm and forearm."""
     p = np.asarray(pose_deg, dtype=np.float64)
     hl = shape.hand_length_mm
-    seg, rad = shape.segments_mm, shape.radii_mm
+    rad = shape.radii_mm
     mesh = _MeshBuilder()
     joints = np.zeros((21, 3))
 
