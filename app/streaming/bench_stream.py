@@ -92,16 +92,36 @@ class _ClientProcess:
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the client process did not start")
 
+    def cpu_s(self) -> float:
+        return _cpu_s(f"/proc/{self.proc.pid}/stat")[1]
+
     def finish(self) -> list[list[tuple[int, float]]]:
         out, _ = self.proc.communicate("stop\n", timeout=60)
         return json.loads(out.strip().splitlines()[-1])["receipts"]
 
 
 # ---- the tracker's process ----------------------------------------------------------------------------------
+def _cpu_s(stat_path: str) -> tuple[str, float]:
+    """(name, user + system CPU seconds) of a process or thread from its /proc .../stat file."""
+    with open(stat_path) as f:
+        text = f.read()
+    name = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    return name, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 class _RssSampler(threading.Thread):
+    """This process's resident set every 50 ms, and the CPU time each of its threads spent while sampled (the
+    last value seen minus the first, so threads that end before the sampler stops are counted too)."""
+
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.samples: list[float] = []
+        self._cpu_first: dict[int, float] = {}
+        self._cpu_last: dict[int, tuple[str, float]] = {}
         self._halt = threading.Event()
         self._page = os.sysconf("SC_PAGE_SIZE")
 
@@ -109,7 +129,26 @@ class _RssSampler(threading.Thread):
         while not self._halt.is_set():
             with open("/proc/self/statm") as f:
                 self.samples.append(int(f.read().split()[1]) * self._page / 2**20)
+            names = {t.native_id: t.name for t in threading.enumerate()}
+            for tid in os.listdir("/proc/self/task"):
+                try:
+                    seconds = _cpu_s(f"/proc/self/task/{tid}/stat")[1]
+                except (OSError, ValueError, IndexError):
+                    continue   # the thread has just ended
+                name = names.get(int(tid), self._cpu_last.get(int(tid), ("other",))[0])   # not Python's: onnxruntime's
+                # a thread already there at the first sample counts from then, one that started later from 0
+                self._cpu_first.setdefault(int(tid), 0.0 if self.samples[1:] else seconds)
+                self._cpu_last[int(tid)] = (name, seconds)
             self._halt.wait(0.05)
+
+    def cpu_by_thread(self) -> dict[str, float]:
+        """CPU seconds per thread name ('tracker', 'capture', 'stream' for the stream's own thread, 'MainThread',
+        'other' for threads Python did not start)."""
+        out: dict[str, float] = {}
+        for tid, (name, seconds) in self._cpu_last.items():
+            key = "stream" if name.startswith("stream-") else name
+            out[key] = round(out.get(key, 0.0) + seconds - self._cpu_first[tid], 3)
+        return out
 
     def stop(self) -> dict:
         self._halt.set()
@@ -152,11 +191,19 @@ def run_config(name: str, session: str, estimator: Estimator) -> dict:
         streams.attach(pipeline)
     sampler = _RssSampler()
     sampler.start()
+    client_cpu_s = clients.cpu_s() if clients is not None else 0.0
     pipeline.start()
     pipeline.wait_finished(None)
     pipeline.stop()
     time.sleep(0.3)   # the last frames' way to the clients
     row = {"config": name, "throughput_fps": collector.summary()["throughput_fps"], **sampler.stop()}
+    # CPU per frame (us): this process's threads, and the clients' process (on a 2-core machine it competes
+    # with the tracker for the cores: part of what a local client costs, but not the stream's own work)
+    frames = max(1, len(ready_s))
+    row["cpu_us_per_frame"] = {k: round(v / frames * 1e6, 1) for k, v in sorted(sampler.cpu_by_thread().items())
+                               if v > 0}
+    if clients is not None:
+        row["cpu_us_per_frame"]["clients' process"] = round((clients.cpu_s() - client_cpu_s) / frames * 1e6, 1)
     if clients is not None:
         latencies = [(t - ready_s[f]) * 1e3 for per_client in clients.finish() for f, t in per_client if f in ready_s]
         row.update({"latency_ms_p50": _pct(latencies, 50), "latency_ms_p99": _pct(latencies, 99),
@@ -215,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  round {k + 1}: {name}: {row['throughput_fps']} fps"
                       + (f", latency p50 {row['latency_ms_p50']} ms p99 {row['latency_ms_p99']} ms"
                          if "latency_ms_p50" in row else "")
-                      + (f", OSC send p50 {row['osc_send_us_p50']} us" if "osc_send_us_p50" in row else ""),
+                      + (f", OSC send p50 {row['osc_send_us_p50']} us" if "osc_send_us_p50" in row else "")
+                      + f", CPU us/frame {row['cpu_us_per_frame']}",
                       file=sys.stderr)
     summary = {}
     base = float(np.median([r["throughput_fps"] for r in rows if r["config"] == "no stream"]))
@@ -223,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         mine = [r for r in rows if r["config"] == name]
         entry = {key: round(float(np.median([r[key] for r in mine])), 3) for key in mine[0]
                  if isinstance(mine[0][key], (int, float)) and key not in ("round",)}
+        entry["cpu_us_per_frame"] = {k: round(float(np.median([r["cpu_us_per_frame"].get(k, 0.0) for r in mine])), 1)
+                                     for k in sorted({k for r in mine for k in r["cpu_us_per_frame"]})}
         entry["throughput_vs_no_stream_pct"] = round(100.0 * (entry["throughput_fps"] / base - 1.0), 1)
         summary[name] = entry
     print(json.dumps({"frames": args.frames, "rounds": args.rounds, "cpu_count": os.cpu_count(),
