@@ -76,9 +76,41 @@ def run_header(tracker, source_info) -> dict:
                          config=tracker.config.to_dict())
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json_line(obj: dict) -> str:
-    """One record as compact JSON text without the newline (the JSONL line, the WebSocket message)."""
-    return json.dumps(jsonable(obj), separators=(",", ":"), allow_nan=False)
+    """One record as compact JSON text without the newline (the JSONL line, the WebSocket message). NaN and
+    infinities become null, numpy values and enums their plain value (app.recording.format.jsonable).
+
+    A record made only of plain JSON types (result_record's, every frame) goes straight to the C encoder, about
+    4x faster than converting it first; one holding anything else, or a NaN/inf (the encoder refuses those), takes
+    the converting path. Both give the same text for the same record (tests/test_streaming.py checks this)."""
+    if _plain_json(obj):
+        try:
+            return _COMPACT.encode(obj)
+        except ValueError:
+            pass   # NaN or an infinity: null, through jsonable
+    return _COMPACT.encode(jsonable(obj))
+
+
+def _plain_json(obj) -> bool:
+    """True when obj is made of dicts with str keys, lists, tuples, str, int, float, bool and None only (exact
+    types: subclasses, numpy values and enums are jsonable's to convert)."""
+    kind = type(obj)
+    if kind is dict:
+        if not all(type(key) is str for key in obj):
+            return False
+        values = obj.values()
+    elif kind is list or kind is tuple:
+        values = obj
+    else:
+        return kind in _JSON_LEAVES
+    for value in values:
+        if type(value) not in _JSON_LEAVES and not _plain_json(value):
+            return False
+    return True
 
 
 class JsonlWriter:
