@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_message_builder import BuildError
 from pythonosc.osc_server import BlockingOSCUDPServer
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -30,7 +31,7 @@ from app.runtime.pipeline import Pipeline
 from app.recording.format import jsonable
 from app.runtime.records import JsonlWriter, _plain_json, result_record, run_header, to_json_line
 from app.streaming import open_streams, reach_warning
-from app.streaming.osc import osc_bundle, osc_messages
+from app.streaming.osc import osc_bundle, osc_messages, python_osc_bundle
 from app.streaming.targets import DEFAULT_MAX_CLIENTS, is_loopback, parse_stream_url
 from app.streaming.websocket import page_html
 from app.tracking.estimator import Estimator
@@ -378,6 +379,30 @@ def test_to_json_line_converts_what_the_encoder_would_write_differently():
     assert parsed["True"] == "bool key" and parsed["None"] == "none key" and parsed["d"] == "no_hand"
     assert parsed["c"] == [1.0, None] and parsed["3"] == [True, {"x": None}]
     assert to_json_line({"n": None, "s": "NaN", "i": 2**70, "l": []}) == '{"n":null,"s":"NaN","i":%d,"l":[]}' % 2**70
+
+
+def test_osc_bundle_bytes_are_python_osc_s_for_every_layout(records):
+    posed = next(r for r in records if r["joints_xyz_mm"] is not None)
+    variants = list(records) + [damaged(posed), dict(posed, timestamp_ms=1.7e12, frame=2**31 - 1)]
+    for hand in ("right", "left"):
+        for status in TrackingStatus:
+            variants.append(dict(posed, hand=hand, status=status.value))
+            variants.append(dict(posed, hand=hand, status=status.value, joints_xyz_mm=None, confidence=None,
+                                 overall_confidence=None, timings_ms={}))
+    for record in variants:
+        assert osc_bundle(record) == python_osc_bundle(record)
+    for record in variants:   # again, now from the cached layouts
+        assert osc_bundle(record) == python_osc_bundle(record)
+    parsed = {m.address: m.params for m in OscBundle(osc_bundle(damaged(posed)))}
+    assert np.isnan(parsed["/hand/right/confidence"][0]) and parsed["/hand/right/joint/wrist"][1] == float("inf")
+
+
+def test_osc_bundle_refuses_what_python_osc_refuses():
+    record = {"frame": 2**31, "frame_number": 0, "timestamp_ms": 0.0, "status": "no_hand", "hand": "right",
+              "joint_names": list(JOINT_NAMES), "joints_xyz_mm": None, "timings_ms": {"end_to_end": 1.0}}
+    for build in (python_osc_bundle, osc_bundle):
+        with pytest.raises(BuildError):
+            build(record)
 
 
 # ---- command line -------------------------------------------------------------------------------------------
