@@ -1,4 +1,5 @@
-"""The osc:// stream: one OSC bundle per tracked frame, sent over UDP to HOST:PORT (python-osc builds it).
+"""The osc:// stream: one OSC bundle per tracked frame, sent over UDP to HOST:PORT (the bytes python-osc's
+builders make, packed from a cached layout: osc_bundle).
 
 Address space (HAND is 'right' or 'left', NAME one of the 21 joint names of app/joints.py; the values are those
 of the JSONL record, app/runtime/records.py):
