@@ -139,7 +139,8 @@ class WebSocketStream:
     def __call__(self, result: TrackerResult) -> None:
         """The consumer: keep result as the newest; never blocks on the network."""
         self._slot.put(result)
-        self._schedule(self._on_result)
+        if self._clients:   # with no client the loop is not even woken (a new client starts with the next frame)
+            self._schedule(self._on_result)
 
     def attach(self, pipeline) -> None:
         """Use this pipeline's header (provider, model, source, configuration) and receive its results."""
@@ -258,6 +259,8 @@ class WebSocketStream:
             pass
         finally:
             self._clients.discard(client)
+            if not self._clients:
+                self._frame_text = None   # no stale frame for the next client (no result wakes the loop now)
             sender.cancel()
 
     async def _send_loop(self, client: _Client) -> None:
