@@ -16,7 +16,7 @@ decodes the replayed PNGs, the stream's own thread, ...) and what the clients' p
 machine the replay alone keeps both cores busy and every microsecond a stream or a client spends is taken from
 the tracker or the capture thread; and the tracker thread's wall time per frame split into running, waiting
 for a core, and blocked (the GIL, or the next frame). The sampler's own reads of /proc are in every
-configuration alike ('Thread-N').
+configuration alike ('sampler').
 Prints one JSON object (medians over rounds, and every round). Imports app code, websockets and the
 standard library.
 """
@@ -123,7 +123,7 @@ class _RssSampler(threading.Thread):
     before the sampler stops are counted too."""
 
     def __init__(self) -> None:
-        super().__init__(daemon=True)
+        super().__init__(name="sampler", daemon=True)
         self.samples: list[float] = []
         self._first: dict[int, tuple[float, float]] = {}
         self._last: dict[int, tuple[str, float, float]] = {}
