@@ -327,14 +327,19 @@ def test_osc_messages_without_a_pose_carry_only_frame_status_and_latency():
 
 # ---- the per-frame encoders (same output as the general path / python-osc, only cheaper) ---------------------
 @pytest.fixture(scope="module")
-def records(estimator, depths):
-    """Real frame records: the tracker on the fabricated frames (posed ones and the one without a hand)."""
-    results = []
+def results(estimator, depths):
+    """Real results: the tracker on the fabricated frames (posed ones and the one without a hand)."""
+    out = []
     pipeline = make_pipeline(estimator, depths)
-    pipeline.add_consumer(results.append)
+    pipeline.add_consumer(out.append)
     pipeline.start()
     assert pipeline.wait_finished(60)
     pipeline.stop()
+    return out
+
+
+@pytest.fixture(scope="module")
+def records(results):
     out = [result_record(r) for r in results]
     assert any(r["joints_xyz_mm"] is not None for r in out) and any(r["joints_xyz_mm"] is None for r in out)
     return out
@@ -395,6 +400,14 @@ def test_osc_bundle_bytes_are_python_osc_s_for_every_layout(records):
         assert osc_bundle(record) == python_osc_bundle(record)
     parsed = {m.address: m.params for m in OscBundle(osc_bundle(damaged(posed)))}
     assert np.isnan(parsed["/hand/right/confidence"][0]) and parsed["/hand/right/joint/wrist"][1] == float("inf")
+
+
+def test_the_osc_stream_s_pose_only_record_is_the_full_record_s_fields_and_bundle(results):
+    for result in results:
+        full, short = result_record(result), result_record(result, pose_only=True)
+        assert set(full) - set(short) == {"joints_xyz_raw_mm", "joints_uv_px", "centre_uvz"}
+        assert {k: full[k] for k in short} == short
+        assert osc_bundle(short) == osc_bundle(full) == python_osc_bundle(full)
 
 
 def test_osc_bundle_refuses_what_python_osc_refuses():

@@ -179,7 +179,7 @@ class OscStream:
 
     def send(self, result: TrackerResult) -> None:
         started = time.perf_counter()
-        datagram = osc_bundle(result_record(result))
+        datagram = osc_bundle(result_record(result, pose_only=True))
         try:
             self._socket.sendto(datagram, self._address)
             self.bundles_sent += 1
