@@ -32,7 +32,6 @@ from app.recording.format import jsonable
 from app.runtime.records import JsonlWriter, _plain_json, result_record, run_header, to_json_line
 from app.streaming import open_streams, reach_warning
 from app.streaming.osc import osc_bundle, osc_messages, python_osc_bundle
-from app.streaming.priority import STREAM_NICE
 from app.streaming.targets import DEFAULT_MAX_CLIENTS, is_loopback, parse_stream_url
 from app.streaming.websocket import page_html
 from app.tracking.estimator import Estimator
@@ -324,27 +323,6 @@ def test_osc_messages_without_a_pose_carry_only_frame_status_and_latency():
     assert [a for a, _ in osc_messages(record)] == ["/hand/left/frame", "/hand/left/status", "/hand/left/latency_ms"]
     parsed = {m.address: m.params for m in OscBundle(osc_bundle(record))}
     assert parsed["/hand/left/frame"] == [3, 7, 1.5e12]      # the device clock survives (a double)
-
-
-# ---- the stream threads yield the cores to the tracker ---------------------------------------------------------
-@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="thread priorities are lowered on Linux only")
-def test_the_stream_threads_run_at_a_lower_priority_than_the_tracker():
-    mine = threading.get_native_id()
-    nice_before, policy_before = os.getpriority(os.PRIO_PROCESS, mine), os.sched_getscheduler(mine)
-    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    receiver.bind(("127.0.0.1", 0))
-    streams = open_streams(["ws://127.0.0.1:0", f"osc://127.0.0.1:{receiver.getsockname()[1]}"],
-                           log=lambda line: None)
-    try:
-        for stream in streams.streams:
-            tid = stream._thread.native_id
-            assert wait_until(lambda: os.getpriority(os.PRIO_PROCESS, tid) >= STREAM_NICE, 5)
-            assert os.sched_getscheduler(tid) == os.SCHED_BATCH
-        assert os.getpriority(os.PRIO_PROCESS, mine) == nice_before          # the caller's thread is untouched
-        assert os.sched_getscheduler(mine) == policy_before
-    finally:
-        streams.close()
-        receiver.close()
 
 
 # ---- the per-frame encoders (same output as the general path / python-osc, only cheaper) ---------------------

@@ -1,6 +1,6 @@
 """Streaming the hand to other programs (--stream URL): a WebSocket server with a live browser view (ws://,
 websocket.py) and OSC over UDP (osc://, osc.py). Both are pipeline consumers like the JSONL writer: the tracker
-thread only hands them the newest result, each runs its own thread, at a lower priority (priority.py).
+thread only hands them the newest result, each runs its own thread.
 
     streams = open_streams(["ws://127.0.0.1:8765", "osc://127.0.0.1:9000"])   # binds now; InputError if not
     streams.attach(pipeline)   # before pipeline.start(); again for every new pipeline (the GUI's restarts)

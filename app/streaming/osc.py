@@ -31,7 +31,6 @@ from pythonosc.parsing import osc_types
 from app.errors import InputError
 from app.mailbox import LatestSlot
 from app.runtime.records import result_record
-from app.streaming.priority import lower_this_thread
 from app.streaming.targets import StreamTarget
 from app.types import TrackerResult
 
@@ -170,7 +169,6 @@ class OscStream:
                 "bundles_sent": self.bundles_sent, "send_errors": self.send_errors}
 
     def _run(self) -> None:
-        lower_this_thread()
         while True:
             result = self._slot.get(None)
             if result is None:

@@ -34,7 +34,6 @@ from websockets.protocol import State
 from app.errors import InputError
 from app.mailbox import LatestSlot
 from app.runtime.records import result_record, run_header, to_json_line
-from app.streaming.priority import lower_this_thread
 from app.streaming.targets import DEFAULT_MAX_CLIENTS, MAX_CLIENT_MESSAGE_BYTES, StreamTarget
 from app.types import TrackerResult
 
@@ -183,7 +182,6 @@ class WebSocketStream:
 
     # ---- the server thread ---------------------------------------------------------------------------------
     def _run(self) -> None:
-        lower_this_thread()
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(self._serve())
