@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_message_builder import BuildError
 from pythonosc.osc_server import BlockingOSCUDPServer
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -24,10 +25,12 @@ from websockets.sync.client import connect
 from app.config import TrackerConfig
 from app.errors import InputError
 from app.joints import JOINT_NAMES
+from app.types import TrackingStatus
 from app.runtime.pipeline import Pipeline
-from app.runtime.records import JsonlWriter, run_header
+from app.recording.format import jsonable
+from app.runtime.records import JsonlWriter, _plain_json, result_record, run_header, to_json_line
 from app.streaming import open_streams, reach_warning
-from app.streaming.osc import osc_bundle, osc_messages
+from app.streaming.osc import osc_bundle, osc_messages, python_osc_bundle
 from app.streaming.targets import DEFAULT_MAX_CLIENTS, is_loopback, parse_stream_url
 from app.streaming.websocket import page_html
 from app.tracking.tracker import HandTracker
@@ -302,6 +305,99 @@ def test_osc_messages_without_a_pose_carry_only_frame_status_and_latency():
     assert [a for a, _ in osc_messages(record)] == ["/hand/left/frame", "/hand/left/status", "/hand/left/latency_ms"]
     parsed = {m.address: m.params for m in OscBundle(osc_bundle(record))}
     assert parsed["/hand/left/frame"] == [3, 7, 1.5e12]      # the device clock survives (a double)
+
+
+# ---- the per-frame encoders (same output as the general path / python-osc, only cheaper) ---------------------
+@pytest.fixture(scope="module")
+def results(estimator, depths):
+    """Real results: the tracker on the fabricated frames (posed ones and the one without a hand)."""
+    out = []
+    pipeline = make_pipeline(estimator, depths)
+    pipeline.add_consumer(out.append)
+    pipeline.start()
+    assert pipeline.wait_finished(60)
+    pipeline.stop()
+    return out
+
+
+@pytest.fixture(scope="module")
+def records(results):
+    out = [result_record(r) for r in results]
+    assert any(r["joints_xyz_mm"] is not None for r in out) and any(r["joints_xyz_mm"] is None for r in out)
+    return out
+
+
+def converted_json(obj) -> str:
+    """The general path: convert everything with jsonable (NaN/inf -> null), then the standard encoder."""
+    return json.dumps(jsonable(obj), separators=(",", ":"), allow_nan=False)
+
+
+def damaged(record: dict) -> dict:
+    """The record of a damaged model's output: NaN and infinities among the joints and confidences."""
+    out = json.loads(json.dumps(record))
+    out["joints_xyz_mm"][0] = [float("nan"), float("inf"), -float("inf")]
+    out["confidence"][3] = float("nan")
+    out["overall_confidence"] = float("nan")
+    out["timings_ms"]["infer"] = float("inf")
+    return out
+
+
+def test_to_json_line_gives_the_converting_path_s_text_for_every_record(records):
+    for record in records:
+        assert _plain_json(record)   # result_record makes plain values only: the encoder's direct path
+        assert to_json_line(record) == converted_json(record)
+        assert json.loads(to_json_line(record)) == record   # plain values: nothing is lost or renamed
+    bad = damaged(next(r for r in records if r["joints_xyz_mm"] is not None))
+    text = to_json_line(bad)
+    assert text == converted_json(bad)
+    parsed = json.loads(text)
+    assert parsed["joints_xyz_mm"][0] == [None, None, None] and parsed["confidence"][3] is None
+    assert parsed["overall_confidence"] is None and parsed["timings_ms"]["infer"] is None
+    assert "NaN" not in text and "Infinity" not in text and not _plain_json({"a": [np.float64(1.0)]})
+
+
+def test_to_json_line_converts_what_the_encoder_would_write_differently():
+    # numpy values, enums, tuples, keys that are not str: every one through jsonable, as before
+    obj = {"a": np.float32(1.5), "b": np.int64(7), "c": np.array([1.0, np.nan]), "d": TrackingStatus.NO_HAND,
+           "e": (1, 2.5, None), True: "bool key", None: "none key", 3: [np.bool_(True), {"x": np.float64(np.inf)}],
+           "f": [[1.25, -0.0, 1e-7, 1e22]], "g": np.float64(0.1)}
+    assert to_json_line(obj) == converted_json(obj)
+    parsed = json.loads(to_json_line(obj))
+    assert parsed["True"] == "bool key" and parsed["None"] == "none key" and parsed["d"] == "no_hand"
+    assert parsed["c"] == [1.0, None] and parsed["3"] == [True, {"x": None}]
+    assert to_json_line({"n": None, "s": "NaN", "i": 2**70, "l": []}) == '{"n":null,"s":"NaN","i":%d,"l":[]}' % 2**70
+
+
+def test_osc_bundle_bytes_are_python_osc_s_for_every_layout(records):
+    posed = next(r for r in records if r["joints_xyz_mm"] is not None)
+    variants = list(records) + [damaged(posed), dict(posed, timestamp_ms=1.7e12, frame=2**31 - 1)]
+    for hand in ("right", "left"):
+        for status in TrackingStatus:
+            variants.append(dict(posed, hand=hand, status=status.value))
+            variants.append(dict(posed, hand=hand, status=status.value, joints_xyz_mm=None, confidence=None,
+                                 overall_confidence=None, timings_ms={}))
+    for record in variants:
+        assert osc_bundle(record) == python_osc_bundle(record)
+    for record in variants:   # again, now from the cached layouts
+        assert osc_bundle(record) == python_osc_bundle(record)
+    parsed = {m.address: m.params for m in OscBundle(osc_bundle(damaged(posed)))}
+    assert np.isnan(parsed["/hand/right/confidence"][0]) and parsed["/hand/right/joint/wrist"][1] == float("inf")
+
+
+def test_the_osc_stream_s_pose_only_record_is_the_full_record_s_fields_and_bundle(results):
+    for result in results:
+        full, short = result_record(result), result_record(result, pose_only=True)
+        assert set(full) - set(short) == {"joints_xyz_raw_mm", "joints_uv_px", "centre_uvz"}
+        assert {k: full[k] for k in short} == short
+        assert osc_bundle(short) == osc_bundle(full) == python_osc_bundle(full)
+
+
+def test_osc_bundle_refuses_what_python_osc_refuses():
+    record = {"frame": 2**31, "frame_number": 0, "timestamp_ms": 0.0, "status": "no_hand", "hand": "right",
+              "joint_names": list(JOINT_NAMES), "joints_xyz_mm": None, "timings_ms": {"end_to_end": 1.0}}
+    for build in (python_osc_bundle, osc_bundle):
+        with pytest.raises(BuildError):
+            build(record)
 
 
 # ---- command line -------------------------------------------------------------------------------------------

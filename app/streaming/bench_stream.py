@@ -11,6 +11,12 @@ process (like real ones: they do not share the tracker's interpreter); each stam
 time.perf_counter() on receipt (CLOCK_MONOTONIC, the same clock as the tracker's TrackerResult.ready_s), so
 latency = receipt - ready_s per frame. The stalled client completes the handshake and never reads again.
 Memory: this process's resident set, sampled every 50 ms; "growth" is RSS at the end minus RSS at half-way.
+CPU, per frame: what each of this process's threads ran (/proc schedstat: the tracker, the capture thread that
+decodes the replayed PNGs, the stream's own thread, ...) and what the clients' process used, since on a 2-core
+machine the replay alone keeps both cores busy and every microsecond a stream or a client spends is taken from
+the tracker or the capture thread; and the tracker thread's wall time per frame split into running, waiting
+for a core, and blocked (the GIL, or the next frame). The sampler's own reads of /proc are in every
+configuration alike ('sampler').
 Prints one JSON object (medians over rounds, and every round). Imports app code, websockets and the
 standard library.
 """
@@ -92,16 +98,35 @@ class _ClientProcess:
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the client process did not start")
 
+    def cpu_s(self) -> float:
+        return _process_cpu_s(self.proc.pid)
+
     def finish(self) -> list[list[tuple[int, float]]]:
         out, _ = self.proc.communicate("stop\n", timeout=60)
         return json.loads(out.strip().splitlines()[-1])["receipts"]
 
 
 # ---- the tracker's process ----------------------------------------------------------------------------------
+def _process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process pid, all its threads (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 class _RssSampler(threading.Thread):
+    """This process's resident set every 50 ms, and per thread the time it ran and the time it waited, runnable,
+    for a core (/proc schedstat, ns) while sampled: the last value seen minus the first, so threads that end
+    before the sampler stops are counted too."""
+
     def __init__(self) -> None:
-        super().__init__(daemon=True)
+        super().__init__(name="sampler", daemon=True)
         self.samples: list[float] = []
+        self._first: dict[int, tuple[float, float]] = {}
+        self._last: dict[int, tuple[str, float, float]] = {}
         self._halt = threading.Event()
         self._page = os.sysconf("SC_PAGE_SIZE")
 
@@ -109,7 +134,28 @@ class _RssSampler(threading.Thread):
         while not self._halt.is_set():
             with open("/proc/self/statm") as f:
                 self.samples.append(int(f.read().split()[1]) * self._page / 2**20)
+            names = {t.native_id: t.name for t in threading.enumerate()}
+            for tid in map(int, os.listdir("/proc/self/task")):
+                try:
+                    with open(f"/proc/self/task/{tid}/schedstat") as f:
+                        ran_s, waited_s = (int(v) / 1e9 for v in f.read().split()[:2])
+                except (OSError, ValueError):
+                    continue   # the thread has just ended
+                # a thread already there at the first sample counts from then, one that started later from 0
+                self._first.setdefault(tid, (0.0, 0.0) if self.samples[1:] else (ran_s, waited_s))
+                name = names.get(tid, self._last.get(tid, ("other",))[0])   # 'other': not Python's (onnxruntime's)
+                self._last[tid] = ("stream" if name.startswith("stream-") else name, ran_s, waited_s)
             self._halt.wait(0.05)
+
+    def by_thread(self) -> dict[str, tuple[float, float]]:
+        """(seconds run, seconds waited for a core) per thread name: 'tracker', 'capture', 'stream' (the
+        stream's own thread), 'MainThread', 'other' (threads Python did not start), ..."""
+        out: dict[str, tuple[float, float]] = {}
+        for tid, (name, ran_s, waited_s) in self._last.items():
+            ran0, waited0 = self._first[tid]
+            prev = out.get(name, (0.0, 0.0))
+            out[name] = (prev[0] + ran_s - ran0, prev[1] + waited_s - waited0)
+        return out
 
     def stop(self) -> dict:
         self._halt.set()
@@ -152,11 +198,27 @@ def run_config(name: str, session: str, estimator: Estimator) -> dict:
         streams.attach(pipeline)
     sampler = _RssSampler()
     sampler.start()
+    client_cpu_s = clients.cpu_s() if clients is not None else 0.0
     pipeline.start()
     pipeline.wait_finished(None)
     pipeline.stop()
     time.sleep(0.3)   # the last frames' way to the clients
     row = {"config": name, "throughput_fps": collector.summary()["throughput_fps"], **sampler.stop()}
+    # CPU per frame (us): this process's threads, and the clients' process (on a 2-core machine it competes
+    # with the tracker for the cores: part of what a local client costs, but not the stream's own work)
+    # and the tracker thread's time per frame split into running, waiting for a core, and neither (blocked: on
+    # the GIL, or on the next frame)
+    frames = max(1, len(ready_s))
+    threads = sampler.by_thread()
+    row["cpu_us_per_frame"] = {k: round(ran / frames * 1e6, 1) for k, (ran, _) in sorted(threads.items())
+                               if ran > 0}
+    ran, waited = threads.get("tracker", (0.0, 0.0))
+    wall_us = 1e6 / row["throughput_fps"] if row["throughput_fps"] else 0.0
+    row["tracker_us_per_frame"] = {"running": round(ran / frames * 1e6, 1),
+                                   "waiting_for_a_core": round(waited / frames * 1e6, 1),
+                                   "blocked": round(wall_us - (ran + waited) / frames * 1e6, 1)}
+    if clients is not None:
+        row["cpu_us_per_frame"]["clients' process"] = round((clients.cpu_s() - client_cpu_s) / frames * 1e6, 1)
     if clients is not None:
         latencies = [(t - ready_s[f]) * 1e3 for per_client in clients.finish() for f, t in per_client if f in ready_s]
         row.update({"latency_ms_p50": _pct(latencies, 50), "latency_ms_p99": _pct(latencies, 99),
@@ -215,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  round {k + 1}: {name}: {row['throughput_fps']} fps"
                       + (f", latency p50 {row['latency_ms_p50']} ms p99 {row['latency_ms_p99']} ms"
                          if "latency_ms_p50" in row else "")
-                      + (f", OSC send p50 {row['osc_send_us_p50']} us" if "osc_send_us_p50" in row else ""),
+                      + (f", OSC send p50 {row['osc_send_us_p50']} us" if "osc_send_us_p50" in row else "")
+                      + f", CPU us/frame {row['cpu_us_per_frame']}, tracker us/frame {row['tracker_us_per_frame']}",
                       file=sys.stderr)
     summary = {}
     base = float(np.median([r["throughput_fps"] for r in rows if r["config"] == "no stream"]))
@@ -223,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         mine = [r for r in rows if r["config"] == name]
         entry = {key: round(float(np.median([r[key] for r in mine])), 3) for key in mine[0]
                  if isinstance(mine[0][key], (int, float)) and key not in ("round",)}
+        for key in ("cpu_us_per_frame", "tracker_us_per_frame"):
+            entry[key] = {k: round(float(np.median([r[key].get(k, 0.0) for r in mine])), 1)
+                          for k in sorted({k for r in mine for k in r[key]})}
         entry["throughput_vs_no_stream_pct"] = round(100.0 * (entry["throughput_fps"] / base - 1.0), 1)
         summary[name] = entry
     print(json.dumps({"frames": args.frames, "rounds": args.rounds, "cpu_count": os.cpu_count(),

@@ -6,8 +6,9 @@ again when the run changes, e.g. the GUI opens another source), then one frame r
 
 Threads: the server runs an asyncio loop in its own thread. The tracker thread only calls stream(result), which
 puts the result into a latest-value slot (app/mailbox.py) and, if no wake-up is pending yet, schedules one on
-the loop; it never waits for the network. On the loop each new result is serialised once and every client's
-sender task is woken; a task sends the newest message when its previous send has finished, so a slow or stalled
+the loop; it never waits for the network. On the loop each new result is serialised once and written at once,
+in one websockets broadcast, to every client that is idle with an empty write buffer; any other client's sender
+task is woken, and a task sends the newest message when its previous send has finished, so a slow or stalled
 client skips frames (its socket buffer and websockets' 32 KiB write buffer are all it ever holds) and never slows
 the tracker or the other clients. A stalled client is closed by the keep-alive ping timeout.
 
@@ -25,9 +26,10 @@ import socket
 import threading
 from importlib import resources
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
+from websockets.protocol import State
 
 from app.errors import InputError
 from app.mailbox import LatestSlot
@@ -60,11 +62,12 @@ def page_html() -> bytes:
 
 
 class _Client:
-    __slots__ = ("connection", "wake", "header_version", "frame_seq", "sent", "skipped")
+    __slots__ = ("connection", "wake", "idle", "header_version", "frame_seq", "sent", "skipped")
 
     def __init__(self, connection: ServerConnection) -> None:
         self.connection = connection
         self.wake = asyncio.Event()
+        self.idle = False          # its sender task waits for a wake-up (no send of its own in progress)
         self.header_version = -1   # the header version this client has; frames follow only the current one
         self.frame_seq = 0
         self.sent = 0
@@ -136,7 +139,8 @@ class WebSocketStream:
     def __call__(self, result: TrackerResult) -> None:
         """The consumer: keep result as the newest; never blocks on the network."""
         self._slot.put(result)
-        self._schedule(self._on_result)
+        if self._clients:   # with no client the loop is not even woken (a new client starts with the next frame)
+            self._schedule(self._on_result)
 
     def attach(self, pipeline) -> None:
         """Use this pipeline's header (provider, model, source, configuration) and receive its results."""
@@ -255,13 +259,17 @@ class WebSocketStream:
             pass
         finally:
             self._clients.discard(client)
+            if not self._clients:
+                self._frame_text = None   # no stale frame for the next client (no result wakes the loop now)
             sender.cancel()
 
     async def _send_loop(self, client: _Client) -> None:
         """Send the header when it is new to this client, then the newest frame; skip what came meanwhile."""
         try:
             while True:
+                client.idle = True
                 await client.wake.wait()
+                client.idle = False
                 client.wake.clear()
                 header = self._header_text
                 if header is not None and client.header_version != self._header_version:
@@ -288,8 +296,23 @@ class WebSocketStream:
             return
         self._frame_text = to_json_line(result_record(result))
         self._frame_seq += 1
+        # A client that is idle, has this run's header and nothing left in its write buffer gets the frame
+        # written now, all of them in one broadcast (the text encoded once, no task switch per client); any
+        # other (behind, or new) is woken and its own task sends the newest frame when its last send is done.
+        direct = []
         for client in self._clients:
-            client.wake.set()
+            connection = client.connection
+            if client.idle and client.frame_seq and client.header_version == self._header_version \
+                    and connection.state is State.OPEN and not connection.transport.get_write_buffer_size():
+                client.skipped += self._frame_seq - client.frame_seq - 1
+                client.frame_seq = self._frame_seq
+                client.sent += 1
+                direct.append(connection)
+            else:
+                client.wake.set()
+        if direct:
+            broadcast(direct, self._frame_text)
+            self.messages_sent += len(direct)
 
     def _publish_header(self, text: str) -> None:
         self._header_text = text
