@@ -164,7 +164,7 @@ class Pipeline:
 
     def _session_meta(self) -> dict:
         info, est = self.source.info, self.tracker.estimator
-        return {"source": {"kind": info.kind, "name": info.name, "live": info.live, "fps": info.fps,
+        return {"source": {"kind": str(info.kind), "name": info.name, "live": info.live, "fps": info.fps,
                            "frame_count": info.frame_count, "device": dict(info.device)},
                 "tracker_config": self.tracker.config.to_dict(), "model": est.model_name,
                 "model_info": _model_info_dict(est.info), "provider": est.provider}

@@ -43,7 +43,7 @@ def result_record(result: TrackerResult, *, pose_only: bool = False) -> dict:
         "frame_number": int(frame.frame_number),
         "timestamp_ms": round(float(frame.timestamp_ms), 3),
         "status": result.status.value,
-        "hand": pose.hand if pose is not None else result.extra.get("hand"),
+        "hand": _plain_str(pose.hand if pose is not None else result.extra.get("hand")),
         "joint_names": list(pose.joint_names) if pose is not None else list(JOINT_NAMES),
         "joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if pose is not None else None,
     }
@@ -75,7 +75,7 @@ def run_header(tracker, source_info) -> dict:
     --stream servers send first (one function, so the two never differ)."""
     est, info = tracker.estimator, source_info
     return header_record(provider=est.provider, model=est.model_path, model_info=json.loads(est.info.to_json()),
-                         source={"kind": info.kind, "name": info.name, "live": info.live,
+                         source={"kind": str(info.kind), "name": info.name, "live": info.live,
                                  "frame_count": info.frame_count, "fps": info.fps},
                          config=tracker.config.to_dict())
 
@@ -97,6 +97,11 @@ def to_json_line(obj: dict) -> str:
         except ValueError:
             pass   # NaN or an infinity: null, through jsonable
     return _COMPACT.encode(jsonable(obj))
+
+
+def _plain_str(value) -> str | None:
+    """A str-valued enum (Hand) as its plain str, so the record stays on the encoder's direct path."""
+    return None if value is None else str(value)
 
 
 def _plain_json(obj) -> bool:
