@@ -176,7 +176,7 @@ def _record_session(directory: str, frames: int, estimator: Estimator) -> None:
     pipeline.stop()
 
 
-def run_config(name: str, session: str, estimator: Estimator) -> dict:
+def run_config(name: str, session: str, estimator: Estimator, speed: float | None = None) -> dict:
     streams, clients, count = None, None, 0
     if name.startswith("ws"):
         streams = open_streams(["ws://127.0.0.1:0"], max_clients=32, log=lambda line: None)
@@ -189,7 +189,7 @@ def run_config(name: str, session: str, estimator: Estimator) -> dict:
         receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         streams = open_streams([f"osc://127.0.0.1:{receiver.getsockname()[1]}"], log=lambda line: None)
     pipeline = Pipeline(SessionSource(session), HandTracker(TrackerConfig(model_path=estimator.model_path),
-                                                            estimator))
+                                                            estimator), speed=speed)
     ready_s: dict[int, float] = {}
     pipeline.add_consumer(lambda r: ready_s.__setitem__(r.frame.index, r.ready_s))
     collector = BenchmarkCollector()
@@ -254,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="runs of every configuration (default 3)")
     p.add_argument("--model", default=DEFAULT_MODEL_PATH)
     p.add_argument("--session", help="replay this session instead of recording a synthetic one")
+    p.add_argument("--speed", type=float, default=None, metavar="X",
+                   help="pace the replay at X times its recorded rate (the synthetic session is 30 fps: 3 = a "
+                        "90 fps camera), every frame still processed; default: as fast as the tracker goes")
     p.add_argument("--client", help=argparse.SUPPRESS)
     p.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)
@@ -271,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict] = []
         for k in range(args.rounds):
             for name in CONFIGS:
-                row = run_config(name, session, estimator)
+                row = run_config(name, session, estimator, args.speed)
                 row["round"] = k
                 rows.append(row)
                 print(f"  round {k + 1}: {name}: {row['throughput_fps']} fps"
