@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
-from app.camera_calibration import CameraCalibration
+from app.camera_calibration import CameraCalibration, load_calibration
 from app.config import (DEFAULT_MODEL_PATH, HANDS, LIVE_SETTINGS, PROVIDERS, Hand, LocaliserConfig, SmoothingConfig,
                         TrackerChange, TrackerConfig)
 from app.errors import InputError, TrackerError
@@ -179,6 +180,7 @@ def source_spec_from_args(args, text: str, calibration: CameraCalibration | None
 
 
 def run_options_from_args(args, spec: SourceSpec | None, calibration: CameraCalibration | None) -> RunOptions:
+    """The run's options (RunOptions checks their combinations); spec None: the source is chosen later."""
     return RunOptions(source=spec, headless=args.headless, output=args.output, record=args.record,
                       max_frames=args.max_frames, realtime=args.realtime, benchmark=args.benchmark,
                       screenshot=args.screenshot, layout=args.layout,
@@ -186,12 +188,8 @@ def run_options_from_args(args, spec: SourceSpec | None, calibration: CameraCali
 
 
 def _check_args(args) -> None:
-    if args.max_frames is not None and args.max_frames < 1:
-        raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
     if args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
-    RunOptions(headless=args.headless, output=args.output, benchmark=args.benchmark, screenshot=args.screenshot,
-               layout=args.layout)   # the combination rules, checked before anything is opened
     for url in args.stream:
         parse_stream_url(url)
     check_max_clients(args.stream_max_clients)
@@ -238,12 +236,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     _check_args(args)
-    calibration = None
-    if args.calibration:
-        from app.camera_calibration import load_calibration
-
-        calibration = load_calibration(args.calibration)
+    calibration = load_calibration(args.calibration) if args.calibration else None
     config = config_from_args(args, calibration)
+    options = run_options_from_args(args, None, calibration)   # checked before anything is opened
     streams = None
     if args.stream:   # bound before anything slow, so a port in use fails at once
         from app.streaming import open_streams
@@ -251,7 +246,7 @@ def _run(args) -> int:
         streams = open_streams(args.stream, args.stream_max_clients)
     try:
         spec = source_spec_from_args(args, choose_source(args.source), calibration, config.hand)
-        options = run_options_from_args(args, spec, calibration)
+        options = replace(options, source=spec)
         from app.sources.factory import open_source
 
         source = open_source(spec)
