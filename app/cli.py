@@ -173,10 +173,10 @@ def source_spec_from_args(args, text: str, calibration: CameraCalibration | None
     if spec.kind == SourceKind.SYNTHETIC:
         # The synthetic hand runs live-like in the GUI and frame-exact headless unless --realtime; headless with
         # --max-frames renders exactly that many frames.
-        return spec.with_changes(realtime=bool(args.realtime or not args.headless),
-                                 frame_count=args.max_frames if args.headless else None)
+        return replace(spec, realtime=bool(args.realtime or not args.headless),
+                       frame_count=args.max_frames if args.headless else None)
     # Recordings are paced by the pipeline (--realtime, or the GUI's speed control), never by the source itself.
-    return spec.with_changes(realtime=False)
+    return replace(spec, realtime=False)
 
 
 def run_options_from_args(args, spec: SourceSpec | None, calibration: CameraCalibration | None) -> RunOptions:

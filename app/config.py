@@ -240,10 +240,9 @@ class TrackerConfig:
         """The crop cube in use: the configured one, else the model's own (its metadata)."""
         return float(self.cube_mm) if self.cube_mm is not None else float(model_cube_mm)
 
-    def live_values(self, model_cube_mm: float | None = None) -> dict:
-        """The live settings in force, by LIVE_SETTINGS key (cube_mm: the effective cube when the model's is
-        given, else the configured one, which may be None)."""
-        cube = self.effective_cube_mm(model_cube_mm) if model_cube_mm is not None else self.cube_mm
+    def live_values(self, model_cube_mm: float) -> dict:
+        """The live settings in force, by LIVE_SETTINGS key (cube_mm: the effective one, given the model's)."""
+        cube = self.effective_cube_mm(model_cube_mm)
         s, loc = self.smoothing, self.localiser
         return {"hand": self.hand, "smoothing_enabled": s.enabled, "min_cutoff_hz": s.min_cutoff_hz,
                 "beta": s.beta, "d_cutoff_hz": s.d_cutoff_hz, "near_mm": loc.near_mm, "far_mm": loc.far_mm,

@@ -14,7 +14,7 @@ from tests.cli_runs import run_tracker
 
 
 def test_every_default_lies_inside_its_range_and_every_live_setting_is_a_config_field():
-    values = TrackerConfig(cube_mm=DEFAULT_CUBE_MM).live_values()
+    values = TrackerConfig().live_values(DEFAULT_CUBE_MM)
     assert set(values) == set(LIVE_SETTINGS)
     for key, setting in LIVE_SETTINGS.items():
         assert check_setting(key, values[key]) == values[key], key

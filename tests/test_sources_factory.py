@@ -115,3 +115,11 @@ def test_depth_scale_precedence_command_line_then_calibration_then_stream(tmp_pa
     png_cal = CameraCalibration(intrinsics=Intrinsics(32, 24, 29.0, 29.0, 16.0, 12.0), depth_unit_mm=0.125)
     assert _open(tmp_path / "d.png", calibration=png_cal).intrinsics.depth_unit_mm == 0.125
     assert _open(tmp_path / "d.png", calibration=png_cal, depth_unit_mm=0.5).intrinsics.depth_unit_mm == 0.5
+
+
+def test_synthetic_input_takes_the_command_lines_camera_or_refuses_a_bare_depth_scale():
+    source = _open("synthetic", intrinsics_text="300,300,319.5,239.5", depth_unit_mm=0.5, hand="left")
+    assert source.intrinsics == Intrinsics(640, 480, 300.0, 300.0, 319.5, 239.5, 0.5) and source.hand == "left"
+    assert _open("synthetic").intrinsics.fx == 385.0                         # the D435-like default
+    with pytest.raises(InputError, match="--depth-scale with synthetic input needs --intrinsics"):
+        _open("synthetic", depth_unit_mm=0.5)

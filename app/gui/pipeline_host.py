@@ -263,11 +263,10 @@ class PipelineHost(QtCore.QObject):
 
     # ---- tracker settings --------------------------------------------------------------------------------
     def config_values(self) -> dict:
-        """The live settings in force (LIVE_SETTINGS keys), cube_mm the one in use."""
-        cube = self.model_cube_mm()
-        values = self.config.live_values()
-        values["cube_mm"] = cube if cube is not None else self.config.localiser.cube_mm
-        return values
+        """The live settings in force (LIVE_SETTINGS keys), cube_mm the one in use (before the model is loaded:
+        the configured one, else the default)."""
+        model_cube = self.estimator.info.cube_mm if self.estimator is not None else self.config.localiser.cube_mm
+        return self.config.live_values(model_cube)
 
     def update_tracker(self, change: TrackerChange) -> bool:
         """Apply a live change (and keep it for the next pipeline); False with error emitted if refused."""

@@ -82,15 +82,11 @@ def _synthetic(spec: SourceSpec) -> FrameSource:
     cal = spec.calibration
     base = cal.intrinsics if cal is not None and cal.intrinsics is not None else D435_LIKE
     overrides = camera_overrides(spec, base.width, base.height)
-    intrinsics = None
-    if overrides is not None and (overrides.intrinsics is not None or overrides.depth_unit_mm is not None):
-        if overrides.intrinsics is None:
-            raise InputError("--depth-scale with synthetic input needs --intrinsics (or a calibration with "
-                              "intrinsics) too")
-        intrinsics = overrides.resolve_intrinsics(None)
-    kwargs = {"hand": spec.hand, "frame_count": spec.frame_count}
-    if intrinsics is not None:
-        kwargs["intrinsics"] = intrinsics
+    if overrides is not None and overrides.intrinsics is None and overrides.depth_unit_mm is not None:
+        raise InputError("--depth-scale with synthetic input needs --intrinsics (or a calibration with "
+                         "intrinsics) too")
+    intrinsics = overrides.resolve_intrinsics(None) if overrides is not None and overrides.intrinsics else None
+    kwargs = {"hand": spec.hand, "frame_count": spec.frame_count, "intrinsics": intrinsics}   # None: D435-like
     if spec.realtime is not None:
         kwargs["realtime"] = bool(spec.realtime)
     return SyntheticSource(**kwargs)

@@ -12,7 +12,7 @@ library only (nothing is opened here; rs_index is plain Python).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.camera_calibration import CameraCalibration
@@ -84,12 +84,6 @@ class SourceSpec:
         if text in (SourceKind.REALSENSE, SourceKind.SYNTHETIC):
             return SourceSpec(SourceKind(text), **options)
         return SourceSpec(classify_path(text), path=text, **options)
-
-    def with_changes(self, **changes) -> "SourceSpec":
-        return replace(self, **changes)
-
-    def describe(self) -> str:
-        return str(self.kind) if not self.kind.is_file else f"{self.kind} {self.path}"
 
 
 def classify_path(text: str) -> SourceKind:
