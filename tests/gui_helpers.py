@@ -93,3 +93,12 @@ def make_result(index: int = 0, joints_mm: np.ndarray | None = None, status: Tra
                     confidence=readonly(np.linspace(0.5, 0.95, NUM_JOINTS)), hand="right",
                     joint_names=JOINT_NAMES)
     return TrackerResult(frame, status, location, geom, crop, pose, timings, ready_s=arrival_s + 0.01)
+
+
+def shown(qtbot, widget, width: int, height: int):
+    """The widget at width x height px, shown and exposed (closed by qtbot at the test's end)."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

@@ -29,10 +29,7 @@ def gl(qapp):
 @pytest.fixture
 def view(qtbot, gl):
     widget = SkeletonView()
-    qtbot.addWidget(widget)
-    widget.resize(640, 480)
-    widget.show()
-    qtbot.waitExposed(widget)
+    h.shown(qtbot, widget, 640, 480)
     return widget
 
 

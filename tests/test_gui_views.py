@@ -78,10 +78,7 @@ def test_depth_view_says_why_there_is_no_pose(qtbot):
 
 def test_clicking_a_joint_in_the_depth_view_selects_it(qtbot, result):
     view = DepthView()
-    qtbot.addWidget(view)
-    view.resize(640, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    h.shown(qtbot, view, 640, 480)
     view.show_result(result)
     target = JOINT_INDEX["ring_tip"]
     pos = view.joint_screen_pos(target)
@@ -121,10 +118,7 @@ def test_weight_grid_fills_its_panel(qtbot, result):
     # The panel shapes the window gives the grid (standard layout, resized windows, the presentation layout).
     for size in ((700, 320), (420, 520), (600, 300), (520, 520), (900, 260)):
         grid = WeightGrid()
-        qtbot.addWidget(grid)
-        grid.resize(*size)
-        grid.show()
-        qtbot.waitExposed(grid)
+        h.shown(qtbot, grid, *size)
         box = grid.grid_rect()
         w, h = size
         assert box.width() >= 0.9 * w or box.height() >= 0.9 * h, size   # one side fills the panel
@@ -141,10 +135,7 @@ def test_weight_grid_fills_its_panel(qtbot, result):
 
 def test_weight_labels_stay_apart_with_and_without_maps(qtbot, result):
     view = WeightsView()
-    qtbot.addWidget(view)
-    view.resize(700, 320)
-    view.show()
-    qtbot.waitExposed(view)
+    h.shown(qtbot, view, 700, 320)
     for shown in (None, result):   # no result yet (an error state) and with maps
         if shown is not None:
             view.show_result(shown)
@@ -197,10 +188,7 @@ def test_vote_arrows_start_at_the_heaviest_pixels_and_follow_the_offsets(result)
 
 def test_clicking_a_weight_cell_selects_its_joint(qtbot, result):
     view = WeightsView()
-    qtbot.addWidget(view)
-    view.resize(700, 320)
-    view.show()
-    qtbot.waitExposed(view)
+    h.shown(qtbot, view, 700, 320)
     view.show_result(result)
     target = JOINT_INDEX["pinky_dip"]
     with qtbot.waitSignal(view.joint_clicked, timeout=2000) as signal:

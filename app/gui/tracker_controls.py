@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from app.config import LIVE_SETTINGS, Hand, TrackerChange
-from app.errors import InputError
 from app.gui import theme
 
 SMOOTHING_KEYS = ("min_cutoff_hz", "beta", "d_cutoff_hz")
@@ -123,8 +122,4 @@ class TrackerControls(QtWidgets.QWidget):
     def _emit(self, key: str, value) -> None:
         if self._quiet:
             return
-        try:
-            change = TrackerChange.of(**{key: value})
-        except InputError:   # cannot happen through the widgets (their ranges are the settings'); never emit one
-            return
-        self.changed.emit(change)
+        self.changed.emit(TrackerChange.of(**{key: value}))   # the fields' ranges are the settings': valid
