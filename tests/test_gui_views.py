@@ -120,17 +120,17 @@ def test_weight_grid_fills_its_panel(qtbot, result):
         grid = WeightGrid()
         h.shown(qtbot, grid, *size)
         box = grid.grid_rect()
-        w, h = size
-        assert box.width() >= 0.9 * w or box.height() >= 0.9 * h, size   # one side fills the panel
-        if 0.5 <= w / h <= 2.5:   # square cells in a 6 x 4 grid cannot fill a strip
-            assert box.width() * box.height() >= 0.6 * w * h, size
-        assert box.left() >= -0.5 and box.top() >= -0.5 and box.right() <= w + 0.5 and box.bottom() <= h + 0.5
+        w, ht = size
+        assert box.width() >= 0.9 * w or box.height() >= 0.9 * ht, size   # one side fills the panel
+        if 0.5 <= w / ht <= 2.5:   # square cells in a 6 x 4 grid cannot fill a strip
+            assert box.width() * box.height() >= 0.6 * w * ht, size
+        assert box.left() >= -0.5 and box.top() >= -0.5 and box.right() <= w + 0.5 and box.bottom() <= ht + 0.5
         cells = list(grid.cell_rects.values())
-        assert len(cells) == NUM_JOINTS and min(c.width() for c in cells) > 0.12 * min(w, h)
+        assert len(cells) == NUM_JOINTS and min(c.width() for c in cells) > 0.12 * min(w, ht)
         grid.set_joints(finger_joints_of(JOINT_INDEX["ring_dip"]))   # the presentation layout: one finger
         assert sorted(grid.cell_rects) == list(FINGER_JOINTS[3])
         box = grid.grid_rect()
-        assert box.width() >= 0.9 * w or box.height() >= 0.9 * h, size
+        assert box.width() >= 0.9 * w or box.height() >= 0.9 * ht, size
 
 
 def test_weight_labels_stay_apart_with_and_without_maps(qtbot, result):
