@@ -170,16 +170,25 @@ def _free_shoulder(rng: np.random.Generator, hand: HandGeometry) -> np.ndarray:
     return hand.elbow_mm + best * rng.uniform(260.0, 320.0)
 
 
+def cast_torso(canvas: DepthCanvas, torso_spheres: np.ndarray) -> None:
+    """A rounded slab from its 4 x 4 corners (centre mm, radius mm), labelled background."""
+    canvas.sphere_mesh(torso_spheres, np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]]),
+                       np.array([[0, 1, 2], [0, 2, 3]]), LABEL_BACKGROUND)
+
+
+def cast_upper_arm(canvas: DepthCanvas, hand: HandGeometry, shoulder_mm: np.ndarray) -> None:
+    """The upper arm from the hand's elbow to the shoulder. It is part of the person, labelled as background
+    (only the hand counts as skin for the noise)."""
+    elbow_radius = float(hand.spheres[-1, 3]) + 2.0
+    arm = np.array([[*hand.elbow_mm, elbow_radius], [*shoulder_mm, 1.5 * elbow_radius]])
+    canvas.sphere_mesh(arm, np.array([[0, 1]]), np.zeros((0, 3), np.int64), LABEL_BACKGROUND)
+
+
 def cast_backdrop(canvas: DepthCanvas, backdrop: Backdrop, hand: HandGeometry) -> None:
     """Cast the backdrop (and the upper arm from the hand's elbow to the shoulder) into the canvas."""
-    no_triangles = np.zeros((0, 3), np.int64)
     if backdrop.torso_spheres is not None:
-        canvas.sphere_mesh(backdrop.torso_spheres, np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]]),
-                           np.array([[0, 1, 2], [0, 2, 3]]), LABEL_BACKGROUND)
-    # The upper arm is part of the person, labelled as background (only the hand counts as skin for noise).
-    elbow_radius = float(hand.spheres[-1, 3]) + 2.0
-    arm = np.array([[*hand.elbow_mm, elbow_radius], [*backdrop.shoulder_mm, 1.5 * elbow_radius]])
-    canvas.sphere_mesh(arm, np.array([[0, 1]]), no_triangles, LABEL_BACKGROUND)
+        cast_torso(canvas, backdrop.torso_spheres)
+    cast_upper_arm(canvas, hand, backdrop.shoulder_mm)
     if backdrop.table is not None:
         canvas.plane(backdrop.table[0], backdrop.table[1], LABEL_BACKGROUND, max_depth_mm=8000.0)
     if backdrop.wall is not None:
@@ -258,7 +267,15 @@ def finish_frame(rng: np.random.Generator, canvas: DepthCanvas, hand: HandGeomet
     if handedness == Hand.LEFT:
         depth, label = depth[:, ::-1], label[:, ::-1]
         joints[:, 0] = -joints[:, 0]
-    clean = np.where(depth < np.inf, depth, np.float32(0.0))
+    raw, clean_raw = sensor_frame(rng, depth, label, intr, noise)
+    return SceneSample(raw, intr, joints, handedness, clean_raw)
+
+
+def sensor_frame(rng: np.random.Generator, depth_mm: np.ndarray, label: np.ndarray, intr: Intrinsics,
+                 noise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A cast canvas's depth (mm, inf = nothing) and labels -> (raw, clean raw): uint16 depth units with and
+    without the sensor noise (noise False: the same frame twice)."""
+    clean = np.where(depth_mm < np.inf, depth_mm, np.float32(0.0))
     clean_raw = mm_to_depth_raw(clean, intr)
     raw = apply_sensor_noise(clean, label, intr, rng) if noise else clean_raw.copy()
-    return SceneSample(raw, intr, joints, handedness, clean_raw)
+    return raw, clean_raw

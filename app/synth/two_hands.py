@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.camera import Intrinsics, mm_to_depth_raw, project_mm_to_px, unproject_px_to_mm
+from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
 from app.config import Hand
 from app.errors import InputError
 from app.synth.hand_model import HandGeometry, hand_geometry, sample_shape
-from app.synth.noise import LABEL_HAND, apply_sensor_noise
+from app.synth.noise import LABEL_HAND
 from app.synth.poses import sample_pose
 from app.synth.raycast import DepthCanvas
-from app.synth.scene import LABEL_BACKGROUND, random_intrinsics, random_rotation
+from app.synth.scene import (LABEL_BACKGROUND, cast_torso, cast_upper_arm, random_intrinsics, random_rotation,
+                             sensor_frame)
 
 TWO_HAND_ARRANGEMENTS = ("apart", "close", "front", "crossed")
 _SEPARATION_MM = {"apart": (150.0, 400.0), "close": (90.0, 150.0), "front": (20.0, 80.0), "crossed": (150.0, 350.0)}
@@ -103,12 +104,6 @@ def _hand_centres(rng: np.random.Generator, intr: Intrinsics, arrangement: str,
     return right, left
 
 
-def _upper_arm(canvas: DepthCanvas, hand: HandGeometry, shoulder_mm: np.ndarray) -> None:
-    radius = float(hand.spheres[-1, 3]) + 2.0
-    arm = np.array([[*hand.elbow_mm, radius], [*shoulder_mm, 1.5 * radius]])
-    canvas.sphere_mesh(arm, np.array([[0, 1]]), np.zeros((0, 3), np.int64), LABEL_BACKGROUND)
-
-
 def render_two_hands(rng: np.random.Generator, intrinsics: Intrinsics | None = None, arrangement: str | None = None,
                      noise: bool = True, background: bool = True,
                      distance_range_mm: tuple[float, float] = (300.0, 700.0),
@@ -138,21 +133,17 @@ def render_two_hands(rng: np.random.Generator, intrinsics: Intrinsics | None = N
     for geom in (right, left):
         canvas.sphere_mesh(geom.spheres, geom.cones, geom.triangles, LABEL_HAND)
     if background:
-        _upper_arm(canvas, right, right_shoulder)
-        _upper_arm(canvas, left, left_shoulder)
+        cast_upper_arm(canvas, right, right_shoulder)
+        cast_upper_arm(canvas, left, left_shoulder)
         corners = np.array([chest + [-190.0, -20.0, 40.0], chest + [190.0, -20.0, 40.0],
                             chest + [200.0, 520.0, 70.0], chest + [-200.0, 520.0, 70.0]])
         torso = np.concatenate([corners, np.full((4, 1), rng.uniform(70.0, 110.0))], axis=1)
-        canvas.sphere_mesh(torso, np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]]), np.array([[0, 1, 2], [0, 2, 3]]),
-                           LABEL_BACKGROUND)
+        cast_torso(canvas, torso)
         normal = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), -1.0])
         normal /= np.linalg.norm(normal)
         canvas.plane(normal, float(normal[2]) * (float(chest[2]) + rng.uniform(400.0, 2500.0)), LABEL_BACKGROUND,
                      max_depth_mm=10000.0)
-    depth, label = canvas.depth, canvas.label
-    clean = np.where(depth < np.inf, depth, np.float32(0.0))
-    clean_raw = mm_to_depth_raw(clean, intr)
-    raw = apply_sensor_noise(clean, label, intr, rng) if noise else clean_raw.copy()
+    raw, clean_raw = sensor_frame(rng, canvas.depth, canvas.label, intr, noise)
     hands = tuple(HandTruth(h, g.joints_mm.copy(), tuple(float(c) for c in project_mm_to_px(g.joints_mm.mean(axis=0),
                                                                                              intr)))
                   for h, g in ((Hand.RIGHT, right), (Hand.LEFT, left)))
