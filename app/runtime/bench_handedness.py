@@ -16,8 +16,11 @@ import argparse
 import json
 import sys
 
+from dataclasses import replace
+
 import numpy as np
 
+from app.camera import depth_to_mm
 from app.config import DEFAULT_MODEL_PATH, Hand, TrackerConfig
 from app.synth.scene import SceneConfig, render_scene
 from app.tracking.estimator import Estimator
@@ -29,13 +32,13 @@ def measure(frames: int, seed: int, model_path: str = DEFAULT_MODEL_PATH) -> dic
     estimator = Estimator(model_path, "cpu", 1)
     trackers = {h: HandTracker(TrackerConfig(model_path=model_path, hand=h, min_confidence=0.0), estimator)
                 for h in Hand}
-    localiser = HandLocaliser(trackers[Hand.RIGHT].config.localiser)
+    localiser = HandLocaliser(replace(trackers[Hand.RIGHT].config.localiser, cube_mm=trackers[Hand.RIGHT].cube_mm))
     right_votes = {"confidence": [], "peak": [], "error oracle": []}
     truth: list[bool] = []
     for i in range(frames):
         hand = Hand.LEFT if i % 2 else Hand.RIGHT
         sample = render_scene(np.random.default_rng([seed, i]), None, SceneConfig(hand=hand))
-        depth = sample.depth_raw.astype(np.float32) * np.float32(sample.intrinsics.depth_unit_mm)
+        depth = depth_to_mm(sample.depth_raw, sample.intrinsics)
         location = localiser.locate(depth, sample.intrinsics)
         if location.centre_uvz is None:
             continue
