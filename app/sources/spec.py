@@ -7,7 +7,7 @@ is the one function that opens it.
 
 Camera parameters follow one precedence rule (app/camera_calibration.py): the command line (intrinsics_text,
 depth_unit_mm) over the calibration file over the stream's own. Imports app foundation and the standard
-library only (nothing is opened here; rs_index is plain Python).
+library, app.recording's session test and rs_index (plain Python) only; nothing is opened here.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 from app.camera_calibration import CameraCalibration
 from app.config import Hand, parse_hand
 from app.errors import InputError
+from app.recording.reader import is_session
 from app.sources.rs_index import RECORDING_SUFFIXES
 
 SPEC_HELP = ("'realsense', 'synthetic', a session folder, a .bag/.db3 recording, a 16-bit depth .png or a folder "
@@ -88,8 +89,6 @@ class SourceSpec:
 
 def classify_path(text: str) -> SourceKind:
     """The file kind a path holds; InputError (one line) when there is nothing usable."""
-    from app.recording.reader import is_session   # the session format's own test
-
     if not text:
         raise InputError(f"no input given: expected {SPEC_HELP}")
     path = Path(text).expanduser()
