@@ -31,7 +31,7 @@ from app.recording.format import jsonable
 from app.runtime.records import JsonlWriter, _plain_json, result_record, run_header, to_json_line
 from app.streaming import open_streams, reach_warning
 from app.streaming.osc import osc_bundle, osc_messages, python_osc_bundle
-from app.streaming.targets import DEFAULT_MAX_CLIENTS, is_loopback, parse_stream_url
+from app.streaming.targets import DEFAULT_MAX_CLIENTS, STREAM_PROCESS_NICE, is_loopback, parse_stream_url
 from app.streaming.websocket import page_html
 from app.tracking.tracker import HandTracker
 from tests.browser import Browser, find_chromium
@@ -255,6 +255,77 @@ def test_a_new_run_sends_its_header_before_its_frames(estimator, depths, ws_stre
                     break
 
 
+def test_the_stream_process_yields_builds_nothing_without_clients_and_outlives_no_tracker(estimator, depths):
+    streams = open_streams(["ws://127.0.0.1:0"], log=lambda line: None)
+    child = streams.process.pid
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0)
+                                                             + STREAM_PROCESS_NICE)
+        pipeline = make_pipeline(estimator, depths)
+        streams.attach(pipeline)
+        pipeline.start()
+        assert pipeline.wait_finished(30)
+        pipeline.stop()
+        assert streams.results == 0     # nobody connected: no record was built, nothing crossed to the process
+        with connect(ws_url(streams), compression=None) as ws:
+            assert recv_json(ws)["header"]                 # the last run's header, on connect
+            assert wait_until(lambda: streams._demand[0] == 1)
+            pipeline = make_pipeline(estimator, depths)
+            streams.attach(pipeline)
+            assert recv_json(ws)["header"]                 # this run's
+            pipeline.start()
+            assert "frame" in recv_json(ws)
+            assert pipeline.wait_finished(30)
+            pipeline.stop()
+        assert streams.results >= 1
+    finally:
+        streams.close()
+    assert streams.process.returncode == 0
+
+
+def test_the_stream_process_ends_with_the_tracker_s_process_even_killed():
+    script = ("import os, sys, time; from app.streaming import open_streams; "
+              "s = open_streams(['ws://127.0.0.1:0'], log=lambda line: None); "
+              "print(s.process.pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=ENV, stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+        parent.kill()                                   # no close(), no atexit: the channel's end alone
+        parent.wait(10)
+        assert wait_until(lambda: not _alive(child), 10)
+    finally:
+        parent.kill()
+
+
+def test_tracking_goes_on_with_one_warning_when_the_stream_process_dies(estimator, depths):
+    lines = []
+    streams = open_streams(["ws://127.0.0.1:0"], log=lines.append)
+    try:
+        with connect(ws_url(streams), compression=None):
+            assert wait_until(lambda: streams._demand[0] == 1)
+            streams.process.kill()
+            streams.process.wait(10)
+            pipeline = make_pipeline(estimator, depths, repeats=2)
+            pipeline.add_consumer(streams)
+            pipeline.start()
+            assert pipeline.wait_finished(30)
+            pipeline.stop()
+            assert pipeline.stats().frames_processed == 2 * len(depths)
+    finally:
+        streams.close()
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert len(warnings) == 1 and "stream process has ended" in warnings[0]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 # ---- OSC ----------------------------------------------------------------------------------------------------
 def test_osc_bundles_reach_a_python_osc_server(estimator, depths, tmp_path):
     received = []
@@ -382,14 +453,6 @@ def test_osc_bundle_bytes_are_python_osc_s_for_every_layout(records):
         assert osc_bundle(record) == python_osc_bundle(record)
     parsed = {m.address: m.params for m in OscBundle(osc_bundle(damaged(posed)))}
     assert np.isnan(parsed["/hand/right/confidence"][0]) and parsed["/hand/right/joint/wrist"][1] == float("inf")
-
-
-def test_the_osc_stream_s_pose_only_record_is_the_full_record_s_fields_and_bundle(results):
-    for result in results:
-        full, short = result_record(result), result_record(result, pose_only=True)
-        assert set(full) - set(short) == {"joints_xyz_raw_mm", "joints_uv_px", "centre_uvz"}
-        assert {k: full[k] for k in short} == short
-        assert osc_bundle(short) == osc_bundle(full) == python_osc_bundle(full)
 
 
 def test_osc_bundle_refuses_what_python_osc_refuses():

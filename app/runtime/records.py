@@ -33,31 +33,27 @@ def _rounded(a, digits: int):
     return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
 
 
-def result_record(result: TrackerResult, *, pose_only: bool = False) -> dict:
-    """The JSONL/recording record of one result (see the module docstring for the fields). pose_only: without
-    joints_xyz_raw_mm, joints_uv_px, centre_uvz and gt_xyz_mm (what the OSC stream sends, at half the cost);
-    the fields it has are the full record's, value for value."""
+def result_record(result: TrackerResult) -> dict:
+    """The JSONL/recording record of one result (see the module docstring for the fields)."""
     frame, pose = result.frame, result.pose
+    posed = pose is not None
     record = {
         "frame": int(frame.index),
         "frame_number": int(frame.frame_number),
         "timestamp_ms": round(float(frame.timestamp_ms), 3),
         "status": result.status.value,
-        "hand": _plain_str(pose.hand if pose is not None else result.extra.get("hand")),
-        "joint_names": list(pose.joint_names) if pose is not None else list(JOINT_NAMES),
-        "joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if pose is not None else None,
+        "hand": _plain_str(pose.hand if posed else result.extra.get("hand")),
+        "joint_names": list(pose.joint_names) if posed else list(JOINT_NAMES),
+        "joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if posed else None,
+        "joints_xyz_raw_mm": _rounded(pose.joints_xyz_raw_mm, 2) if posed else None,
+        "joints_uv_px": _rounded(pose.joints_uv_px, 2) if posed else None,
+        "confidence": _rounded(pose.confidence, 4) if posed else None,
+        "overall_confidence": round(float(result.extra.get("confidence", math.nan)), 4) if posed else None,
+        "centre_uvz": (_rounded(result.location.centre_uvz, 2) if result.location.centre_uvz is not None
+                       else None),
+        "timings_ms": result.timings.as_dict(),
     }
-    if not pose_only:
-        record["joints_xyz_raw_mm"] = _rounded(pose.joints_xyz_raw_mm, 2) if pose is not None else None
-        record["joints_uv_px"] = _rounded(pose.joints_uv_px, 2) if pose is not None else None
-    record["confidence"] = _rounded(pose.confidence, 4) if pose is not None else None
-    record["overall_confidence"] = (round(float(result.extra.get("confidence", math.nan)), 4)
-                                    if pose is not None else None)
-    if not pose_only:
-        record["centre_uvz"] = (_rounded(result.location.centre_uvz, 2)
-                                if result.location.centre_uvz is not None else None)
-    record["timings_ms"] = result.timings.as_dict()
-    if frame.gt_xyz_mm is not None and not pose_only:
+    if frame.gt_xyz_mm is not None:
         record["gt_xyz_mm"] = _rounded(frame.gt_xyz_mm, 2)
     return record
 

@@ -10,12 +10,13 @@ configurations alternate within each round so a busy machine affects them alike.
 process (like real ones: they do not share the tracker's interpreter); each stamps every message with
 time.perf_counter() on receipt (CLOCK_MONOTONIC, the same clock as the tracker's TrackerResult.ready_s), so
 latency = receipt - ready_s per frame. The stalled client completes the handshake and never reads again.
-Memory: this process's resident set, sampled every 50 ms; "growth" is RSS at the end minus RSS at half-way.
-CPU, per frame: what each of this process's threads ran (/proc schedstat: the tracker, the capture thread that
-decodes the replayed PNGs, the stream's own thread, ...) and what the clients' process used, since on a 2-core
-machine the replay alone keeps both cores busy and every microsecond a stream or a client spends is taken from
-the tracker or the capture thread; and the tracker thread's wall time per frame split into running, waiting
-for a core, and blocked (the GIL, or the next frame). The sampler's own reads of /proc are in every
+Memory: this process's and the stream process's resident sets, sampled every 50 ms; "growth" is RSS at the end
+minus RSS at half-way. CPU, per frame: what each of this process's threads ran (/proc schedstat: the tracker,
+the capture thread that decodes the replayed PNGs, ...), what the stream process (app/streaming/server.py) and
+the clients' process used, since on a 2-core machine the replay alone keeps both cores busy and every
+microsecond a stream or a client spends is taken from the tracker or the capture thread unless it yields
+(--stream-nice); and the tracker thread's wall time per frame split into running, waiting for a core, and
+blocked (the GIL, or the next frame). The sampler's own reads of /proc are in every
 configuration alike ('sampler').
 Prints one JSON object (medians over rounds, and every round). Imports app code, websockets and the
 standard library.
@@ -42,6 +43,7 @@ from app.runtime.benchmark import BenchmarkCollector
 from app.runtime.pipeline import Pipeline
 from app.sources.session import SessionSource
 from app.streaming import open_streams
+from app.streaming.targets import STREAM_PROCESS_NICE
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
 
@@ -122,9 +124,11 @@ class _RssSampler(threading.Thread):
     for a core (/proc schedstat, ns) while sampled: the last value seen minus the first, so threads that end
     before the sampler stops are counted too."""
 
-    def __init__(self) -> None:
+    def __init__(self, other_pid: int | None = None) -> None:
         super().__init__(name="sampler", daemon=True)
         self.samples: list[float] = []
+        self.other_pid = other_pid         # the stream process, if any: its RSS too
+        self.other_samples: list[float] = []
         self._first: dict[int, tuple[float, float]] = {}
         self._last: dict[int, tuple[str, float, float]] = {}
         self._halt = threading.Event()
@@ -134,6 +138,12 @@ class _RssSampler(threading.Thread):
         while not self._halt.is_set():
             with open("/proc/self/statm") as f:
                 self.samples.append(int(f.read().split()[1]) * self._page / 2**20)
+            if self.other_pid is not None:
+                try:
+                    with open(f"/proc/{self.other_pid}/statm") as f:
+                        self.other_samples.append(int(f.read().split()[1]) * self._page / 2**20)
+                except OSError:
+                    pass
             names = {t.native_id: t.name for t in threading.enumerate()}
             for tid in map(int, os.listdir("/proc/self/task")):
                 try:
@@ -144,12 +154,12 @@ class _RssSampler(threading.Thread):
                 # a thread already there at the first sample counts from then, one that started later from 0
                 self._first.setdefault(tid, (0.0, 0.0) if self.samples[1:] else (ran_s, waited_s))
                 name = names.get(tid, self._last.get(tid, ("other",))[0])   # 'other': not Python's (onnxruntime's)
-                self._last[tid] = ("stream" if name.startswith("stream-") else name, ran_s, waited_s)
+                self._last[tid] = (name, ran_s, waited_s)
             self._halt.wait(0.05)
 
     def by_thread(self) -> dict[str, tuple[float, float]]:
-        """(seconds run, seconds waited for a core) per thread name: 'tracker', 'capture', 'stream' (the
-        stream's own thread), 'MainThread', 'other' (threads Python did not start), ..."""
+        """(seconds run, seconds waited for a core) per thread name: 'tracker', 'capture', 'MainThread',
+        'other' (threads Python did not start), ..."""
         out: dict[str, tuple[float, float]] = {}
         for tid, (name, ran_s, waited_s) in self._last.items():
             ran0, waited0 = self._first[tid]
@@ -161,8 +171,13 @@ class _RssSampler(threading.Thread):
         self._halt.set()
         self.join()
         s = self.samples or [0.0]
-        return {"rss_start_mb": round(s[0], 1), "rss_max_mb": round(max(s), 1), "rss_end_mb": round(s[-1], 1),
-                "rss_growth_second_half_mb": round(s[-1] - s[len(s) // 2], 1)}
+        row = {"rss_start_mb": round(s[0], 1), "rss_max_mb": round(max(s), 1), "rss_end_mb": round(s[-1], 1),
+               "rss_growth_second_half_mb": round(s[-1] - s[len(s) // 2], 1)}
+        if self.other_samples:
+            o = self.other_samples
+            row.update({"stream_process_rss_end_mb": round(o[-1], 1),
+                        "stream_process_rss_growth_second_half_mb": round(o[-1] - o[len(o) // 2], 1)})
+        return row
 
 
 def _record_session(directory: str, frames: int, estimator: Estimator) -> None:
@@ -176,10 +191,11 @@ def _record_session(directory: str, frames: int, estimator: Estimator) -> None:
     pipeline.stop()
 
 
-def run_config(name: str, session: str, estimator: Estimator, speed: float | None = None) -> dict:
+def run_config(name: str, session: str, estimator: Estimator, speed: float | None = None,
+               stream_nice: int = STREAM_PROCESS_NICE) -> dict:
     streams, clients, count = None, None, 0
     if name.startswith("ws"):
-        streams = open_streams(["ws://127.0.0.1:0"], max_clients=32, log=lambda line: None)
+        streams = open_streams(["ws://127.0.0.1:0"], max_clients=32, log=lambda line: None, nice=stream_nice)
         count = {"ws, 0 clients": 0, "ws, 1 client": 1}.get(name, 16)
         if count:
             clients = _ClientProcess(streams.streams[0].url, count, 1 if "stalled" in name else 0)
@@ -187,7 +203,8 @@ def run_config(name: str, session: str, estimator: Estimator, speed: float | Non
         receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)   # a listener, so nothing is refused
         receiver.bind(("127.0.0.1", 0))
         receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-        streams = open_streams([f"osc://127.0.0.1:{receiver.getsockname()[1]}"], log=lambda line: None)
+        streams = open_streams([f"osc://127.0.0.1:{receiver.getsockname()[1]}"], log=lambda line: None,
+                               nice=stream_nice)
     pipeline = Pipeline(SessionSource(session), HandTracker(TrackerConfig(model_path=estimator.model_path),
                                                             estimator), speed=speed)
     ready_s: dict[int, float] = {}
@@ -196,9 +213,10 @@ def run_config(name: str, session: str, estimator: Estimator, speed: float | Non
     pipeline.add_consumer(collector)
     if streams is not None:
         streams.attach(pipeline)
-    sampler = _RssSampler()
+    sampler = _RssSampler(streams.process.pid if streams is not None else None)
     sampler.start()
     client_cpu_s = clients.cpu_s() if clients is not None else 0.0
+    stream_cpu_s = _process_cpu_s(streams.process.pid) if streams is not None else 0.0
     pipeline.start()
     pipeline.wait_finished(None)
     pipeline.stop()
@@ -217,21 +235,23 @@ def run_config(name: str, session: str, estimator: Estimator, speed: float | Non
     row["tracker_us_per_frame"] = {"running": round(ran / frames * 1e6, 1),
                                    "waiting_for_a_core": round(waited / frames * 1e6, 1),
                                    "blocked": round(wall_us - (ran + waited) / frames * 1e6, 1)}
+    if streams is not None:
+        row["cpu_us_per_frame"]["stream process"] = round((_process_cpu_s(streams.process.pid) - stream_cpu_s)
+                                                          / frames * 1e6, 1)
     if clients is not None:
         row["cpu_us_per_frame"]["clients' process"] = round((clients.cpu_s() - client_cpu_s) / frames * 1e6, 1)
     if clients is not None:
         latencies = [(t - ready_s[f]) * 1e3 for per_client in clients.finish() for f, t in per_client if f in ready_s]
         row.update({"latency_ms_p50": _pct(latencies, 50), "latency_ms_p99": _pct(latencies, 99),
                     "frames_received_per_reader": round(len(latencies) / count, 1)})
-    if name == "osc":
-        stream = streams.streams[0]
-        row.update({"osc_send_us_p50": _pct(np.asarray(stream.send_ms) * 1e3, 50),
-                    "osc_send_us_p99": _pct(np.asarray(stream.send_ms) * 1e3, 99),
-                    "osc_bundles_sent": stream.bundles_sent, "osc_bundle_bytes": _bundle_bytes(pipeline)})
-        receiver.close()
     if streams is not None:
-        row["stream"] = {k: v for k, v in streams.stats()[0].items() if k != "per_client"}
+        stats = streams.stats()[0]
+        row["stream"] = {k: v for k, v in stats.items() if k != "per_client"}
         streams.close()
+    if name == "osc":
+        row.update({"osc_send_us_p50": stats["send_us_p50"], "osc_send_us_p99": stats["send_us_p99"],
+                    "osc_bundles_sent": stats["bundles_sent"], "osc_bundle_bytes": _bundle_bytes(pipeline)})
+        receiver.close()
     row["frames"] = len(ready_s)
     return row
 
@@ -257,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=None, metavar="X",
                    help="pace the replay at X times its recorded rate (the synthetic session is 30 fps: 3 = a "
                         "90 fps camera), every frame still processed; default: as fast as the tracker goes")
+    p.add_argument("--stream-nice", type=int, default=STREAM_PROCESS_NICE, metavar="N",
+                   help=f"the stream process's priority below the tracker's (default {STREAM_PROCESS_NICE}; 0: the "
+                        "same)")
     p.add_argument("--client", help=argparse.SUPPRESS)
     p.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)
@@ -274,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict] = []
         for k in range(args.rounds):
             for name in CONFIGS:
-                row = run_config(name, session, estimator, args.speed)
+                row = run_config(name, session, estimator, args.speed, args.stream_nice)
                 row["round"] = k
                 rows.append(row)
                 print(f"  round {k + 1}: {name}: {row['throughput_fps']} fps"

@@ -12,16 +12,14 @@ of the JSONL record, app/runtime/records.py):
   /hand/HAND/joint_confidence       f x 21: per-joint confidence in joint order    (only with a pose)
 
 The bundle's time tag is 'immediately'. Without a pose (status no_hand, too_near, too_far) only frame, status
-and latency_ms are sent. Threads: the tracker thread only puts the result into a latest-value slot; a sender
-thread builds and sends the newest bundle (a slow sender skips frames, counted). The socket is non-blocking: a
-datagram the kernel cannot take is dropped and counted, a receiver that is not listening costs nothing.
-Imports the standard library, python-osc and app code only.
+and latency_ms are sent. The bundles are built and sent in the stream process (app/streaming/server.py), from
+the newest frame record (a process that falls behind skips frames, counted); the tracker's process only
+resolves the address (resolve_osc_target). Imports the standard library, python-osc and app foundation only.
 """
 from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
@@ -29,10 +27,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import osc_types
 
 from app.errors import InputError
-from app.mailbox import LatestSlot
-from app.runtime.records import result_record
 from app.streaming.targets import StreamTarget
-from app.types import TrackerResult
 
 
 def osc_messages(record: dict) -> list[tuple[str, list[tuple[str, object]]]]:
@@ -65,8 +60,8 @@ def python_osc_bundle(record: dict) -> bytes:
 def osc_bundle(record: dict) -> bytes:
     """One frame record as the datagram of an OSC bundle: the bytes python_osc_bundle(record) gives, but packed
     in one struct call into a layout made once per (hand, status, pose or not, joint names). python-osc's
-    builders parse every message and the bundle back after building them, ~0.3 ms of Python per frame on the
-    sender thread; this is ~20x less. A value struct cannot pack (an int beyond 32 bits) goes to python-osc."""
+    builders parse every message and the bundle back after building them, ~0.3 ms of Python per frame in the
+    stream process; this is ~20x less. A value struct cannot pack (an int beyond 32 bits) goes to python-osc."""
     posed = record["joints_xyz_mm"] is not None
     key = (record["hand"], record["status"], tuple(record["joint_names"]) if posed else None)
     layout = _LAYOUTS.get(key)
@@ -115,75 +110,55 @@ def _layout(record: dict) -> tuple[struct.Struct, list[bytes]]:
     return struct.Struct("".join(fmt)), consts
 
 
-class OscStream:
-    """A pipeline consumer sending each newest result as an OSC bundle to target (host, port)."""
+def resolve_osc_target(target: StreamTarget) -> tuple[int, tuple]:
+    """(address family, socket address) to send target's datagrams to; InputError (one line) when its host does
+    not resolve. Called in the tracker's process, so a bad host is reported before anything starts."""
+    if target.scheme != "osc":
+        raise ValueError(f"not an osc:// target: {target.url}")
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise InputError(f"--stream {target.url}: cannot resolve {target.host}: {exc.strerror or exc}") from None
+    family, _kind, _proto, _name, address = infos[0]
+    return int(family), tuple(address)
 
-    def __init__(self, target: StreamTarget) -> None:
-        if target.scheme != "osc":
-            raise ValueError(f"not an osc:// target: {target.url}")
-        self.target = target
-        self._slot: LatestSlot[TrackerResult] = LatestSlot()
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self._address = None
-        self.bundles_sent = 0
-        self.send_errors = 0
-        self.send_ms: list[float] = []   # build + send time of each bundle (the sender thread's cost), ms
-        self._keep_times = 100_000
 
-    def start(self) -> None:
-        try:
-            infos = socket.getaddrinfo(self.target.host, self.target.port, type=socket.SOCK_DGRAM)
-        except OSError as exc:
-            raise InputError(f"--stream {self.target.url}: cannot resolve {self.target.host}: "
-                             f"{exc.strerror or exc}") from None
-        family, kind, proto, _name, address = infos[0]
-        self._socket = socket.socket(family, kind, proto)
+class OscSender:
+    """Sends each frame record it is given as one OSC bundle to a resolved address; runs in the stream process
+    (app/streaming/server.py). The socket is non-blocking: a datagram the kernel cannot take is dropped and
+    counted, a receiver that is not listening costs nothing."""
+
+    KEEP_TIMES = 100_000   # build + send times kept for the statistics (the first ones of a long run)
+
+    def __init__(self, family: int, address: tuple) -> None:
+        self._socket = socket.socket(family, socket.SOCK_DGRAM)
         self._socket.setblocking(False)
         self._address = address
-        self._thread = threading.Thread(target=self._run, name=f"stream-osc-{self.target.port}", daemon=True)
-        self._thread.start()
+        self.bundles_sent = 0
+        self.send_errors = 0
+        self.send_us: list[float] = []   # build + send time of each bundle, us
 
-    def close(self, timeout_s: float = 2.0) -> None:
-        self._slot.close()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        if self._socket is not None:
-            self._socket.close()
-
-    @property
-    def url(self) -> str:
-        return self.target.display()
-
-    def describe(self) -> str:
-        return f"stream: {self.url} (OSC bundles over UDP, addresses /hand/<hand>/...)"
-
-    def __call__(self, result: TrackerResult) -> None:
-        self._slot.put(result)
-
-    def attach(self, pipeline) -> None:
-        pipeline.add_consumer(self)
-
-    def stats(self) -> dict:
-        return {"url": self.url, "results": self._slot.puts, "results_skipped": self._slot.dropped,
-                "bundles_sent": self.bundles_sent, "send_errors": self.send_errors}
-
-    def _run(self) -> None:
-        while True:
-            result = self._slot.get(None)
-            if result is None:
-                if self._slot.closed:
-                    return
-                continue
-            self.send(result)
-
-    def send(self, result: TrackerResult) -> None:
+    def send(self, record: dict) -> None:
         started = time.perf_counter()
-        datagram = osc_bundle(result_record(result, pose_only=True))
+        datagram = osc_bundle(record)
         try:
             self._socket.sendto(datagram, self._address)
             self.bundles_sent += 1
         except OSError:   # buffer full, nobody listening (ICMP refused), network down: drop this frame
             self.send_errors += 1
-        if len(self.send_ms) < self._keep_times:
-            self.send_ms.append((time.perf_counter() - started) * 1e3)
+        if len(self.send_us) < self.KEEP_TIMES:
+            self.send_us.append((time.perf_counter() - started) * 1e6)
+
+    def stats(self) -> dict:
+        times = sorted(self.send_us)
+        return {"bundles_sent": self.bundles_sent, "send_errors": self.send_errors,
+                "send_us_p50": _percentile(times, 50), "send_us_p99": _percentile(times, 99)}
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    return round(sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q / 100))], 1)

@@ -18,6 +18,9 @@ SCHEMES = ("ws", "osc")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS = {"ws": 8765, "osc": 9000}
 DEFAULT_MAX_CLIENTS = 16
+# The stream process's CPU priority, added to the tracker's (os.nice): when the cores are busy the tracker
+# comes first and clients skip frames; with a core to spare (a camera's rate) it makes no difference.
+STREAM_PROCESS_NICE = 10
 # Clients of the WebSocket stream may send nothing but a close; a message this large is refused unread.
 MAX_CLIENT_MESSAGE_BYTES = 4096
 

@@ -1,20 +1,20 @@
-"""The ws:// stream: a WebSocket server that pushes every tracked frame as one JSON text message, and serves the
-live page (viewer.html) on a plain HTTP GET / of the same port.
+"""The ws:// stream's server: a WebSocket server that pushes every tracked frame as one JSON text message, and
+serves the live page (viewer.html) on a plain HTTP GET / of the same port. It runs in the stream process
+(app/streaming/server.py), on that process's asyncio loop; the tracker's process only binds the listening
+socket (listening_socket, so a port in use is its one-line error) and passes it on.
 
 Messages are exactly the --output JSONL lines (app/runtime/records.py): the header object first, on connect (and
 again when the run changes, e.g. the GUI opens another source), then one frame record per message.
 
-Threads: the server runs an asyncio loop in its own thread. The tracker thread only calls stream(result), which
-puts the result into a latest-value slot (app/mailbox.py) and, if no wake-up is pending yet, schedules one on
-the loop; it never waits for the network. On the loop each new result is serialised once and written at once,
-in one websockets broadcast, to every client that is idle with an empty write buffer; any other client's sender
-task is woken, and a task sends the newest message when its previous send has finished, so a slow or stalled
-client skips frames (its socket buffer and websockets' 32 KiB write buffer are all it ever holds) and never slows
-the tracker or the other clients. A stalled client is closed by the keep-alive ping timeout.
+Each new frame's text is written at once, in one websockets broadcast, to every client that is idle with an
+empty write buffer; any other client's sender task is woken, and a task sends the newest message when its
+previous send has finished, so a slow or stalled client skips frames (its socket buffer and websockets' 16 KiB
+write buffer are all it ever holds) and never slows the other clients. A stalled client is closed by the
+keep-alive ping timeout.
 
 Clients may send nothing but a close: any data message closes that client (1008), and one over
 MAX_CLIENT_MESSAGE_BYTES is refused unread (1009). At most max_clients at once (others: HTTP 503).
-Imports the standard library, websockets and app code only (no Qt).
+Imports the standard library, websockets and app.streaming.targets only (no Qt, no tracker code).
 """
 from __future__ import annotations
 
@@ -23,19 +23,15 @@ import errno
 import http
 import logging
 import socket
-import threading
 from importlib import resources
+from typing import Callable
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
-from app.errors import InputError
-from app.mailbox import LatestSlot
-from app.runtime.records import result_record, run_header, to_json_line
-from app.streaming.targets import DEFAULT_MAX_CLIENTS, MAX_CLIENT_MESSAGE_BYTES, StreamTarget
-from app.types import TrackerResult
+from app.streaming.targets import DEFAULT_MAX_CLIENTS, MAX_CLIENT_MESSAGE_BYTES
 
 PAGE_PATHS = ("/", "/index.html")
 PING_INTERVAL_S = 5.0      # keep-alive; a client that has not answered a ping within PING_TIMEOUT_S is closed
@@ -46,7 +42,6 @@ CLOSE_TIMEOUT_S = 1.0      # a stalled client cannot take the close frame: give 
 # ones instead of seconds of backlog, and a stalled one costs at most this much memory.
 SEND_BUFFER_BYTES = 32 * 1024
 WRITE_LIMIT_BYTES = 16 * 1024
-START_TIMEOUT_S = 10.0
 # The page is self-contained: nothing but its own inline script and style, and a WebSocket back to this port.
 PAGE_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
             "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -74,25 +69,19 @@ class _Client:
         self.skipped = 0
 
 
-class WebSocketStream:
-    """A pipeline consumer: stream(result) hands the result to the server thread and returns at once.
-    start() binds (InputError, one line, when it cannot); attach(pipeline) sends that run's header and adds the
-    consumer; close() stops the server (clients get 1001 going away)."""
+class WebSocketServer:
+    """One ws:// server on the stream process's loop. start() serves on the listening socket it is given;
+    publish_header(text) / publish_frame(text) hand it the run's header and each newest frame's JSON text;
+    on_demand_change(has_clients) is called when the first client arrives and when the last one leaves (the
+    tracker's process then starts and stops sending frames); close() ends it (clients get 1001 going away)."""
 
-    def __init__(self, target: StreamTarget, max_clients: int = DEFAULT_MAX_CLIENTS) -> None:
-        if target.scheme != "ws":
-            raise ValueError(f"not a ws:// target: {target.url}")
-        self.target = target
+    def __init__(self, sock: socket.socket, max_clients: int = DEFAULT_MAX_CLIENTS,
+                 on_demand_change: Callable[[], None] = lambda: None) -> None:
+        self._sock = sock
         self.max_clients = int(max_clients)
-        self.port: int | None = None           # the bound port (target.port, or the one chosen for port 0)
-        self._slot: LatestSlot[TrackerResult] = LatestSlot()
-        self._wake_lock = threading.Lock()
-        self._wake_pending = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
-        self._start_error: BaseException | None = None
-        self._stop: asyncio.Event | None = None
+        self.port = int(sock.getsockname()[1])
+        self._on_demand_change = on_demand_change
+        self._server = None
         self._clients: set[_Client] = set()
         self._header_text: str | None = None
         self._header_version = 0
@@ -102,121 +91,33 @@ class WebSocketStream:
         self.clients_served = 0
         self.clients_refused = 0
 
-    # ---- life cycle (any thread) ----------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"stream-ws-{self.target.port}", daemon=True)
-        self._thread.start()
-        if not self._started.wait(START_TIMEOUT_S):
-            raise InputError(f"--stream {self.target.url}: the server did not start")
-        if self._start_error is not None:
-            raise InputError(f"--stream {self.target.url}: cannot listen on {self.target.host} port "
-                             f"{self.target.port}: {_describe(self._start_error)}") from None
-
-    def close(self, timeout_s: float = 5.0) -> None:
-        """Stop the server and its thread; safe to call twice and after a failed start."""
-        self._slot.close()
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            try:
-                loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:
-                pass   # the loop has already ended
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
     @property
-    def url(self) -> str:
-        return self.target.display(self.port)
+    def has_clients(self) -> bool:
+        return bool(self._clients)
 
-    @property
-    def page_url(self) -> str:
-        return "http" + self.url[len("ws"):] + "/"
+    async def start(self) -> None:
+        self._server = await serve(self._handle, sock=self._sock, process_request=self._process_request,
+                                   compression=None, max_size=MAX_CLIENT_MESSAGE_BYTES, max_queue=4,
+                                   write_limit=WRITE_LIMIT_BYTES, ping_interval=PING_INTERVAL_S,
+                                   ping_timeout=PING_TIMEOUT_S, close_timeout=CLOSE_TIMEOUT_S, open_timeout=5.0,
+                                   server_header=None, logger=_LOG)
 
-    def describe(self) -> str:
-        return f"stream: {self.url} (JSON frames; live view {self.page_url})"
-
-    # ---- feeding (tracker thread) --------------------------------------------------------------------------
-    def __call__(self, result: TrackerResult) -> None:
-        """The consumer: keep result as the newest; never blocks on the network."""
-        self._slot.put(result)
-        if self._clients:   # with no client the loop is not even woken (a new client starts with the next frame)
-            self._schedule(self._on_result)
-
-    def attach(self, pipeline) -> None:
-        """Use this pipeline's header (provider, model, source, configuration) and receive its results."""
-        self.set_header(run_header(pipeline.tracker, pipeline.source.info))
-        pipeline.add_consumer(self)
-
-    def set_header(self, header: dict) -> None:
-        text = to_json_line(header)
-        loop = self._loop
-        if loop is None:
-            self._header_text = text
+    async def close(self) -> None:
+        if self._server is None:
             return
+        self._server.close()
         try:
-            loop.call_soon_threadsafe(self._publish_header, text)
-        except RuntimeError:
-            pass
+            await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT_S * 3)
+        except (asyncio.TimeoutError, Exception):
+            pass   # closing is best effort: the process is ending
 
     def stats(self) -> dict:
         clients = list(self._clients)
-        return {"url": self.url, "clients": len(clients), "clients_served": self.clients_served,
-                "clients_refused": self.clients_refused, "results": self._slot.puts,
-                "results_skipped": self._slot.dropped, "messages_sent": self.messages_sent,
+        return {"clients": len(clients), "clients_served": self.clients_served,
+                "clients_refused": self.clients_refused, "messages_sent": self.messages_sent,
                 "per_client": [{"frames_sent": c.sent, "frames_skipped": c.skipped,
                                 "frames_behind": max(0, self._frame_seq - c.frame_seq) if c.frame_seq else 0}
                                for c in clients]}
-
-    def _schedule(self, callback) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        with self._wake_lock:     # at most one wake-up queued on the loop, however fast results come
-            if self._wake_pending:
-                return
-            self._wake_pending = True
-        try:
-            loop.call_soon_threadsafe(callback)
-        except RuntimeError:      # the loop is closed: the stream has stopped
-            pass
-
-    # ---- the server thread ---------------------------------------------------------------------------------
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:   # a failure before the server was up must still release start()
-            if not self._started.is_set():
-                self._start_error = exc
-                self._started.set()
-        finally:
-            self._loop = None
-            loop.close()
-
-    async def _serve(self) -> None:
-        try:
-            sock = _listening_socket(self.target.host, self.target.port)
-            server = await serve(self._handle, sock=sock, process_request=self._process_request,
-                                 compression=None, max_size=MAX_CLIENT_MESSAGE_BYTES, max_queue=4,
-                                 write_limit=WRITE_LIMIT_BYTES, ping_interval=PING_INTERVAL_S,
-                                 ping_timeout=PING_TIMEOUT_S, close_timeout=CLOSE_TIMEOUT_S, open_timeout=5.0,
-                                 server_header=None, logger=_LOG)
-        except OSError as exc:
-            self._start_error = exc
-            self._started.set()
-            return
-        self._stop = asyncio.Event()
-        self.port = int(server.sockets[0].getsockname()[1])
-        self._loop = asyncio.get_running_loop()
-        self._started.set()
-        try:
-            await self._stop.wait()
-        finally:
-            server.close()
-            try:
-                await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S * 3)
-            except (asyncio.TimeoutError, Exception):
-                pass   # closing is best effort: the process is going on without the stream
 
     def _process_request(self, connection: ServerConnection, request):
         """Plain HTTP: GET / gives the page, anything else 404. A WebSocket upgrade beyond the client limit: 503."""
@@ -247,6 +148,8 @@ class WebSocketStream:
         client = _Client(connection)
         self._clients.add(client)
         self.clients_served += 1
+        if len(self._clients) == 1:
+            self._on_demand_change()
         if self._header_text is not None:
             client.wake.set()
         sender = asyncio.create_task(self._send_loop(client))
@@ -260,7 +163,8 @@ class WebSocketStream:
         finally:
             self._clients.discard(client)
             if not self._clients:
-                self._frame_text = None   # no stale frame for the next client (no result wakes the loop now)
+                self._frame_text = None   # no stale frame for the next client (no frames come now)
+                self._on_demand_change()
             sender.cancel()
 
     async def _send_loop(self, client: _Client) -> None:
@@ -287,18 +191,15 @@ class WebSocketStream:
         except ConnectionClosed:
             pass
 
-    def _on_result(self) -> None:
-        with self._wake_lock:
-            self._wake_pending = False
-        result = self._slot.get(0)
-        if result is None or not self._clients:
-            self._frame_text = None   # nobody listens: no serialisation, and no stale frame for a new client
+    def publish_frame(self, text: str) -> None:
+        """The newest frame's JSON text: to every client now, or as soon as its previous send is done."""
+        if not self._clients:
             return
-        self._frame_text = to_json_line(result_record(result))
+        self._frame_text = text
         self._frame_seq += 1
         # A client that is idle, has this run's header and nothing left in its write buffer gets the frame
-        # written now, all of them in one broadcast (the text encoded once, no task switch per client); any
-        # other (behind, or new) is woken and its own task sends the newest frame when its last send is done.
+        # written now, all of them in one broadcast (no task switch per client); any other (behind, or new) is
+        # woken and its own task sends the newest frame when its last send is done.
         direct = []
         for client in self._clients:
             connection = client.connection
@@ -311,10 +212,10 @@ class WebSocketStream:
             else:
                 client.wake.set()
         if direct:
-            broadcast(direct, self._frame_text)
+            broadcast(direct, text)
             self.messages_sent += len(direct)
 
-    def _publish_header(self, text: str) -> None:
+    def publish_header(self, text: str) -> None:
         self._header_text = text
         self._header_version += 1
         self._frame_text = None   # a frame of the previous run must not follow the new header
@@ -322,7 +223,7 @@ class WebSocketStream:
             client.wake.set()
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int) -> socket.socket:
     """A TCP socket listening on host:port (the first address host resolves to) whose accepted connections
     inherit the small send buffer."""
     family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
@@ -340,7 +241,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _describe(exc: BaseException) -> str:
+def describe_bind_error(exc: BaseException) -> str:
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve the host ({exc.strerror or exc})"
     if isinstance(exc, OSError):
