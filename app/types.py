@@ -152,9 +152,33 @@ class StageTimings:
 
 
 @dataclass(frozen=True)
+class TrackedHand:
+    """One hand found in a frame.
+
+    hand_id: stable while this hand is tracked from frame to frame (a hand found anew gets a new id; ids start
+    at 1 and are not reused within a run); hand: 'right' or 'left'; status: TRACKING, LOW_CONFIDENCE or
+    AT_BORDER; location, crop, crop_depth, pose: as in TrackerResult, for this hand (pose None when the status
+    has none); confidence: overall confidence in [0, 1] (None without a pose); gt_xyz_mm: 21 x 3 ground truth
+    of this hand when the source knows it.
+    """
+
+    hand_id: int
+    hand: str
+    status: TrackingStatus
+    location: HandLocation
+    crop: CropGeometry | None
+    crop_depth: np.ndarray | None
+    pose: HandPose | None
+    confidence: float | None = None
+    gt_xyz_mm: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class TrackerResult:
     """A frame paired with its own result, so a skeleton is always drawn on the frame it came from.
 
+    status, location, crop, pose: the primary hand's (the one the weight maps and the joint table show; the
+    frame's status when no hand was found); hands: every hand found, the primary one first (empty when none).
     crop_depth: S x S normalised crop that went into the network (None when no hand); pose None unless
     status.has_pose; ready_s: host perf_counter when the result was ready.
     """
@@ -168,3 +192,4 @@ class TrackerResult:
     timings: StageTimings
     ready_s: float = 0.0
     extra: dict = field(default_factory=dict)
+    hands: tuple[TrackedHand, ...] = ()

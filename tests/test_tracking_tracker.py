@@ -153,3 +153,17 @@ def test_a_model_with_an_offsets_output_gives_every_pixels_vote():
     assert np.abs(left.pose.offsets - expected).max() < 1e-5
     plain = make_tracker(Estimator(random_model_path(), "cpu")).process(frame(depth, intr=intr))
     assert plain.pose.offsets is None
+
+
+def test_the_tracked_hand_keeps_its_id_and_a_hand_found_anew_gets_the_next(estimator, moving_hand):
+    depths, joints = moving_hand
+    tracker = make_tracker(estimator, min_confidence=0.0)
+    results = [tracker.process(frame(d, index=k, gt=j)) for k, (d, j) in enumerate(zip(depths, joints))]
+    again = tracker.process(frame(depths[0], index=len(depths)))
+    assert [len(r.hands) for r in results] == [1] * 6 + [0]          # one hand, then none
+    assert {r.hands[0].hand_id for r in results[:6]} == {1}          # the same hand throughout
+    assert again.hands[0].hand_id == 2                               # found again after the loss: a new id
+    first = results[0].hands[0]
+    assert first.hand == "right" and first.status == results[0].status and first.pose is results[0].pose
+    assert first.location is results[0].location and first.confidence == results[0].extra["confidence"]
+    assert np.array_equal(first.gt_xyz_mm, joints[0])

@@ -26,8 +26,8 @@ from app.tracking.localise import HandLocaliser
 from app.tracking.postprocess import (crop_to_camera, joint_confidence, overall_confidence, unmirror,
                                       unmirror_offsets)
 from app.tracking.smoothing import OneEuroFilter
-from app.types import (CropGeometry, DepthFrame, HandLocation, HandPose, StageTimings, TrackerResult,
-                       TrackingStatus, readonly)
+from app.types import (CropGeometry, DepthFrame, HandLocation, HandPose, StageTimings, TrackedHand,
+                       TrackerResult, TrackingStatus, readonly)
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class HandTracker:
         self._filter = OneEuroFilter(self.config.smoothing)
         self._previous_centre: tuple[float, float, float] | None = None
         self._last_index: int | None = None
+        self._hand_id = 0   # the tracked hand's id (TrackedHand.hand_id); a hand found anew gets the next one
 
     # ---- settings -----------------------------------------------------------------------------------------
     def _apply(self, config: TrackerConfig) -> None:
@@ -126,6 +127,9 @@ class HandTracker:
         uv_px = project_mm_to_px(smoothed, intr)[:, :2]
         times["smooth"] = _ms_since(t)
         with self._lock:
+            if self._previous_centre is None:
+                self._hand_id += 1
+            hand_id = self._hand_id
             self._previous_centre = location.centre_uvz
 
         status = location.status
@@ -143,7 +147,9 @@ class HandTracker:
             offsets=readonly(est.offsets),
         )
         extra.update(confidence=est.overall, recentred=est.recentred)
-        return self._result(frame, location, status, est.geom, est.crop, pose, times, extra)
+        hand = TrackedHand(hand_id=hand_id, hand=config.hand, status=status, location=location, crop=est.geom,
+                           crop_depth=est.crop, pose=pose, confidence=est.overall, gt_xyz_mm=frame.gt_xyz_mm)
+        return self._result(frame, location, status, est.geom, est.crop, pose, times, extra, (hand,))
 
     def estimate(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz: tuple[float, float, float]) -> Estimate:
         """Crop at a given centre (u_px, v_px, z_mm), infer and post-process with the current settings, without
@@ -187,14 +193,16 @@ class HandTracker:
         return Estimate(geom, readonly(crop), joints_uvd, np.ascontiguousarray(weights, dtype=np.float32), xyz_mm,
                         confidence, overall_confidence(confidence), False, offsets)
 
-    def _result(self, frame, location: HandLocation, status, geom, crop, pose, times, extra) -> TrackerResult:
+    def _result(self, frame, location: HandLocation, status, geom, crop, pose, times, extra,
+                hands: tuple[TrackedHand, ...] = ()) -> TrackerResult:
         ready_s = time.perf_counter()
         if frame.arrival_s > 0:
             times["end_to_end"] = (ready_s - frame.arrival_s) * 1e3
         else:
             times["end_to_end"] = sum(times.values())
         return TrackerResult(frame=frame, status=status, location=location, crop=geom, crop_depth=crop,
-                             pose=pose, timings=StageTimings(**times), ready_s=ready_s, extra=extra)
+                             pose=pose, timings=StageTimings(**times), ready_s=ready_s, extra=extra,
+                             hands=hands)
 
 
 def _ms_since(t: float) -> float:
