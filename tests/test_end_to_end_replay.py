@@ -61,3 +61,33 @@ def test_replay_processes_every_frame_and_reproduces_the_results(recorded):
     for a, b in with_pose:
         assert np.abs(np.asarray(a["joints_xyz_raw_mm"]) - np.asarray(b["joints_xyz_raw_mm"])).max() < 1e-3
         assert np.abs(np.asarray(a["joints_xyz_mm"]) - np.asarray(b["joints_xyz_mm"])).max() < 1e-3
+
+
+def test_records_are_version_2_with_hands_and_a_version_1_session_still_replays(recorded):
+    model, session, live, tmp = recorded
+    header = json.loads((tmp / "live.jsonl").read_text().splitlines()[0])
+    assert header["version"] == 2
+    for rec in live:
+        if rec["joints_xyz_mm"] is None:
+            assert rec["hands"] == []
+            continue
+        (hand,) = rec["hands"]                      # one hand: the primary one, its fields as at the top level
+        assert hand["hand"] == rec["hand"] == "right" and hand["status"] == rec["status"]
+        assert hand["joints_xyz_mm"] == rec["joints_xyz_mm"] and hand["confidence"] == rec["confidence"]
+        assert hand["centre_uvz"] == rec["centre_uvz"] and hand["gt_xyz_mm"] == rec["gt_xyz_mm"]
+        assert hand["overall_confidence"] == rec["overall_confidence"]
+    ids = [rec["hands"][0]["id"] for rec in live if rec["hands"]]
+    assert ids and ids[0] == 1
+    # A session written before version 2: its results have no 'hands'. It replays all the same.
+    old = tmp / "session_v1"
+    old.mkdir()
+    (old / "session.json").write_text((session / "session.json").read_text())
+    (old / "depth").symlink_to(session / "depth")
+    lines = [json.loads(line) for line in (session / "frames.jsonl").read_text().splitlines()]
+    for entry in lines:
+        entry["result"].pop("hands")
+    (old / "frames.jsonl").write_text("".join(json.dumps(entry) + "\n" for entry in lines))
+    cli("--headless", "--source", old, "--model", model, "--output", tmp / "replay_v1.jsonl")
+    replay = frames(tmp / "replay_v1.jsonl")
+    assert [r["frame_number"] for r in replay] == [r["frame_number"] for r in live]
+    assert [r["hands"] for r in replay] == [r["hands"] for r in live]

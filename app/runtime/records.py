@@ -1,15 +1,23 @@
-"""One tracker result as a JSON-ready dict: the per-frame record of the --output JSONL file and of recordings.
+"""One tracker result as a JSON-ready dict: the per-frame record of the --output JSONL file, of recordings and
+of the --stream outputs (record version 2).
 
 Record fields (units in the names; camera frame x right, y down, z forward):
   frame: the frame's 0-based index in this run; frame_number: the source's own counter; timestamp_ms: device
-  clock; status: TrackingStatus value ('tracking', 'no_hand', 'too_near', 'too_far', 'at_border',
-  'low_confidence'); hand: 'right' | 'left'; joint_names: the 21 names in order (layout mediapipe21);
-  joints_xyz_mm: 21 x [x, y, z] smoothed; joints_xyz_raw_mm: before smoothing; joints_uv_px: 21 x [u, v] of the
-  smoothed joints in image pixels; confidence: 21 values in [0, 1] (weight-map mass near each joint, see
-  app/tracking/postprocess.py); overall_confidence; centre_uvz: hand centre (u_px, v_px, z_mm) found by the
-  localiser; timings_ms: per stage; gt_xyz_mm: 21 x 3 ground truth when the source has it (key absent otherwise).
-Joint fields are null on frames without a pose; status says why; hand is the hand being tracked, on every frame. Provider and model are in the header record
-(header_record), written once as the first line. Imports the standard library and app foundation only.
+  clock; timings_ms: per stage; status: TrackingStatus value ('tracking', 'no_hand', 'too_near', 'too_far',
+  'at_border', 'low_confidence'), the primary hand's, or why there is none;
+  hands: one object per hand found, the primary hand first ([] when none), each with
+    id: stable while that hand is tracked (a hand found anew gets a new one); hand: 'right' | 'left';
+    status: 'tracking' | 'low_confidence' | 'at_border'; joints_xyz_mm: 21 x [x, y, z] smoothed;
+    joints_uv_px: 21 x [u, v] of the smoothed joints in image pixels; confidence: 21 values in [0, 1]
+    (weight-map mass near each joint, see app/tracking/postprocess.py); overall_confidence; centre_uvz: hand
+    centre (u_px, v_px, z_mm) found by the hand finder; gt_xyz_mm: 21 x 3 ground truth when the source has it
+    (key absent otherwise);
+  and, exactly as in version 1, the primary hand's fields at the top level: hand (the hand being tracked, on
+  every frame), joint_names (the 21 names in order, layout mediapipe21), joints_xyz_mm, joints_xyz_raw_mm
+  (before smoothing), joints_uv_px, confidence, overall_confidence, centre_uvz, gt_xyz_mm; joint fields are
+  null on frames without a pose (status says why). So a version-1 reader reads version-2 lines unchanged.
+Provider and model are in the header record (header_record, with "version"), written once as the first line.
+Imports the standard library and app foundation only.
 """
 from __future__ import annotations
 
@@ -22,9 +30,9 @@ import numpy as np
 from app.errors import InputError, RecordingError
 from app.joints import JOINT_NAMES, LAYOUT_NAME
 from app.recording.format import jsonable
-from app.types import TrackerResult
+from app.types import TrackedHand, TrackerResult
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2   # 2: frames carry 'hands' (version 1 had the top-level fields only)
 
 
 def _rounded(a, digits: int):
@@ -55,7 +63,27 @@ def result_record(result: TrackerResult) -> dict:
     }
     if frame.gt_xyz_mm is not None:
         record["gt_xyz_mm"] = _rounded(frame.gt_xyz_mm, 2)
+    record["hands"] = [hand_record(hand) for hand in result.hands]
     return record
+
+
+def hand_record(hand: TrackedHand) -> dict:
+    """One entry of a record's 'hands' (see the module docstring)."""
+    pose = hand.pose
+    posed = pose is not None
+    entry = {
+        "id": int(hand.hand_id),
+        "hand": _plain_str(hand.hand),
+        "status": hand.status.value,
+        "joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if posed else None,
+        "joints_uv_px": _rounded(pose.joints_uv_px, 2) if posed else None,
+        "confidence": _rounded(pose.confidence, 4) if posed else None,
+        "overall_confidence": round(float(hand.confidence), 4) if hand.confidence is not None else None,
+        "centre_uvz": (_rounded(hand.location.centre_uvz, 2) if hand.location.centre_uvz is not None else None),
+    }
+    if hand.gt_xyz_mm is not None:
+        entry["gt_xyz_mm"] = _rounded(hand.gt_xyz_mm, 2)
+    return entry
 
 
 def header_record(*, provider: str, model: str, model_info: dict, source: dict, config: dict) -> dict:
