@@ -410,6 +410,20 @@ def damaged(record: dict) -> dict:
     out["confidence"][3] = float("nan")
     out["overall_confidence"] = float("nan")
     out["timings_ms"]["infer"] = float("inf")
+    for hand in out["hands"]:
+        hand["joints_xyz_mm"][0] = [float("nan"), float("inf"), -float("inf")]
+        hand["confidence"][3] = float("nan")
+        hand["overall_confidence"] = float("nan")
+    return out
+
+
+def two_hands(record: dict) -> dict:
+    """The record with a second hand: the first one's mirror (x -> -x), a left hand with the next id."""
+    out = json.loads(json.dumps(record))
+    (right,) = out["hands"]
+    left = dict(right, id=right["id"] + 1, hand="left", status="low_confidence",
+                joints_xyz_mm=[[-x, y, z] for x, y, z in right["joints_xyz_mm"]])
+    out["hands"] = [right, left]
     return out
 
 
@@ -446,13 +460,32 @@ def test_osc_bundle_bytes_are_python_osc_s_for_every_layout(records):
         for status in TrackingStatus:
             variants.append(dict(posed, hand=hand, status=status.value))
             variants.append(dict(posed, hand=hand, status=status.value, joints_xyz_mm=None, confidence=None,
-                                 overall_confidence=None, timings_ms={}))
+                                 overall_confidence=None, timings_ms={}, hands=[]))
+    variants += [two_hands(posed), damaged(two_hands(posed)), {k: v for k, v in posed.items() if k != "hands"}]
     for record in variants:
         assert osc_bundle(record) == python_osc_bundle(record)
     for record in variants:   # again, now from the cached layouts
         assert osc_bundle(record) == python_osc_bundle(record)
     parsed = {m.address: m.params for m in OscBundle(osc_bundle(damaged(posed)))}
     assert np.isnan(parsed["/hand/right/confidence"][0]) and parsed["/hand/right/joint/wrist"][1] == float("inf")
+
+
+def test_osc_sends_one_group_of_messages_per_hand(records):
+    posed = next(r for r in records if r["joints_xyz_mm"] is not None)
+    record = two_hands(posed)
+    bundle = OscBundle(osc_bundle(record))
+    sent = {m.address: m.params for m in bundle}
+    right, left = record["hands"]
+    assert sent["/hand/right/id"] == [right["id"]] and sent["/hand/left/id"] == [right["id"] + 1]
+    assert sent["/hand/right/status"] == [right["status"]] and sent["/hand/left/status"] == ["low_confidence"]
+    assert sent["/hand/left/frame"] == sent["/hand/right/frame"] == [posed["frame"], posed["frame_number"],
+                                                                     pytest.approx(posed["timestamp_ms"])]
+    assert sent["/hand/left/joint/index_tip"] == pytest.approx(left["joints_xyz_mm"][8], abs=1e-3)
+    assert sent["/hand/right/joint/index_tip"] == pytest.approx(right["joints_xyz_mm"][8], abs=1e-3)
+    assert bundle.num_contents == 2 * (3 + 1 + 1 + 21 + 1)
+    v1 = {k: v for k, v in posed.items() if k != "hands"}          # a version-1 record: its one hand, no id
+    assert {m.address for m in OscBundle(osc_bundle(v1))} == {a for a in sent if a.startswith("/hand/right/")} \
+        - {"/hand/right/id"}
 
 
 def test_osc_bundle_refuses_what_python_osc_refuses():

@@ -2,17 +2,19 @@
 builders make, packed from a cached layout: osc_bundle).
 
 Address space (HAND is 'right' or 'left', NAME one of the 21 joint names of app/joints.py; the values are those
-of the JSONL record, app/runtime/records.py):
+of the JSONL record, app/runtime/records.py). One group of messages per hand found (the record's 'hands', the
+primary hand first), so with two hands /hand/right/... and /hand/left/... arrive in the same bundle:
 
   /hand/HAND/frame                  i frame (0-based index in this run), i frame_number, d timestamp_ms
   /hand/HAND/status                 s tracking | low_confidence | at_border | no_hand | too_near | too_far
   /hand/HAND/latency_ms             f the tracker's end-to-end time (frame arrival -> result), ms
+  /hand/HAND/id                     i the hand's id, kept while it is tracked        (only with a pose)
   /hand/HAND/confidence             f overall confidence in [0, 1]                  (only with a pose)
   /hand/HAND/joint/NAME             f x, f y, f z: smoothed joint, mm, camera frame  (only with a pose)
   /hand/HAND/joint_confidence       f x 21: per-joint confidence in joint order    (only with a pose)
 
-The bundle's time tag is 'immediately'. Without a pose (status no_hand, too_near, too_far) only frame, status
-and latency_ms are sent. The bundles are built and sent in the stream process (app/streaming/server.py), from
+The bundle's time tag is 'immediately'. Without a hand (status no_hand, too_near, too_far) only frame, status
+and latency_ms of the hand being tracked are sent. The bundles are built and sent in the stream process (app/streaming/server.py), from
 the newest frame record (a process that falls behind skips frames, counted); the tracker's process only
 resolves the address (resolve_osc_target). Imports the standard library, python-osc and app foundation only.
 """
@@ -31,18 +33,33 @@ from app.streaming.targets import StreamTarget
 
 
 def osc_messages(record: dict) -> list[tuple[str, list[tuple[str, object]]]]:
-    """The messages of one frame record: [(address, [(type tag, value), ...]), ...] (see the module docstring)."""
-    base = f"/hand/{record['hand']}"
-    messages = [(f"{base}/frame", [("i", int(record["frame"])), ("i", int(record["frame_number"])),
-                                   ("d", float(record["timestamp_ms"]))]),
-                (f"{base}/status", [("s", str(record["status"]))]),
-                (f"{base}/latency_ms", [("f", float(record["timings_ms"].get("end_to_end", 0.0)))])]
-    if record["joints_xyz_mm"] is not None:
-        messages.append((f"{base}/confidence", [("f", float(record["overall_confidence"]))]))
-        for name, xyz in zip(record["joint_names"], record["joints_xyz_mm"]):
+    """The messages of one frame record: [(address, [(type tag, value), ...]), ...] (see the module docstring).
+    One group per hand in record['hands'], in order; without a hand, frame, status and latency of the hand
+    being tracked. A record without 'hands' (version 1) gives its top-level hand's messages, without an id."""
+    hands = record.get("hands")
+    if hands is None:
+        hands = [] if record["joints_xyz_mm"] is None else [
+            {k: record[k] for k in ("hand", "status", "overall_confidence", "joints_xyz_mm", "confidence")}]
+    if not hands:
+        return _frame_messages(record, f"/hand/{record['hand']}", str(record["status"]))
+    messages = []
+    for hand in hands:
+        base = f"/hand/{hand['hand']}"
+        messages += _frame_messages(record, base, str(hand["status"]))
+        if "id" in hand:
+            messages.append((f"{base}/id", [("i", int(hand["id"]))]))
+        messages.append((f"{base}/confidence", [("f", float(hand["overall_confidence"]))]))
+        for name, xyz in zip(record["joint_names"], hand["joints_xyz_mm"]):
             messages.append((f"{base}/joint/{name}", [("f", float(v)) for v in xyz]))
-        messages.append((f"{base}/joint_confidence", [("f", float(c)) for c in record["confidence"]]))
+        messages.append((f"{base}/joint_confidence", [("f", float(c)) for c in hand["confidence"]]))
     return messages
+
+
+def _frame_messages(record: dict, base: str, status: str) -> list[tuple[str, list[tuple[str, object]]]]:
+    return [(f"{base}/frame", [("i", int(record["frame"])), ("i", int(record["frame_number"])),
+                               ("d", float(record["timestamp_ms"]))]),
+            (f"{base}/status", [("s", status)]),
+            (f"{base}/latency_ms", [("f", float(record["timings_ms"].get("end_to_end", 0.0)))])]
 
 
 def python_osc_bundle(record: dict) -> bytes:
@@ -59,27 +76,26 @@ def python_osc_bundle(record: dict) -> bytes:
 
 def osc_bundle(record: dict) -> bytes:
     """One frame record as the datagram of an OSC bundle: the bytes python_osc_bundle(record) gives, but packed
-    in one struct call into a layout made once per (hand, status, pose or not, joint names). python-osc's
-    builders parse every message and the bundle back after building them, ~0.3 ms of Python per frame in the
-    stream process; this is ~20x less. A value struct cannot pack (an int beyond 32 bits) goes to python-osc."""
-    posed = record["joints_xyz_mm"] is not None
-    key = (record["hand"], record["status"], tuple(record["joint_names"]) if posed else None)
+    in one struct call into a layout made once per message structure (addresses, type tags, status strings).
+    python-osc's builders parse every message and the bundle back after building them, ~0.3 ms of Python per
+    frame in the stream process; this is several times less. A value struct cannot pack (an int beyond 32 bits)
+    goes to python-osc."""
+    messages = osc_messages(record)
+    key = tuple((address, tuple(v if t == "s" else t for t, v in args)) for address, args in messages)
     layout = _LAYOUTS.get(key)
     if layout is None:
-        layout = _layout(record)
+        layout = _layout(messages)
         if len(_LAYOUTS) >= _MAX_LAYOUTS:
             _LAYOUTS.clear()
         _LAYOUTS[key] = layout
     packer, consts = layout
-    values = [consts[0], int(record["frame"]), int(record["frame_number"]), float(record["timestamp_ms"]),
-              consts[1], float(record["timings_ms"].get("end_to_end", 0.0))]
-    if posed:
-        values += (consts[2], float(record["overall_confidence"]))
-        for const, xyz in zip(consts[3:-1], record["joints_xyz_mm"]):
-            values.append(const)
-            values += map(float, xyz)
-        values.append(consts[-1])
-        values += map(float, record["confidence"])
+    values = []
+    pieces = iter(consts)
+    for _address, args in messages:
+        numbers = [v for t, v in args if t != "s"]
+        if numbers:
+            values.append(next(pieces))
+            values += numbers
     try:
         return packer.pack(*values)
     except struct.error:
@@ -87,17 +103,17 @@ def osc_bundle(record: dict) -> bytes:
 
 
 _LAYOUTS: dict[tuple, tuple[struct.Struct, list[bytes]]] = {}
-_MAX_LAYOUTS = 64   # 2 hands x 6 statuses x with/without a pose, and room for other joint layouts
+_MAX_LAYOUTS = 256   # hand sides x statuses x with/without a pose x one or two hands, and room to spare
 _ARG_FORMATS = {"i": "i", "f": "f", "d": "d"}
 
 
-def _layout(record: dict) -> tuple[struct.Struct, list[bytes]]:
+def _layout(messages: list) -> tuple[struct.Struct, list[bytes]]:
     """The packer of one layout and its constant pieces: everything between two runs of numeric arguments (the
     bundle header, message sizes, addresses, type tags, the status string) is one constant, so the datagram is
     consts[0], the frame message's numbers, consts[1], the latency, consts[2], ... in one big-endian struct."""
     head = b"#bundle\x00" + osc_types.write_date(IMMEDIATELY)
     fmt, consts, pending = [">"], [], head
-    for address, args in osc_messages(record):   # each message's arguments are all strings or all numbers
+    for address, args in messages:   # each message's arguments are all strings or all numbers
         body = osc_types.write_string(address) + osc_types.write_string("," + "".join(t for t, _ in args))
         numeric = "".join(_ARG_FORMATS[t] for t, _ in args if t != "s")
         body += b"".join(osc_types.write_string(v) for t, v in args if t == "s")
