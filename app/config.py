@@ -190,6 +190,20 @@ class LocaliserConfig:
 
 
 @dataclass(frozen=True)
+class IdentityConfig:
+    """Keeping each hand's id from frame to frame (app/tracking/identity.py). A hand found in this frame takes
+    the id of the known hand whose predicted centre (its last centre moved on at its last speed) is nearest,
+    within max_jump_mm (3-D, camera frame) plus max_speed_mm_s times the time since it was last seen; a known
+    hand not found for more than max_missed_frames frames is forgotten (its id is not reused); speed_smoothing:
+    weight of the newest velocity in the running estimate (0-1)."""
+
+    max_jump_mm: float = 60.0
+    max_speed_mm_s: float = 1500.0
+    max_missed_frames: int = 3
+    speed_smoothing: float = 0.5
+
+
+@dataclass(frozen=True)
 class SmoothingConfig:
     """min_cutoff_hz: cutoff for a still hand (Hz, lower = smoother, more lag); beta: cutoff increase per mm/s
     of speed (1/mm); d_cutoff_hz: cutoff of the speed estimate (Hz); enabled: False passes joints through."""

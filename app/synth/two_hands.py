@@ -70,7 +70,18 @@ def _oriented(rng: np.random.Generator, geom: HandGeometry, centre_cam: np.ndarr
               max_tries: int = 200) -> HandGeometry:
     """Rotate the hand (uniformly, but with the forearm going away from the camera and roughly towards its own
     shoulder, as an arm can) and move its mean joint to centre_cam (mm)."""
-    centre_h = geom.joints_mm.mean(axis=0)
+    return placed(geom, arm_rotation(rng, geom, centre_cam, shoulder_mm, max_tries), centre_cam)
+
+
+def placed(geom: HandGeometry, rotation: np.ndarray, centre_cam: np.ndarray) -> HandGeometry:
+    """The hand rotated by rotation (hand frame -> camera) with its mean joint at centre_cam (mm)."""
+    return geom.transformed(rotation, centre_cam - rotation @ geom.joints_mm.mean(axis=0))
+
+
+def arm_rotation(rng: np.random.Generator, geom: HandGeometry, centre_cam: np.ndarray, shoulder_mm: np.ndarray,
+                 max_tries: int = 200) -> np.ndarray:
+    """A uniformly drawn rotation (hand frame -> camera) under which the forearm goes away from the camera and
+    roughly towards its own shoulder, as an arm can (the last one drawn if none does within max_tries)."""
     forearm = geom.elbow_mm - geom.joints_mm[0]
     forearm = forearm / np.linalg.norm(forearm)
     to_shoulder = shoulder_mm - centre_cam
@@ -81,7 +92,7 @@ def _oriented(rng: np.random.Generator, geom: HandGeometry, centre_cam: np.ndarr
         if direction[2] > 0.1 and np.dot(direction, to_shoulder) > 0.35:
             break
         rotation = random_rotation(rng)
-    return geom.transformed(rotation, centre_cam - rotation @ centre_h)
+    return rotation
 
 
 def _hand_centres(rng: np.random.Generator, intr: Intrinsics, arrangement: str,
@@ -121,28 +132,59 @@ def render_two_hands(rng: np.random.Generator, intrinsics: Intrinsics | None = N
     intr = intrinsics if intrinsics is not None else random_intrinsics(rng)
     shape = sample_shape(rng)   # one person: both hands share the shape
     right_c, left_c = _hand_centres(rng, intr, arrangement, distance_range_mm)
-    # The person: shoulders ~380 mm apart, behind and below the hands; facing the camera, the right shoulder is
-    # at the image's left (x smaller).
-    chest = 0.5 * (right_c + left_c) + np.array([0.0, rng.uniform(80.0, 220.0), rng.uniform(380.0, 600.0)])
-    side = np.array([rng.uniform(170.0, 210.0), 0.0, 0.0])
-    right_shoulder, left_shoulder = chest - side, chest + side
+    chest, right_shoulder, left_shoulder = sample_shoulders(rng, right_c, left_c)
     right = _oriented(rng, hand_geometry(shape, sample_pose(rng, use_bank=use_pose_bank)), right_c, right_shoulder)
     left = _oriented(rng, mirrored_geometry(hand_geometry(shape, sample_pose(rng, use_bank=use_pose_bank))), left_c,
                      left_shoulder)
+    person = sample_person(rng, chest, right_shoulder, left_shoulder) if background else None
+    return render_people(rng, intr, right, left, person, noise, arrangement)
+
+
+@dataclass(frozen=True)
+class Person:
+    """The body behind two hands: shoulders (camera-frame mm; facing the camera the right shoulder is at the
+    image's left), the torso's corners and thickness (4 x 4: x, y, z, thickness mm), and the wall behind (unit
+    normal, offset mm)."""
+
+    right_shoulder: np.ndarray
+    left_shoulder: np.ndarray
+    torso: np.ndarray
+    wall_normal: np.ndarray
+    wall_offset_mm: float
+
+
+def sample_shoulders(rng: np.random.Generator, right_c: np.ndarray,
+                     left_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(chest, right shoulder, left shoulder), mm, for hands at right_c and left_c: the shoulders ~380 mm apart,
+    behind and below the hands."""
+    chest = 0.5 * (right_c + left_c) + np.array([0.0, rng.uniform(80.0, 220.0), rng.uniform(380.0, 600.0)])
+    side = np.array([rng.uniform(170.0, 210.0), 0.0, 0.0])
+    return chest, chest - side, chest + side
+
+
+def sample_person(rng: np.random.Generator, chest: np.ndarray, right_shoulder: np.ndarray,
+                  left_shoulder: np.ndarray) -> Person:
+    """The torso the upper arms reach, and a wall behind it."""
+    corners = np.array([chest + [-190.0, -20.0, 40.0], chest + [190.0, -20.0, 40.0],
+                        chest + [200.0, 520.0, 70.0], chest + [-200.0, 520.0, 70.0]])
+    torso = np.concatenate([corners, np.full((4, 1), rng.uniform(70.0, 110.0))], axis=1)
+    normal = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), -1.0])
+    normal /= np.linalg.norm(normal)
+    offset = float(normal[2]) * (float(chest[2]) + rng.uniform(400.0, 2500.0))
+    return Person(right_shoulder, left_shoulder, torso, normal, offset)
+
+
+def render_people(rng: np.random.Generator, intr: Intrinsics, right: HandGeometry, left: HandGeometry,
+                  person: Person | None, noise: bool, arrangement: str) -> TwoHandSample:
+    """Ray-cast two placed hands (and, with person, their upper arms, the torso and the wall) into a frame."""
     canvas = DepthCanvas(intr)
     for geom in (right, left):
         canvas.sphere_mesh(geom.spheres, geom.cones, geom.triangles, LABEL_HAND)
-    if background:
-        cast_upper_arm(canvas, right, right_shoulder)
-        cast_upper_arm(canvas, left, left_shoulder)
-        corners = np.array([chest + [-190.0, -20.0, 40.0], chest + [190.0, -20.0, 40.0],
-                            chest + [200.0, 520.0, 70.0], chest + [-200.0, 520.0, 70.0]])
-        torso = np.concatenate([corners, np.full((4, 1), rng.uniform(70.0, 110.0))], axis=1)
-        cast_torso(canvas, torso)
-        normal = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), -1.0])
-        normal /= np.linalg.norm(normal)
-        canvas.plane(normal, float(normal[2]) * (float(chest[2]) + rng.uniform(400.0, 2500.0)), LABEL_BACKGROUND,
-                     max_depth_mm=10000.0)
+    if person is not None:
+        cast_upper_arm(canvas, right, person.right_shoulder)
+        cast_upper_arm(canvas, left, person.left_shoulder)
+        cast_torso(canvas, person.torso)
+        canvas.plane(person.wall_normal, person.wall_offset_mm, LABEL_BACKGROUND, max_depth_mm=10000.0)
     raw, clean_raw = sensor_frame(rng, canvas.depth, canvas.label, intr, noise)
     hands = tuple(HandTruth(h, g.joints_mm.copy(), tuple(float(c) for c in project_mm_to_px(g.joints_mm.mean(axis=0),
                                                                                              intr)))

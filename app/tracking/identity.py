@@ -1,0 +1,128 @@
+"""Each hand keeps its id from frame to frame: the hands found in a frame are matched to the hands already known
+by their 3-D centres (camera frame, mm), each known hand predicted forward at its own speed, so two hands that
+cross in the image (one passing in front of the other) keep their ids when they separate.
+
+    ids = HandIdentities()
+    ids.assign([right_centre_mm, left_centre_mm], t_s=0.033)   # -> [1, 2]; next frame: the same ids, if matched
+
+Rule (IdentityConfig in app/config.py): the matching maximises the number of hands matched, then minimises the
+sum of distances from prediction to centre; a pair further apart than max_jump_mm + max_speed_mm_s * (time
+since that hand was last seen) is never matched. A hand found without a match gets a new id (ids start at 1 and
+are not reused); a known hand unmatched for more than max_missed_frames frames is forgotten. Imports numpy and
+app foundation only.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.config import IdentityConfig
+
+_MAX_EXACT = 6   # up to this many hands on either side the best matching is found exactly (6! = 720 orders)
+
+
+@dataclass
+class KnownHand:
+    """A hand being tracked: hand_id, centre_mm (3,), velocity_mm_s (3,), last_seen_s, missed (frames since)."""
+
+    hand_id: int
+    centre_mm: np.ndarray
+    velocity_mm_s: np.ndarray
+    last_seen_s: float
+    missed: int = 0
+
+    def predicted_mm(self, t_s: float) -> np.ndarray:
+        return self.centre_mm + self.velocity_mm_s * max(0.0, t_s - self.last_seen_s)
+
+
+class HandIdentities:
+    """The known hands of one run; not thread-safe (the tracker thread owns it)."""
+
+    def __init__(self, config: IdentityConfig | None = None) -> None:
+        self.config = config if config is not None else IdentityConfig()
+        self.known: list[KnownHand] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        """Forget every known hand (a seek, a new source); ids go on counting."""
+        self.known = []
+
+    def predicted(self, t_s: float) -> list[tuple[int, np.ndarray]]:
+        """(hand_id, predicted centre mm) of every known hand at t_s, oldest hand first."""
+        return [(hand.hand_id, hand.predicted_mm(t_s)) for hand in self.known]
+
+    def assign(self, centres_mm: list[np.ndarray], t_s: float) -> list[int]:
+        """The id of each hand found at t_s (centres_mm: camera-frame mm, one per hand), in the given order."""
+        centres = [np.asarray(c, dtype=np.float64).reshape(3) for c in centres_mm]
+        pairs = self._match(centres, t_s)
+        ids: list[int] = []
+        for k, centre in enumerate(centres):
+            j = pairs.get(k)
+            if j is None:
+                hand = KnownHand(self._next_id, centre, np.zeros(3), t_s)
+                self._next_id += 1
+                self.known.append(hand)
+            else:
+                hand = self.known[j]
+                self._update(hand, centre, t_s)
+            ids.append(hand.hand_id)
+        seen = set(ids)
+        for hand in self.known:
+            if hand.hand_id not in seen:
+                hand.missed += 1
+        self.known = [hand for hand in self.known if hand.missed <= self.config.max_missed_frames]
+        return ids
+
+    def _update(self, hand: KnownHand, centre: np.ndarray, t_s: float) -> None:
+        dt = t_s - hand.last_seen_s
+        if dt > 0:
+            a = self.config.speed_smoothing
+            hand.velocity_mm_s = (1.0 - a) * hand.velocity_mm_s + a * (centre - hand.centre_mm) / dt
+        hand.centre_mm, hand.last_seen_s, hand.missed = centre, t_s, 0
+
+    def _match(self, centres: list[np.ndarray], t_s: float) -> dict[int, int]:
+        """{index of a found hand: index of the known hand it is}, by the rule of the module docstring."""
+        if not centres or not self.known:
+            return {}
+        cfg = self.config
+        cost = np.full((len(centres), len(self.known)), np.inf)
+        for j, hand in enumerate(self.known):
+            gate = cfg.max_jump_mm + cfg.max_speed_mm_s * max(0.0, t_s - hand.last_seen_s)
+            prediction = hand.predicted_mm(t_s)
+            for k, centre in enumerate(centres):
+                distance = float(np.linalg.norm(centre - prediction))
+                if distance <= gate:
+                    cost[k, j] = distance
+        if max(cost.shape) <= _MAX_EXACT:
+            return _best_exact(cost)
+        return _greedy(cost)
+
+
+def _best_exact(cost: np.ndarray) -> dict[int, int]:
+    """The matching with the most pairs, then the least total cost (every assignment tried)."""
+    n_found, n_known = cost.shape
+    if n_found <= n_known:      # each found hand takes a different known one
+        orders = (dict(enumerate(order)) for order in itertools.permutations(range(n_known), n_found))
+    else:                       # each known hand takes a different found one
+        orders = ({k: j for j, k in enumerate(order)} for order in itertools.permutations(range(n_found), n_known))
+    best: tuple[int, float] = (0, 0.0)
+    best_pairs: dict[int, int] = {}
+    for order in orders:
+        pairs = {k: j for k, j in order.items() if np.isfinite(cost[k, j])}
+        score = (len(pairs), -sum(cost[k, j] for k, j in pairs.items()))
+        if score > best:
+            best, best_pairs = score, pairs
+    return best_pairs
+
+
+def _greedy(cost: np.ndarray) -> dict[int, int]:
+    pairs: dict[int, int] = {}
+    for flat in np.argsort(cost, axis=None):
+        k, j = np.unravel_index(flat, cost.shape)
+        if not np.isfinite(cost[k, j]):
+            break
+        if k not in pairs and j not in pairs.values():
+            pairs[int(k)] = int(j)
+    return pairs

@@ -1,0 +1,54 @@
+"""HandIdentities: ids kept while hands move, cross and briefly vanish; new ids for new hands; never reused."""
+import numpy as np
+
+from app.config import IdentityConfig
+from app.tracking.identity import HandIdentities
+
+FPS = 30.0
+
+def crossing(t_s: float, swing_mm=150.0, gap_mm=80.0, period_s=2.0):
+    """Two hands swinging sideways in opposite directions (crossing twice a period), one gap_mm nearer."""
+    dx = swing_mm * np.cos(2 * np.pi * t_s / period_s)
+    return np.array([-dx, 0.0, 500.0]), np.array([dx, 0.0, 500.0 - gap_mm])
+
+def test_two_crossing_hands_keep_their_ids_through_every_crossing():
+    ids = HandIdentities()
+    seen = []
+    for k in range(int(6 * FPS)):            # three periods: six crossings at up to 470 mm/s
+        right, left = crossing(k / FPS)
+        order = [right, left] if k % 2 else [left, right]    # the finder's order carries no identity
+        got = ids.assign(order, k / FPS)
+        seen.append(got if k % 2 else got[::-1])
+    assert sorted(seen[0]) == [1, 2] and all(s == seen[0] for s in seen)
+
+def test_a_briefly_missed_hand_keeps_its_id_and_a_long_lost_one_gets_a_new_one():
+    cfg = IdentityConfig()
+    ids = HandIdentities(cfg)
+
+    for k in range(10):
+        assert ids.assign([np.array([10.0 * k, 0.0, 500.0])], k / FPS) == [1]
+    gap = cfg.max_missed_frames
+    for k in range(10, 10 + gap):            # not found for max_missed_frames frames
+        assert ids.assign([], k / FPS) == []
+    k = 10 + gap
+    assert ids.assign([np.array([10.0 * k, 0.0, 500.0])], k / FPS) == [1]   # where it was heading: the same
+    for j in range(k + 1, k + 2 + gap):      # now lost for one frame too many
+        ids.assign([], j / FPS)
+    j = k + 2 + gap
+    assert ids.assign([np.array([10.0 * j, 0.0, 500.0])], j / FPS) == [2]
+    t = j / FPS
+    assert ids.assign([np.array([10.0 * j + 10, 0.0, 500.0]), np.array([-300.0, 0.0, 600.0])], t + 1 / FPS) == [2, 3]
+
+def test_a_hand_appearing_far_away_is_a_new_hand_and_ids_are_never_reused():
+    ids = HandIdentities()
+    assert ids.assign([np.array([0.0, 0.0, 500.0])], 0.0) == [1]
+    assert ids.assign([np.array([400.0, 0.0, 500.0])], 1 / FPS) == [2]     # a 400 mm jump in 33 ms: another hand
+    ids.reset()
+    assert ids.known == [] and ids.assign([np.array([400.0, 0.0, 500.0])], 2 / FPS) == [3]
+    assert [hand_id for hand_id, _ in ids.predicted(3 / FPS)] == [3]
+
+def test_three_found_two_known_the_nearest_two_keep_their_ids():
+    ids = HandIdentities()
+    a, b = np.array([-100.0, 0.0, 500.0]), np.array([100.0, 0.0, 500.0])
+    assert ids.assign([a, b], 0.0) == [1, 2]
+    assert ids.assign([b + 5, np.array([0.0, 0.0, 480.0]), a - 5], 1 / FPS) == [2, 3, 1]
