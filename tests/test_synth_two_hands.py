@@ -12,6 +12,7 @@ from app.synth.hand_model import hand_geometry, sample_shape
 from app.synth.poses import sample_pose
 from app.synth.raycast import DepthCanvas
 from app.synth.scene import SceneConfig, place_hand
+from app.synth.two_hand_motion import TwoHandAnimator
 from app.synth.two_hands import TWO_HAND_ARRANGEMENTS, mirrored_geometry, render_two_hands
 
 INTR = Intrinsics(320, 240, 200.0, 200.0, 161.0, 118.5)
@@ -81,3 +82,24 @@ def test_two_hand_scenes_are_deterministic_and_noisy_like_single_ones():
     assert np.array_equal(clean.depth_raw, clean.clean_depth_raw)
     with pytest.raises(InputError, match="arrangement must be one of"):
         render_two_hands(np.random.default_rng(0), INTR, "stacked")
+
+
+def test_the_animated_hands_cross_and_separate_smoothly_and_deterministically():
+    animator = TwoHandAnimator(seed=4, intrinsics=INTR)
+    period = animator.period_s
+    u = {}
+    for t in (0.0, period / 2, period):
+        right, left = animator.frame(t).hands
+        assert (right.hand, left.hand) == ("right", "left")
+        u[t] = (right.centre_uvz[0], left.centre_uvz[0])
+    assert u[0.0][0] < u[0.0][1] and u[period / 2][0] > u[period / 2][1]      # crossed at half a period
+    assert u[period] == pytest.approx(u[0.0])                                 # and back
+    a, b = animator.frame(1.0), animator.frame(1.0 + 1 / 30)
+    for h0, h1 in zip(a.hands, b.hands):                                      # 33 ms later: a few mm further
+        step = np.linalg.norm(h1.joints_xyz_mm.mean(axis=0) - h0.joints_xyz_mm.mean(axis=0))
+        assert 0.5 < step < 25.0
+    again = TwoHandAnimator(seed=4, intrinsics=INTR).frame(1.0)
+    assert np.array_equal(again.depth_raw, a.depth_raw)
+    for truth in a.hands:                                                    # both hands in view, with depth
+        u_px, v_px, z_mm = truth.centre_uvz
+        assert 0 <= u_px < INTR.width and 0 <= v_px < INTR.height and 300 < z_mm < 800
