@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--calibration", metavar="FILE",
                      help="per-camera settings JSON (intrinsics, depth scale, depth band, cube, smoothing, hand; "
                           "see calibration/README.md); options given here override it")
+    src.add_argument("--synthetic-hands", type=int, choices=(1, 2), default=1, metavar="N",
+                     help="hands the synthetic source shows: 1 (default, the tracked hand) or 2 (both hands of a "
+                          "person, crossing and separating, with ground truth for each)")
     src.add_argument("--realtime", action="store_true",
                      help="pace recordings by their timestamps in real time (frames may be skipped when the "
                           "tracker is slower) instead of processing every frame as fast as possible")
@@ -169,7 +172,7 @@ def explicit_settings(args, calibration: CameraCalibration | None) -> frozenset[
 def source_spec_from_args(args, text: str, calibration: CameraCalibration | None, hand: Hand) -> SourceSpec:
     """The source the options name. hand: the tracked hand, which the synthetic source renders."""
     spec = SourceSpec.parse(text, intrinsics_text=args.intrinsics, depth_unit_mm=args.depth_scale,
-                            calibration=calibration, hand=hand)
+                            calibration=calibration, hand=hand, hands=args.synthetic_hands)
     if spec.kind == SourceKind.SYNTHETIC:
         # The synthetic hand runs live-like in the GUI and frame-exact headless unless --realtime; headless with
         # --max-frames renders exactly that many frames.

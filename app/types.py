@@ -43,6 +43,14 @@ class CropGeometry:
 
 
 @dataclass(frozen=True)
+class HandGroundTruth:
+    """One hand's ground truth in a frame: hand 'right' | 'left', joints_xyz_mm 21 x 3 (camera frame, mm)."""
+
+    hand: str
+    joints_xyz_mm: np.ndarray
+
+
+@dataclass(frozen=True)
 class DepthFrame:
     """One depth image as delivered by a source.
 
@@ -51,7 +59,8 @@ class DepthFrame:
     arrival_s: host time.perf_counter() when the frame reached the capture thread (s);
     depth_raw: H x W uint16 in raw depth units (0 = invalid), mm = raw * intrinsics.depth_unit_mm;
     gt_xyz_mm: 21 x 3 ground-truth joints in camera-frame mm when the source knows them (synthetic, datasets);
-    gt_hand: 'right'/'left' when known.
+    gt_hand: 'right'/'left' when known; gt_hands: the ground truth of every hand in view when a source shows
+    several (two-hand synthetic scenes; then gt_xyz_mm and gt_hand are None).
     """
 
     index: int
@@ -62,10 +71,19 @@ class DepthFrame:
     intrinsics: Intrinsics
     gt_xyz_mm: np.ndarray | None = None
     gt_hand: str | None = None
+    gt_hands: tuple[HandGroundTruth, ...] = ()
 
     def depth_mm(self) -> np.ndarray:
         """H x W float32 millimetres (0 = invalid): app.camera.depth_to_mm of depth_raw."""
         return depth_to_mm(self.depth_raw, self.intrinsics)
+
+    def ground_truths(self) -> tuple[HandGroundTruth, ...]:
+        """Every hand's ground truth the frame carries (gt_hands, or the one of gt_xyz_mm), else ()."""
+        if self.gt_hands:
+            return self.gt_hands
+        if self.gt_xyz_mm is not None:
+            return (HandGroundTruth(self.gt_hand or "right", self.gt_xyz_mm),)
+        return ()
 
 
 class TrackingStatus(str, enum.Enum):

@@ -86,6 +86,18 @@ def test_headless_synthetic_with_max_frames_terminates_with_ground_truth(model, 
     assert all(np.asarray(r["gt_xyz_mm"]).shape == (21, 3) for r in records)
 
 
+def test_two_synthetic_hands_are_recorded_with_each_hand_s_ground_truth(model, tmp_path):
+    rec = tmp_path / "two"
+    proc = run_cli("--headless", "--source", "synthetic", "--synthetic-hands", "2", "--model", model,
+                   "--max-frames", 3, "--record", rec)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in (rec / "frames.jsonl").read_text().splitlines()]
+    assert len(lines) == 3
+    for line in lines:
+        assert [g["hand"] for g in line["gt_hands"]] == ["right", "left"] and "gt_xyz_mm" not in line
+        assert all(np.asarray(g["xyz_mm"]).shape == (21, 3) for g in line["gt_hands"])
+
+
 def test_max_frames_is_exact_on_png_folders_and_sessions(model, png_folder, tmp_path):
     """N means N: processed, written, recorded, benchmarked and in the final message (issue #10 item 1)."""
     many = tmp_path / "many"
@@ -124,6 +136,9 @@ def test_max_frames_is_exact_on_png_folders_and_sessions(model, png_folder, tmp_
     (["--bogus-option"], 2, "unrecognized arguments"),
     (["--headless", "--calibration", "/nonexistent/cal.json"], 2, "calibration file not found"),
     (["--output", "x.jsonl"], 2, "--output needs --headless"),
+    (["--headless", "--source", "{png}", "--intrinsics", INTRINSICS, "--synthetic-hands", "2"], 2,
+     "--synthetic-hands applies to --source synthetic only"),
+    (["--headless", "--source", "synthetic", "--synthetic-hands", "3"], 2, "argument --synthetic-hands"),
 ])
 def test_bad_inputs_give_one_line_and_exit_code(argv, code, message, model, png_folder, tmp_path, capsys):
     junk = tmp_path / "junk.onnx"

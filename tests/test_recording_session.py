@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -15,7 +16,7 @@ from app.recording.format import FRAMES_JSONL, SESSION_JSON
 from app.recording.reader import SessionReader, is_session
 from app.recording.writer import SessionWriter
 from app.sources.session import SessionSource
-from app.types import DepthFrame, TrackingStatus
+from app.types import DepthFrame, HandGroundTruth, TrackingStatus
 
 INTR = Intrinsics(96, 72, 90.5, 91.0, 47.25, 35.5, 0.125)
 ZOOMED = Intrinsics(96, 72, 120.0, 120.0, 48.0, 36.0, 0.125)
@@ -163,3 +164,22 @@ def test_reader_rejects_what_is_not_a_session(tmp_path):
     (tmp_path / SESSION_JSON).write_text(json.dumps({"format": "awr-hand-session", "format_version": 99}))
     with pytest.raises(InputError, match="session format 99"):
         SessionReader(tmp_path)
+
+
+def test_every_hand_s_ground_truth_is_stored_and_replayed(tmp_path):
+    truths = (HandGroundTruth("right", np.arange(63, dtype=np.float64).reshape(21, 3)),
+              HandGroundTruth("left", -np.arange(63, dtype=np.float64).reshape(21, 3) - 0.25))
+    with SessionWriter(tmp_path / "two", META, min_free_mb=0) as writer:
+        assert writer.write(replace(_frame(0), gt_hands=truths), None)
+        assert writer.write(_frame(1), None)
+    reader = SessionReader(tmp_path / "two")
+    got = reader.frame(0).gt_hands
+    assert [g.hand for g in got] == ["right", "left"] and reader.frame(0).gt_xyz_mm is None
+    for g, truth in zip(got, truths):
+        assert np.array_equal(g.joints_xyz_mm, truth.joints_xyz_mm)
+    assert reader.frame(1).gt_hands == () and [g.hand for g in reader.frame(0).ground_truths()] == ["right", "left"]
+    lines = (tmp_path / "two" / FRAMES_JSONL).read_text().splitlines()
+    bad = json.loads(lines[0])
+    bad["gt_hands"] = [{"hand": "middle", "xyz_mm": bad["gt_hands"][0]["xyz_mm"]}]
+    (tmp_path / "two" / FRAMES_JSONL).write_text(json.dumps(bad) + "\n" + lines[1] + "\n")
+    assert len(SessionReader(tmp_path / "two")) == 1          # a malformed line is skipped like any other

@@ -104,3 +104,23 @@ def test_animator_is_periodic_and_smooth():
     assert speed.max() < 1500.0          # mm/s: no jumps
     z = joints[:, :, 2].mean(axis=1)
     assert np.all((z > 280.0) & (z < 720.0))
+
+
+def test_two_synthetic_hands_carry_each_hand_s_ground_truth():
+    source = SyntheticSource(seed=3, frame_count=4, realtime=False, hands=2)
+    source.open()
+    try:
+        frames = [source.read() for _ in range(4)]
+    finally:
+        source.close()
+    assert "two hands" in source.info.name and source.info.device["hands"] == 2
+    for frame in frames:
+        assert frame.gt_xyz_mm is None and frame.gt_hand is None
+        right, left = frame.gt_hands
+        assert (right.hand, left.hand) == ("right", "left") and right.joints_xyz_mm.shape == (21, 3)
+        for truth in frame.gt_hands:            # most of each hand's joints lie on (or next to) rendered depth
+            uv = project_mm_to_px(truth.joints_xyz_mm, D435_LIKE)[:, :2].astype(int)
+            on = [frame.depth_raw[v - 3:v + 4, u - 3:u + 4].any() for u, v in uv]
+            assert np.mean(on) > 0.5
+    with pytest.raises(InputError, match="1 or 2"):
+        SyntheticSource(hands=3)

@@ -20,6 +20,8 @@ frames.jsonl: one line per frame, keys
     depth          file name relative to the session folder, e.g. "depth/000042.png"
     intrinsics     only when this frame's intrinsics differ from session.json's
     gt_xyz_mm, gt_hand   only for sources with ground truth (synthetic)
+    gt_hands       only for sources showing several hands with ground truth (two-hand synthetic scenes):
+                   [{hand: 'right' | 'left', xyz_mm: J x 3}, ...]
     result         the caller's per-frame dict or null, conventionally: status, hand, joint_names,
                    joints_xyz_mm (J x 3, camera frame x right, y down, z forward), joints_uv_px (J x 2),
                    confidence (J), timings_ms {stage: ms}

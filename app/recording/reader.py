@@ -18,7 +18,7 @@ import numpy as np
 from app.camera import Intrinsics
 from app.errors import InputError, SourceError
 from app.recording.format import FORMAT_NAME, FORMAT_VERSION, FRAMES_JSONL, SESSION_JSON, decode_depth_png
-from app.types import DepthFrame, readonly
+from app.types import DepthFrame, HandGroundTruth, readonly
 
 _REQUIRED = ("index", "frame_number", "timestamp_ms", "depth")
 
@@ -53,7 +53,27 @@ def _usable(entry, folder: Path) -> bool:
             return False
     if entry.get("gt_hand") not in (None, "right", "left"):
         return False
+    if "gt_hands" in entry and _hand_truths(entry["gt_hands"]) is None:
+        return False
     return (folder / entry["depth"]).is_file()
+
+
+def _hand_truths(value) -> tuple[HandGroundTruth, ...] | None:
+    """A line's gt_hands ([{hand, xyz_mm: 21 x 3}, ...]) as HandGroundTruths, None when malformed."""
+    if not isinstance(value, list):
+        return None
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or item.get("hand") not in ("right", "left"):
+            return None
+        try:
+            arr = np.asarray(item.get("xyz_mm"), dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        if arr.ndim != 2 or arr.shape[1] != 3 or not np.all(np.isfinite(arr)):
+            return None
+        out.append(HandGroundTruth(item["hand"], readonly(arr)))
+    return tuple(out)
 
 
 def is_session(path: str | Path) -> bool:
@@ -161,7 +181,7 @@ class SessionReader:
                           arrival_s=time.perf_counter() if arrival_s is None else arrival_s,
                           depth_raw=readonly(depth), intrinsics=intr,
                           gt_xyz_mm=readonly(np.asarray(gt, dtype=np.float64)) if gt is not None else None,
-                          gt_hand=entry.get("gt_hand"))
+                          gt_hand=entry.get("gt_hand"), gt_hands=_hand_truths(entry.get("gt_hands", [])) or ())
 
     def nominal_fps(self) -> float:
         """The source's fps from session.json, else the median frame interval's, else 30."""

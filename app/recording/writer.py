@@ -194,6 +194,8 @@ class SessionWriter:
         if frame.gt_xyz_mm is not None:
             line["gt_xyz_mm"] = frame.gt_xyz_mm
             line["gt_hand"] = frame.gt_hand
+        if frame.gt_hands:
+            line["gt_hands"] = [{"hand": truth.hand, "xyz_mm": truth.joints_xyz_mm} for truth in frame.gt_hands]
         line["result"] = result
         data = dumps_line(line).encode("utf-8")
         before = os.fstat(self._jsonl.fileno()).st_size

@@ -86,7 +86,8 @@ def _synthetic(spec: SourceSpec) -> FrameSource:
         raise InputError("--depth-scale with synthetic input needs --intrinsics (or a calibration with "
                          "intrinsics) too")
     intrinsics = overrides.resolve_intrinsics(None) if overrides is not None and overrides.intrinsics else None
-    kwargs = {"hand": spec.hand, "frame_count": spec.frame_count, "intrinsics": intrinsics}   # None: D435-like
+    kwargs = {"hand": spec.hand, "frame_count": spec.frame_count, "intrinsics": intrinsics,   # None: D435-like
+              "hands": spec.hands}
     if spec.realtime is not None:
         kwargs["realtime"] = bool(spec.realtime)
     return SyntheticSource(**kwargs)

@@ -8,6 +8,7 @@ Imports app foundation and app.recording only.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from app.camera_calibration import CameraCalibration
@@ -76,8 +77,7 @@ class SessionSource(FrameSource):
         if self.calibration is not None:
             intr = self.calibration.resolve_intrinsics(frame.intrinsics)
             if intr is not frame.intrinsics:
-                frame = DepthFrame(frame.index, frame.frame_number, frame.timestamp_ms, frame.arrival_s,
-                                   frame.depth_raw, intr, frame.gt_xyz_mm, frame.gt_hand)
+                frame = replace(frame, intrinsics=intr)
         self._position += 1
         self._pacer.wait(frame.timestamp_ms)
         return frame

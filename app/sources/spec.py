@@ -46,7 +46,8 @@ class SourceSpec:
     recordings refuse it); depth_unit_mm: --depth-scale, mm per raw depth unit; calibration: the per-camera
     file's contents; realtime: pace recordings by their timestamps (None = the source's default: files
     frame-exact as fast as read, the synthetic hand in real time); hand / frame_count: the synthetic hand's
-    handedness and length (None = endless); serial, width_px, height_px, fps: the live camera's stream;
+    handedness and length (None = endless); hands: how many hands the synthetic source shows (1, or 2: both
+    hands of a person, hand then ignored); serial, width_px, height_px, fps: the live camera's stream;
     filters: RealSense post-processing filters (live camera and .bag/.db3 playback)."""
 
     kind: SourceKind
@@ -57,6 +58,7 @@ class SourceSpec:
     realtime: bool | None = None
     hand: Hand = Hand.RIGHT
     frame_count: int | None = None
+    hands: int = 1
     serial: str | None = None
     width_px: int = 640
     height_px: int = 480
@@ -70,6 +72,10 @@ class SourceSpec:
             raise InputError(f"no input given: expected {SPEC_HELP}")
         if self.depth_unit_mm is not None and not self.depth_unit_mm > 0:
             raise InputError(f"--depth-scale must be a positive number of mm per raw unit, got {self.depth_unit_mm}")
+        if self.hands not in (1, 2):
+            raise InputError(f"--synthetic-hands must be 1 or 2, got {self.hands}")
+        if self.hands != 1 and self.kind != SourceKind.SYNTHETIC:
+            raise InputError("--synthetic-hands applies to --source synthetic only")
         if self.frame_count is not None and self.frame_count < 1:
             raise InputError(f"the synthetic hand's frame count must be >= 1, got {self.frame_count}")
         if self.intrinsics_text and self.kind in (SourceKind.SESSION, SourceKind.RS_FILE):

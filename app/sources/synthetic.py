@@ -1,5 +1,6 @@
-"""Synthetic depth source: an animated right or left hand (app.synth.motion) with ground-truth joints, for demos,
-tests and benchmarks without a camera. Imports numpy and app only.
+"""Synthetic depth source: an animated right or left hand (app.synth.motion), or both hands of a person crossing
+and separating (hands=2, app.synth.two_hand_motion), with ground-truth joints, for demos, tests and benchmarks
+without a camera. Imports numpy and app only.
 
 Rendering a noisy 640x480 frame costs tens of milliseconds, so frames are rendered once into a loop (the motion
 is periodic with the loop's length, so replay has no seam) by a background thread started at open(), and
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 from app.camera import Intrinsics
 from app.config import Hand, parse_hand
@@ -18,12 +20,14 @@ from app.errors import InputError, SourceError
 from app.sources.base import FrameSource, SourceInfo
 from app.sources.spec import SourceKind
 from app.synth.motion import HandAnimator
-from app.types import DepthFrame, readonly
+from app.synth.two_hand_motion import DEFAULT_PERIOD_S, TwoHandAnimator
+from app.types import DepthFrame, HandGroundTruth, readonly
 
 # A typical Intel RealSense D435 depth stream at 640x480 (hands.md: D435 f ~ 383-390 px); real sources read
 # their intrinsics from the device.
 D435_LIKE = Intrinsics(640, 480, 385.0, 385.0, 320.0, 240.0)
 RENDER_WAIT_S = 30.0  # the longest a read waits for the render thread, whatever its timeout
+SYNTHETIC_HANDS = (1, 2)   # hands the synthetic source can show (--synthetic-hands)
 MAX_LOOP_FRAMES = 240  # ~150 MB of 640x480 frames; at high fps the loop gets shorter rather than bigger
 
 
@@ -31,15 +35,19 @@ class SyntheticSource(FrameSource):
     """seed: motion, hand shape and noise; intrinsics: None = D435-like 640x480; fps: frame rate (Hz); hand:
     'right' | 'left'; frame_count: None = endless, else the number of frames (then seekable); realtime: pace
     reads to fps; loop_s: length of the rendered motion loop in seconds (frames repeat after it; at most
-    MAX_LOOP_FRAMES frames are kept, so at high fps the loop is shorter)."""
+    MAX_LOOP_FRAMES frames are kept, so at high fps the loop is shorter); hands: 1 (the given hand) or 2 (both
+    hands, their ground truth in DepthFrame.gt_hands; hand is then ignored)."""
 
     def __init__(self, seed: int = 0, intrinsics: Intrinsics | None = None, fps: float = 30.0, hand: Hand | str = Hand.RIGHT,
-                 frame_count: int | None = None, realtime: bool = True, loop_s: float = 4.0) -> None:
+                 frame_count: int | None = None, realtime: bool = True, loop_s: float = 4.0, hands: int = 1) -> None:
         if not fps > 0:
             raise InputError(f"synthetic source: fps must be positive, got {fps}")
         if frame_count is not None and frame_count <= 0:
             raise InputError(f"synthetic source: frame count must be positive, got {frame_count}")
         hand = parse_hand(hand, "synthetic source: hand")
+        if hands not in SYNTHETIC_HANDS:
+            raise InputError(f"synthetic source: hands must be 1 or 2, got {hands}")
+        self.hands = int(hands)
         if not loop_s > 0:
             raise InputError(f"synthetic source: loop length must be positive seconds, got {loop_s}")
         self.seed, self.fps, self.hand, self.realtime = int(seed), float(fps), hand, bool(realtime)
@@ -50,11 +58,12 @@ class SyntheticSource(FrameSource):
         self._period_s: float | None = self.loop_frames / self.fps
         if frame_count is not None and frame_count <= self.loop_frames:
             self.loop_frames, self._period_s = frame_count, None
-        self._info = SourceInfo(kind=SourceKind.SYNTHETIC, name=f"synthetic {hand} hand (seed {seed})", live=self.realtime,
+        what = f"{hand} hand" if self.hands == 1 else "two hands"
+        self._info = SourceInfo(kind=SourceKind.SYNTHETIC, name=f"synthetic {what} (seed {seed})", live=self.realtime,
                                 frame_count=frame_count, seekable=frame_count is not None, fps=self.fps,
                                 device={"intrinsics": self.intrinsics.as_dict(), "seed": self.seed,
-                                        "loop_frames": self.loop_frames})
-        # Per loop slot: (depth_raw, joints_xyz_mm), read-only, or None until rendered.
+                                        "loop_frames": self.loop_frames, "hands": self.hands})
+        # Per loop slot: (depth_raw, joints_xyz_mm or gt_hands), read-only, or None until rendered.
         self._frames: list[tuple | None] = [None] * self.loop_frames
         self._cond = threading.Condition()
         self._closed = threading.Event()
@@ -80,14 +89,24 @@ class SyntheticSource(FrameSource):
 
     def _render_loop(self) -> None:
         try:
-            animator = HandAnimator(self.seed, self.intrinsics, self.hand, period_s=self._period_s)
+            if self.hands == 1:
+                animator = HandAnimator(self.seed, self.intrinsics, self.hand, period_s=self._period_s)
+            else:
+                animator = TwoHandAnimator(self.seed, self.intrinsics,
+                                           period_s=self._period_s or DEFAULT_PERIOD_S)
             for slot in range(self.loop_frames):
                 if self._closed.is_set():
                     return
-                sample = animator.next_frame(slot / self.fps)
+                # The clean depth is dropped: only what frames carry is kept.
+                if self.hands == 1:
+                    sample = animator.next_frame(slot / self.fps)
+                    kept = (readonly(sample.depth_raw), readonly(sample.joints_xyz_mm))
+                else:
+                    sample = animator.frame(slot / self.fps)
+                    kept = (readonly(sample.depth_raw),
+                            tuple(HandGroundTruth(str(h.hand), readonly(h.joints_xyz_mm)) for h in sample.hands))
                 with self._cond:
-                    # The clean depth is dropped: only what frames carry is kept.
-                    self._frames[slot] = (readonly(sample.depth_raw), readonly(sample.joints_xyz_mm))
+                    self._frames[slot] = kept
                     self._cond.notify_all()
         except BaseException as exc:  # reported by the next read
             with self._cond:
@@ -128,10 +147,13 @@ class SyntheticSource(FrameSource):
         sample = self._sample(number % self.loop_frames)
         if sample is None:
             return None
-        depth_raw, joints = sample
+        depth_raw, truth = sample
         frame = DepthFrame(index=self._index, frame_number=number, timestamp_ms=number * 1000.0 / self.fps,
-                           arrival_s=time.perf_counter(), depth_raw=depth_raw, intrinsics=self.intrinsics,
-                           gt_xyz_mm=joints, gt_hand=self.hand)
+                           arrival_s=time.perf_counter(), depth_raw=depth_raw, intrinsics=self.intrinsics)
+        if self.hands == 1:
+            frame = replace(frame, gt_xyz_mm=truth, gt_hand=self.hand)
+        else:
+            frame = replace(frame, gt_hands=truth)
         self._index += 1
         self._next = number + 1
         return frame

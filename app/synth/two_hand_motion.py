@@ -8,7 +8,7 @@ The hands swing sideways in opposite directions (each period_s they cross twice:
 left at t = 0, is at the image's right at half a period), one 60-120 mm nearer the camera than the other so they
 pass in front of each other, bob up and down, and turn slowly; the fingers move between natural poses as in
 the one-hand animation (app/synth/motion.py). The person (shoulders, torso, wall) stays put. Deterministic: a
-frame depends only on (seed, t_s). Imports numpy and app foundation (the renderer's modules) only.
+frame depends only on (seed, t_s), and the motion repeats every period_s. Imports numpy and app foundation (the renderer's modules) only.
 """
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ class TwoHandAnimator:
         right0, left0 = self._centres(self.period_s / 4.0)   # mid-swing: the arms' rest direction
         chest, self.right_shoulder, self.left_shoulder = sample_shoulders(rng, right0, left0)
         self.person = sample_person(rng, chest, self.right_shoulder, self.left_shoulder)
-        self._fingers = [HandAnimator(self.seed * 2 + k, intrinsics, noise=False) for k in (0, 1)]
+        # the fingers' motion repeats with the swing, so a loop of one period replays without a seam
+        self._fingers = [HandAnimator(self.seed * 2 + k, intrinsics, period_s=self.period_s, noise=False)
+                         for k in (0, 1)]
         rest = hand_geometry(self.shape, self._fingers[0].pose_at(0.0))
         self._rotations = (_lowered_arm(rng, rest, right0, self.right_shoulder),
                            _lowered_arm(rng, mirrored_geometry(rest), left0, self.left_shoulder))
