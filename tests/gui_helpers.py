@@ -99,15 +99,16 @@ def make_hand(frame: DepthFrame, joints_mm: np.ndarray, hand_id: int = 1, hand: 
     mean, normalised crop depth, pose (raw joints = joints + RAW_OFFSET_MM, weight maps peaked at the raw
     joints, confidences rising from 0.5 to 0.95 unless given) and its ground truth (the joints)."""
     joints_mm = np.asarray(joints_mm, dtype=np.float64)
-    centre_uvz = tuple(float(c) for c in project_mm_to_px(joints_mm.mean(axis=0), INTRINSICS))
+    intr = frame.intrinsics
+    centre_uvz = tuple(float(c) for c in project_mm_to_px(joints_mm.mean(axis=0), intr))
     location = HandLocation(status, centre_uvz, None if mask is None else readonly(mask))
-    geom = crop_geometry(centre_uvz, CUBE_MM, CROP_SIZE_PX, INTRINSICS)
+    geom = crop_geometry(centre_uvz, CUBE_MM, CROP_SIZE_PX, intr)
     crop = readonly(crop_depth(frame.depth_mm(), geom))
     raw_mm = joints_mm + RAW_OFFSET_MM
-    joints_uvd = xyz_mm_to_crop_uvd(raw_mm, geom, INTRINSICS)
+    joints_uvd = xyz_mm_to_crop_uvd(raw_mm, geom, intr)
     confidence = np.linspace(0.5, 0.95, NUM_JOINTS) if confidence is None else np.asarray(confidence, float)
     pose = HandPose(joints_xyz_mm=readonly(joints_mm.copy()), joints_xyz_raw_mm=readonly(raw_mm),
-                    joints_uv_px=readonly(project_mm_to_px(joints_mm, INTRINSICS)[:, :2]),
+                    joints_uv_px=readonly(project_mm_to_px(joints_mm, intr)[:, :2]),
                     joints_uvd=readonly(joints_uvd), weights=readonly(gaussian_weights(joints_uvd)),
                     confidence=readonly(confidence), hand=hand, joint_names=JOINT_NAMES)
     return TrackedHand(hand_id=hand_id, hand=hand, status=status, location=location, crop=geom, crop_depth=crop,
@@ -157,6 +158,66 @@ def make_two_hand_result(index: int = 0, right_mm: np.ndarray | None = None, lef
                      confidence=np.linspace(0.2, 0.6, NUM_JOINTS))
     hands = (right, left) if primary == "right" else (left, right)
     return _result_of(frame, hands, arrival_s, infer_ms)
+
+
+def two_hand_scene_result(seed: int = 11, arrangement: str = "apart") -> TrackerResult:
+    """A two-hand frame as app.synth.two_hands renders it (a person's two hands, torso and arms, sensor noise,
+    640 x 480), each hand's pose its ground truth (the left hand low confidence): for pictures of the window."""
+    from app.synth.two_hands import render_two_hands
+
+    intr = Intrinsics(width=640, height=480, fx=475.0, fy=475.0, cx=319.5, cy=239.5, depth_unit_mm=1.0)
+    sample = render_two_hands(np.random.default_rng(seed), intr, arrangement, distance_range_mm=(380.0, 520.0))
+    right_mm, left_mm = (np.asarray(sample.truth(side).joints_xyz_mm, dtype=np.float64) for side in ("right", "left"))
+    frame = DepthFrame(index=42, frame_number=142, timestamp_ms=1400.0, arrival_s=0.0,
+                       depth_raw=readonly(np.asarray(sample.depth_raw)), intrinsics=sample.intrinsics,
+                       gt_xyz_mm=readonly(right_mm.copy()), gt_hand="right")
+    right = make_hand(frame, right_mm, 3, "right", TrackingStatus.TRACKING)
+    left = make_hand(frame, left_mm, 4, "left", TrackingStatus.LOW_CONFIDENCE,
+                     confidence=np.linspace(0.3, 0.7, NUM_JOINTS))
+    return _result_of(frame, (right, left), 0.0, 7.0)
+
+
+def save_two_hand_screenshot(path: str, seed: int = 11, size: tuple[int, int] = (1440, 900)) -> str:
+    """The whole window (standard layout, size px) showing two_hand_scene_result(seed), the left hand
+    selected, saved as PNG; needs a display with OpenGL for the 3-D view, e.g.
+    xvfb-run -a -s "-screen 0 1920x1200x24" .venv/bin/python -c
+    "from tests.gui_helpers import save_two_hand_screenshot as s; s('docs/gui_two_hands.png')" """
+    import tempfile
+
+    from PySide6 import QtWidgets
+
+    from app.config import TrackerConfig
+    from app.gui import theme
+    from app.gui.main_window import MainWindow
+    from app.gui.screenshot import grab_window
+    from app.gui.settings import ENV_SETTINGS_PATH, Settings
+    from app.joints import JOINT_INDEX
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    theme.apply_theme(app)
+    previous = os.environ.get(ENV_SETTINGS_PATH)
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ[ENV_SETTINGS_PATH] = os.path.join(folder, "settings.ini")   # the user's settings stay as they are
+        window = MainWindow(TrackerConfig(), Settings(), restore_geometry=False)
+        window.resize(*size)
+        window.show()
+        result = two_hand_scene_result(seed)
+        for _ in range(3):   # the 3-D view follows the hands: a few frames settle it
+            window.show_result(result)
+            app.processEvents()
+        window.select_joint(JOINT_INDEX["index_tip"])
+        window.select_hand(result.hands[1].hand_id)
+        window.refresh_stats()
+        for _ in range(20):
+            app.processEvents()
+        if not grab_window(window).save(path, "PNG", 0):   # 0: the smallest file
+            raise OSError(f"could not save {path}")
+        window.close()
+    if previous is None:
+        os.environ.pop(ENV_SETTINGS_PATH, None)
+    else:
+        os.environ[ENV_SETTINGS_PATH] = previous
+    return path
 
 
 def shown(qtbot, widget, width: int, height: int):

@@ -307,3 +307,18 @@ def test_clicking_a_hand_in_the_window_selects_it(qtbot, window, two):
     if window.skeleton_view.scene is not None:   # the 3-D view marks the joint on the chosen hand
         np.testing.assert_allclose(window.skeleton_view.scene.selected.pos,
                                    to_display(left.pose.joints_xyz_mm)[[target]], atol=1e-3)
+
+
+def test_a_rendered_two_hand_scene_shows_both_hands(qtbot):
+    """The synthetic two-hand renderer's frame (the picture in docs/gui_two_hands.png): both hands drawn where
+    they are, each inside its own crop box."""
+    result = h.two_hand_scene_result()
+    view = DepthView()
+    qtbot.addWidget(view)
+    view.show_result(result)
+    assert [hand.hand for hand in result.hands] == ["right", "left"]
+    for uv, hand in zip(view.hand_joints_uv_px(), result.hands):
+        np.testing.assert_allclose(uv, hand.pose.joints_uv_px)
+        u0, v0, u1, v1 = hand.crop.box_px()
+        assert np.all((uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1))
+    assert view.status_label.text() == "right #3 tracking · left #4 low confidence"
