@@ -41,13 +41,31 @@ FINGER_COLOURS_RGB: tuple[tuple[int, int, int], ...] = (
 WRIST_COLOUR_RGB = (220, 220, 220)
 
 
-def joint_colour_rgb(joint_id: int) -> tuple[int, int, int]:
+# Each hand's colour scheme where several hands are drawn: the right hand in the finger colours above, the left
+# hand in the same hues made pale (blended this far towards white). The two differ in lightness, not only in
+# hue, so they stay apart for colour-blind eyes too.
+LEFT_HAND_PALE = 0.5
+
+
+def _pale(rgb: tuple[int, int, int], amount: float) -> tuple[int, int, int]:
+    return tuple(int(round(c + amount * (255 - c))) for c in rgb)
+
+
+def finger_colours_rgb(hand: str = "right") -> tuple[tuple[int, int, int], ...]:
+    """The five finger colours of a hand's scheme ('right': FINGER_COLOURS_RGB; 'left': the same, pale)."""
+    return FINGER_COLOURS_RGB if hand != "left" else tuple(_pale(c, LEFT_HAND_PALE) for c in FINGER_COLOURS_RGB)
+
+
+def joint_colour_rgb(joint_id: int, hand: str = "right") -> tuple[int, int, int]:
+    """A joint's colour (its finger's; the wrist's for the wrist) in a hand's scheme."""
     finger = JOINT_FINGER[joint_id]
-    return WRIST_COLOUR_RGB if finger < 0 else FINGER_COLOURS_RGB[finger]
+    if finger >= 0:
+        return finger_colours_rgb(hand)[finger]
+    return WRIST_COLOUR_RGB if hand != "left" else _pale(WRIST_COLOUR_RGB, LEFT_HAND_PALE)
 
 
-def bone_colour_rgb(bone: tuple[int, int]) -> tuple[int, int, int]:
-    return joint_colour_rgb(bone[1])
+def bone_colour_rgb(bone: tuple[int, int], hand: str = "right") -> tuple[int, int, int]:
+    return joint_colour_rgb(bone[1], hand)
 
 
 # ---- mappings: for each project joint, the index of the source layout's joint -------------------------------

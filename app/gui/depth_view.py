@@ -3,7 +3,14 @@ from (bones coloured per finger), the crop box, the hand centre and the tracking
 frame, a zoomed inset of the crop region with the skeleton drawn large (tips ringed white). Without a hand the
 inset shows the whole frame.
 
-Clicking near a joint selects it (signal joint_clicked). Imports PySide6, pyqtgraph, numpy and app foundation.
+Every hand of a result is drawn, each in its hand's colour scheme (app.joints: right in the finger colours, left
+pale, with square joints); with more than one hand each is labelled with its side and id ('R #3'), the badge
+lists every hand, and a "hand" chooser picks the one the inset, the selection ring, the weight maps and the joint
+table follow (signal hand_selected: a hand id, or hands.PRIMARY). The items of each hand slot are made once and
+reused (a slot beyond the first two is made when a result first has that many hands).
+
+Clicking near a joint selects it (signal joint_clicked), and its hand when that is another one; a click inside
+another hand's crop box selects that hand. Imports PySide6, pyqtgraph, numpy and app foundation.
 """
 from __future__ import annotations
 
@@ -15,8 +22,9 @@ from PySide6 import QtCore, QtWidgets
 
 from app.camera import raw_units_to_mm
 from app.gui import theme
-from app.joints import FINGER_COLOURS_RGB, FINGER_JOINTS, NUM_JOINTS, TIP_JOINTS, joint_colour_rgb
-from app.types import TrackerResult
+from app.gui.hands import PRIMARY, hand_label, hands_of, hands_status_text, resolve, worst_status_value
+from app.joints import FINGER_JOINTS, NUM_JOINTS, TIP_JOINTS, finger_colours_rgb, joint_colour_rgb
+from app.types import TrackedHand, TrackerResult
 
 PICK_RADIUS_SCREEN_PX = 14.0   # how close (on screen) a click must be to a joint to select it
 INSET_STRETCH = (4, 6)
@@ -26,6 +34,101 @@ _INVALID_INDEX, _BEYOND_INDEX = 0, 255   # LUT entries for missing depth and dep
 
 
 _depth_colour_map = theme.depth_colour_map   # near warm and bright, far cool and dark: the hand stands out
+_JOINT_SYMBOLS = {"right": "o", "left": "s"}   # joint markers: a second cue besides the colours
+_OVERLAY_Z = 1000.0                            # the selection rings and the labels stay above every hand's items
+
+
+class _HandSlot:
+    """The items that draw one hand (full frame and inset), made once and reused; set_side() re-colours them
+    only when the hand in the slot changes side."""
+
+    def __init__(self, view_box: pg.ViewBox, inset_box: pg.ViewBox) -> None:
+        self.side: str | None = None
+        self.crop_box = QtWidgets.QGraphicsRectItem()
+        self.crop_box.setPen(pg.mkPen(theme.TEXT, width=1.5, style=QtCore.Qt.PenStyle.DashLine, cosmetic=True))
+        self.crop_box.hide()
+        self.centre = pg.ScatterPlotItem(symbol="+", size=18, pen=pg.mkPen("w", width=2), brush=None)
+        self.finger_lines = [pg.PlotCurveItem(antialias=True) for _ in FINGER_JOINTS]
+        self.joints = pg.ScatterPlotItem(size=9, pen=pg.mkPen(theme.BACKGROUND, width=1))
+        self.label = pg.TextItem("", color=theme.TEXT, fill=pg.mkBrush(22, 24, 29, 200), anchor=(0, 1))
+        self.label.hide()
+        for item in (self.crop_box, self.centre, *self.finger_lines, self.joints):
+            view_box.addItem(item)
+        view_box.addItem(self.label, ignoreBounds=True)
+        self.label.setZValue(_OVERLAY_Z)
+        self.inset_lines = [pg.PlotCurveItem(antialias=True) for _ in FINGER_JOINTS]
+        self.inset_joints = pg.ScatterPlotItem(size=13, pen=pg.mkPen(theme.BACKGROUND, width=1.5))
+        self.inset_tips = pg.ScatterPlotItem(size=19, pen=pg.mkPen("w", width=2.5), brush=None)
+        for item in (*self.inset_lines, self.inset_joints, self.inset_tips):
+            inset_box.addItem(item)
+        self.joints_uv_px: np.ndarray | None = None
+        self.box_px: tuple[float, float, float, float] | None = None
+        self.set_side("right")
+
+    def set_side(self, side: str) -> None:
+        side = "left" if side == "left" else "right"
+        if side == self.side:
+            return
+        self.side = side
+        for line, inset_line, rgb in zip(self.finger_lines, self.inset_lines, finger_colours_rgb(side)):
+            line.setPen(pg.mkPen(rgb, width=3))
+            inset_line.setPen(pg.mkPen(rgb, width=5))
+        self.brushes = [pg.mkBrush(joint_colour_rgb(j, side)) for j in range(NUM_JOINTS)]
+        for scatter in (self.joints, self.inset_joints):
+            scatter.setSymbol(_JOINT_SYMBOLS[side])   # the default for the points setData gives it
+
+    def show(self, crop_box_px, centre_uvz, joints_uv_px, label: str) -> None:
+        """Draw the hand: crop box (u0, v0, u1, v1) px or None, centre (u, v, z) or None, J x 2 joints or None,
+        the label text ('' hides it)."""
+        self.box_px = crop_box_px
+        if crop_box_px is not None:
+            u0, v0, u1, v1 = crop_box_px
+            self.crop_box.setRect(QtCore.QRectF(u0, v0, u1 - u0, v1 - v0))
+            self.crop_box.show()
+        else:
+            self.crop_box.hide()
+        if centre_uvz is not None:
+            self.centre.setData([centre_uvz[0]], [centre_uvz[1]])
+        else:
+            self.centre.setData([], [])
+        self.joints_uv_px = None if joints_uv_px is None else np.asarray(joints_uv_px, dtype=np.float64)
+        uv = self.joints_uv_px
+        if uv is None:
+            for line in self.finger_lines + self.inset_lines:
+                line.setData([], [])
+            for item in (self.joints, self.inset_joints, self.inset_tips):
+                item.setData([])
+        else:
+            for line, inset_line, finger in zip(self.finger_lines, self.inset_lines, FINGER_JOINTS):
+                chain = list((0,) + finger)   # wrist -> finger base -> ... -> tip: the finger's bones in order
+                line.setData(uv[chain, 0], uv[chain, 1])
+                inset_line.setData(uv[chain, 0], uv[chain, 1])
+            self.joints.setData(x=uv[:, 0], y=uv[:, 1], brush=self.brushes)
+            self.inset_joints.setData(x=uv[:, 0], y=uv[:, 1], brush=self.brushes)
+            tips = list(TIP_JOINTS)
+            self.inset_tips.setData(x=uv[tips, 0], y=uv[tips, 1])
+        anchor = self._label_anchor()
+        if label and anchor is not None:
+            if self.label.textItem.toPlainText() != label:
+                self.label.setText(label)
+            self.label.setPos(*anchor)
+            self.label.show()
+        else:
+            self.label.hide()
+
+    def hide(self) -> None:
+        if self.box_px is not None or self.joints_uv_px is not None or self.label.isVisible() \
+                or len(self.centre.data):
+            self.show(None, None, None, "")
+
+    def _label_anchor(self) -> tuple[float, float] | None:
+        """Above the crop box's top-left corner; without a box, above the highest joint."""
+        if self.box_px is not None:
+            return float(self.box_px[0]), float(self.box_px[1])
+        if self.joints_uv_px is not None:
+            top = int(np.argmin(self.joints_uv_px[:, 1]))
+            return float(self.joints_uv_px[top, 0]), float(self.joints_uv_px[top, 1]) - 6.0
+        return None
 
 
 class _PaintTimedGraphics(pg.GraphicsLayoutWidget):
@@ -44,14 +147,18 @@ class DepthView(QtWidgets.QWidget):
     painted(t) says when the view finished painting (perf_counter s)."""
 
     joint_clicked = QtCore.Signal(int)
+    hand_selected = QtCore.Signal(int)   # the user chose a hand: its id, or hands.PRIMARY
     painted = QtCore.Signal(float)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._near_mm, self._far_mm = 200.0, 1000.0
         self._image_shape: tuple[int, int] | None = None
-        self._joints_uv_px: np.ndarray | None = None
+        self._joints_uv_px: np.ndarray | None = None   # the selected hand's joints (ring, picking, positions)
         self._selected = 0
+        self._hands: tuple[TrackedHand, ...] = ()
+        self._selected_hand = PRIMARY   # a hand id, or PRIMARY
+        self._hand_choices: tuple = ()
         self.indexed_image: np.ndarray | None = None   # the LUT indices shown (kept for inspection)
 
         self.status_label = QtWidgets.QLabel("no source")
@@ -63,6 +170,13 @@ class DepthView(QtWidgets.QWidget):
         header = QtWidgets.QHBoxLayout()
         header.addWidget(title)
         header.addWidget(self.status_label)
+        self.hand_combo = QtWidgets.QComboBox()   # shown while a result has more than one hand
+        self.hand_combo.setToolTip("the hand the inset, the weight maps and the joint table show")
+        self.hand_combo.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.hand_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.hand_combo.hide()
+        self.hand_combo.activated.connect(self._on_hand_chosen)
+        header.addWidget(self.hand_combo)
         header.addStretch(1)
         header.addWidget(self.frame_label)
 
@@ -83,20 +197,7 @@ class DepthView(QtWidgets.QWidget):
         self.bar_graphics.addItem(self.colour_bar)
         self.bar_graphics.setFixedWidth(90)
 
-        # Plain Qt items and bare curves: a redraw sets a few numbers instead of running PlotDataItem's logic.
-        self.crop_box_item = QtWidgets.QGraphicsRectItem()
-        self.crop_box_item.setPen(pg.mkPen(theme.TEXT, width=1.5, style=QtCore.Qt.PenStyle.DashLine, cosmetic=True))
-        self.crop_box_item.hide()
-        self.centre_item = pg.ScatterPlotItem(symbol="+", size=18, pen=pg.mkPen("w", width=2), brush=None)
-        self.finger_lines = [pg.PlotCurveItem(pen=pg.mkPen(rgb, width=3), antialias=True)
-                             for rgb in FINGER_COLOURS_RGB]
-        self.joint_scatter = pg.ScatterPlotItem(size=9, pen=pg.mkPen(theme.BACKGROUND, width=1))
-        self.selection_ring = pg.ScatterPlotItem(size=20, pen=pg.mkPen("w", width=2), brush=None)
-        for item in (self.crop_box_item, self.centre_item, *self.finger_lines, self.joint_scatter,
-                     self.selection_ring):
-            self.view_box.addItem(item)
-        self._joint_brushes = [pg.mkBrush(joint_colour_rgb(j)) for j in range(NUM_JOINTS)]
-        # The inset: the crop region large, with its own copy of the depth and a thicker skeleton.
+        # The inset: the selected hand's crop region large, with its own copy of the depth and thicker skeletons.
         self.inset_box = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True, enableMenu=False)
         self.inset_box.disableAutoRange()
         self.inset_box.setMouseEnabled(x=False, y=False)
@@ -105,12 +206,22 @@ class DepthView(QtWidgets.QWidget):
         self.graphics.ci.layout.setColumnStretchFactor(1, INSET_STRETCH[1])
         self.inset_image = pg.ImageItem()
         self.inset_box.addItem(self.inset_image)
-        self.inset_lines = [pg.PlotCurveItem(pen=pg.mkPen(rgb, width=5), antialias=True) for rgb in FINGER_COLOURS_RGB]
-        self.inset_joints = pg.ScatterPlotItem(size=13, pen=pg.mkPen(theme.BACKGROUND, width=1.5))
-        self.inset_tips = pg.ScatterPlotItem(size=19, pen=pg.mkPen("w", width=2.5), brush=None)
+        # One slot of items per hand, primary first: plain Qt items and bare curves, so a redraw sets a few
+        # numbers instead of running PlotDataItem's logic. Two slots up front; more are made when needed.
+        self.slots: list[_HandSlot] = []
+        self._ensure_slots(2)
+        self.selection_ring = pg.ScatterPlotItem(size=20, pen=pg.mkPen("w", width=2), brush=None)
+        self.view_box.addItem(self.selection_ring)
         self.inset_ring = pg.ScatterPlotItem(size=32, pen=pg.mkPen("w", width=2), brush=None)
-        for item in (*self.inset_lines, self.inset_joints, self.inset_tips, self.inset_ring):
-            self.inset_box.addItem(item)
+        self.inset_box.addItem(self.inset_ring)
+        for ring in (self.selection_ring, self.inset_ring):
+            ring.setZValue(_OVERLAY_Z)
+        # The primary hand's items under their old names.
+        primary = self.slots[0]
+        self.crop_box_item, self.centre_item = primary.crop_box, primary.centre
+        self.finger_lines, self.joint_scatter = primary.finger_lines, primary.joints
+        self.inset_lines, self.inset_joints, self.inset_tips = primary.inset_lines, primary.inset_joints, \
+            primary.inset_tips
         self.inset_region: tuple[int, int, int, int] | None = None   # (u0, v0, u1, v1) px shown in the inset
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
@@ -138,21 +249,47 @@ class DepthView(QtWidgets.QWidget):
     def show_result(self, result: TrackerResult) -> None:
         frame = result.frame
         self._show_depth(frame.depth_raw, frame.intrinsics.depth_unit_mm)
-        if result.crop is not None:
-            u0, v0, u1, v1 = result.crop.box_px()
-            self.crop_box_item.setRect(QtCore.QRectF(u0, v0, u1 - u0, v1 - v0))
-            self.crop_box_item.show()
-        else:
-            self.crop_box_item.hide()
+        hands = hands_of(result)
+        self._hands = hands
+        several = len(hands) > 1
+        self._ensure_slots(len(hands))
+        # The primary slot draws the result's own fields (the primary hand's, and the frame's centre and status
+        # when no hand was found), so a one-hand result looks as it always did.
         centre = result.location.centre_uvz if result.location is not None else None
-        if centre is not None:
-            self.centre_item.setData([centre[0]], [centre[1]])
+        self.slots[0].set_side(hands[0].hand if hands else "right")
+        self.slots[0].show(result.crop.box_px() if result.crop is not None else None, centre,
+                           result.pose.joints_uv_px if result.pose is not None else None,
+                           hand_label(hands[0]) if several else "")
+        for slot, hand in zip(self.slots[1:], hands[1:]):
+            slot.set_side(hand.hand)
+            slot.show(hand.crop.box_px() if hand.crop is not None else None,
+                      hand.location.centre_uvz if hand.location is not None else None,
+                      hand.pose.joints_uv_px if hand.pose is not None else None, hand_label(hand))
+        for slot in self.slots[max(len(hands), 1):]:
+            slot.hide()
+        self._update_hand_choices()
+        self._show_selected_hand()
+        if several:
+            self._set_status_badge(hands_status_text(hands), theme.status_colour(worst_status_value(hands)))
         else:
-            self.centre_item.setData([], [])
-        self._show_skeleton(result.pose.joints_uv_px if result.pose is not None else None)
-        self._show_inset(result.crop.box_px() if result.crop is not None else None)
-        self._set_status_badge(result.status.message, theme.status_colour(result.status.value))
+            self._set_status_badge(result.status.message, theme.status_colour(result.status.value))
         self.frame_label.setText(f"frame {frame.index}  ·  {frame.depth_raw.shape[1]}×{frame.depth_raw.shape[0]}")
+
+    def set_selected_hand(self, hand_id: int) -> None:
+        """Follow the hand with this id (hands.PRIMARY: the primary one) in the inset and the selection ring; an
+        id the result does not have shows the primary hand."""
+        self._selected_hand = int(hand_id)
+        self._update_hand_choices()
+        if self._image_shape is not None:
+            self._show_selected_hand()
+
+    def selected_hand_index(self) -> int:
+        """Index (in the result's hands, primary first) of the hand the inset and the ring follow."""
+        return resolve(self._hands, self._selected_hand)
+
+    def hand_joints_uv_px(self) -> list[np.ndarray | None]:
+        """The drawn joints of every hand of the result shown, primary first (for inspection)."""
+        return [slot.joints_uv_px for slot in self.slots[:max(len(self._hands), 1)]]
 
     def show_message(self, text: str, colour: str = theme.TEXT_DIM) -> None:
         """A state without a result ('waiting for frames', 'stopped')."""
@@ -172,9 +309,12 @@ class DepthView(QtWidgets.QWidget):
         self.inset_region = None
         self.indexed_image = None
         self._image_shape = None
-        self.crop_box_item.hide()
-        self.centre_item.setData([], [])
-        self._show_skeleton(None)
+        for slot in self.slots:
+            slot.hide()
+        self._hands = ()
+        self._update_hand_choices()
+        self._joints_uv_px = None
+        self._update_selection_ring()
         self.frame_label.setText("")
 
     def set_selected_joint(self, joint_id: int) -> None:
@@ -182,24 +322,35 @@ class DepthView(QtWidgets.QWidget):
         self._update_selection_ring()
 
     def select_joint_near(self, u_px: float, v_px: float, box=None) -> int | None:
-        """Select the joint nearest to image point (u_px, v_px) if it is within PICK_RADIUS_SCREEN_PX on screen
-        (in box: the full frame's view by default, or the inset's)."""
-        if self._joints_uv_px is None:
-            return None
+        """Select the joint nearest to image point (u_px, v_px), of any hand, if it is within
+        PICK_RADIUS_SCREEN_PX on screen (in box: the full frame's view by default, or the inset's); a joint of
+        another hand than the selected one selects that hand first (hand_selected). Without a joint in reach, a
+        point inside another hand's crop box selects that hand."""
         pixel_w, pixel_h = (box or self.view_box).viewPixelSize()   # image px per screen px
-        d_screen = np.hypot((self._joints_uv_px[:, 0] - u_px) / max(pixel_w, 1e-9),
-                            (self._joints_uv_px[:, 1] - v_px) / max(pixel_h, 1e-9))
-        joint = int(np.argmin(d_screen))
-        if d_screen[joint] > PICK_RADIUS_SCREEN_PX:
+        best: tuple[float, int, int] | None = None   # (screen distance, slot index, joint)
+        for index, slot in enumerate(self.slots[:max(len(self._hands), 1)]):
+            uv = slot.joints_uv_px
+            if uv is None:
+                continue
+            d_screen = np.hypot((uv[:, 0] - u_px) / max(pixel_w, 1e-9), (uv[:, 1] - v_px) / max(pixel_h, 1e-9))
+            joint = int(np.argmin(d_screen))
+            if best is None or d_screen[joint] < best[0]:
+                best = (float(d_screen[joint]), index, joint)
+        if best is None or best[0] > PICK_RADIUS_SCREEN_PX:
+            self._select_hand_at(u_px, v_px)
             return None
-        self.joint_clicked.emit(joint)
-        return joint
+        self._choose_hand(best[1])
+        self.joint_clicked.emit(best[2])
+        return best[2]
 
-    def joint_screen_pos(self, joint_id: int, inset: bool = False) -> QtCore.QPoint | None:
-        """Where a joint is drawn (full frame, or the inset), in self.graphics viewport coordinates."""
-        if self._joints_uv_px is None:
+    def joint_screen_pos(self, joint_id: int, inset: bool = False, hand_index: int | None = None
+                         ) -> QtCore.QPoint | None:
+        """Where a joint is drawn (full frame, or the inset), in self.graphics viewport coordinates: of the
+        selected hand, or of the hand at hand_index (primary first)."""
+        uv = self._joints_uv_px if hand_index is None else self.slots[hand_index].joints_uv_px
+        if uv is None:
             return None
-        u, v = self._joints_uv_px[joint_id]
+        u, v = uv[joint_id]
         box = self.inset_box if inset else self.view_box
         scene = box.mapViewToScene(QtCore.QPointF(float(u), float(v)))
         return self.graphics.mapFromScene(scene)
@@ -240,24 +391,59 @@ class DepthView(QtWidgets.QWidget):
             self.view_box.setRange(xRange=(-0.5, shape[1] - 0.5), yRange=(-0.5, shape[0] - 0.5), padding=0.0)
             self._image_shape = shape
 
-    def _show_skeleton(self, joints_uv_px: np.ndarray | None) -> None:
-        self._joints_uv_px = None if joints_uv_px is None else np.asarray(joints_uv_px, dtype=np.float64)
-        if self._joints_uv_px is None:
-            for line in self.finger_lines + self.inset_lines:
-                line.setData([], [])
-            for item in (self.joint_scatter, self.inset_joints, self.inset_tips):
-                item.setData([])
-        else:
-            uv = self._joints_uv_px
-            for line, inset_line, finger in zip(self.finger_lines, self.inset_lines, FINGER_JOINTS):
-                chain = (0,) + finger   # wrist -> finger base -> ... -> tip: the finger's bones in order
-                line.setData(uv[list(chain), 0], uv[list(chain), 1])
-                inset_line.setData(uv[list(chain), 0], uv[list(chain), 1])
-            self.joint_scatter.setData(x=uv[:, 0], y=uv[:, 1], brush=self._joint_brushes)
-            self.inset_joints.setData(x=uv[:, 0], y=uv[:, 1], brush=self._joint_brushes)
-            tips = list(TIP_JOINTS)
-            self.inset_tips.setData(x=uv[tips, 0], y=uv[tips, 1])
+    def _ensure_slots(self, count: int) -> None:
+        while len(self.slots) < count:
+            self.slots.append(_HandSlot(self.view_box, self.inset_box))
+
+    def _show_selected_hand(self) -> None:
+        """The selected hand's joints carry the selection ring, and its crop fills the inset."""
+        slot = self.slots[self.selected_hand_index()]
+        self._joints_uv_px = slot.joints_uv_px
         self._update_selection_ring()
+        self._show_inset(slot.box_px)
+
+    def _update_hand_choices(self) -> None:
+        """The hand chooser: 'primary' and every hand by label, shown while there is more than one hand."""
+        hands = self._hands
+        choices = tuple((h.hand_id, hand_label(h)) for h in hands) if len(hands) > 1 else ()
+        if choices != self._hand_choices:
+            self._hand_choices = choices
+            self.hand_combo.blockSignals(True)
+            self.hand_combo.clear()
+            if choices:
+                self.hand_combo.addItem("hand: primary", PRIMARY)
+                for hand_id, label in choices:
+                    self.hand_combo.addItem(f"hand: {label}", hand_id)
+            self.hand_combo.blockSignals(False)
+            self.hand_combo.setVisible(bool(choices))
+        if choices:
+            index = self.hand_combo.findData(self._selected_hand)
+            if self.hand_combo.currentIndex() != max(index, 0):
+                self.hand_combo.blockSignals(True)
+                self.hand_combo.setCurrentIndex(max(index, 0))
+                self.hand_combo.blockSignals(False)
+
+    def _on_hand_chosen(self, index: int) -> None:
+        hand_id = self.hand_combo.itemData(index)
+        if hand_id is None:
+            return
+        self.set_selected_hand(int(hand_id))
+        self.hand_selected.emit(int(hand_id))
+
+    def _choose_hand(self, index: int) -> None:
+        """The user picked the hand at index (primary first): select it by id unless it is already shown."""
+        if len(self._hands) < 2 or index == self.selected_hand_index():
+            return
+        hand_id = self._hands[index].hand_id
+        self.set_selected_hand(hand_id)
+        self.hand_selected.emit(hand_id)
+
+    def _select_hand_at(self, u_px: float, v_px: float) -> None:
+        for index, slot in enumerate(self.slots[:len(self._hands)]):
+            box = slot.box_px
+            if box is not None and box[0] <= u_px <= box[2] and box[1] <= v_px <= box[3]:
+                self._choose_hand(index)
+                return
 
     def _show_inset(self, box_px: tuple[float, float, float, float] | None) -> None:
         """The crop region (or, without one, the whole frame) in the inset, with the skeleton drawn large."""

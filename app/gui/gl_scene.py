@@ -1,5 +1,6 @@
 """The OpenGL scene behind the 3-D view: a GL view that reports clicks, the floor grid, the camera's axes, the
-point cloud and the skeleton items. Takes display-frame arrays (see skeleton_view.to_display) and knows nothing
+point cloud and the skeleton items (one mesh and one raw-bones line per hand slot, made once and reused, each
+hand in its side's colour scheme). Takes display-frame arrays (see skeleton_view.to_display) and knows nothing
 about results. Imported only once an OpenGL context is known to work. Imports PySide6, pyqtgraph.opengl.
 
 The view is pyqtgraph's GL view logic on a QOpenGLWindow inside a window container, not a QOpenGLWidget: a
@@ -20,7 +21,7 @@ from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6 import QtCore, QtGui, QtOpenGL, QtWidgets
 
 from app.gui import theme
-from app.joints import BONES, TIP_JOINTS
+from app.joints import BONES, NUM_JOINTS, TIP_JOINTS
 
 CLICK_SLOP_PX = 4.0          # a press and release closer than this is a click, not an orbit
 AXIS_LENGTH_MM = 50.0        # the camera-axes triad beside the hand: its arms are the distance scale
@@ -169,29 +170,53 @@ class HandScene:
         self.cloud = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=2.5, color=(0.55, 0.6, 0.7, 0.7),
                                           pxMode=True)
         self.cloud.setGLOptions("translucent")
-        self.raw_bones = gl.GLLinePlotItem(pos=np.zeros((0, 3)), mode="lines", width=2.0, antialias=True)
-        self.skeleton = gl.GLMeshItem(smooth=True, computeNormals=False, shader=None, glOptions="opaque",
-                                      vertexes=np.zeros((3, 3), np.float32), faces=np.array([[0, 1, 2]], np.uint32))
-        self.skeleton.hide()
+        self.view.addItem(self.cloud)
+        self.raw_bones_items: list = []   # per hand slot, primary first
+        self._raw_drawn: set[int] = set()  # the slots whose raw bones are drawn
+        self.skeleton_items: list = []
+        self._ensure_slots(2)
+        self.raw_bones, self.skeleton = self.raw_bones_items[0], self.skeleton_items[0]   # the primary's
         self.selected = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=3.4 * TIP_RADIUS_MM,
                                              color=(1, 1, 1, 0.45), pxMode=False)
         self.selected.setGLOptions("translucent")
-        for item in (self.cloud, self.raw_bones, self.skeleton, self.selected):
-            self.view.addItem(item)
+        self.view.addItem(self.selected)
         self._add_axes()
-        joint_rgba = theme.joint_colours_float()
-        tips = np.zeros(len(joint_rgba), bool)
+        tips = np.zeros(NUM_JOINTS, bool)
         tips[list(TIP_JOINTS)] = True
-        self._joint_rgba = joint_rgba.copy()
-        self._joint_rgba[tips, :3] = 0.55 * joint_rgba[tips, :3] + 0.45   # tips: lighter and larger
+        self._tips = tips
         self._joint_radii = np.where(tips, TIP_RADIUS_MM, JOINT_RADIUS_MM).astype(np.float32)
-        self._bone_rgba = joint_rgba[np.array([child for _, child in BONES])]
-        self._faded_bone_rgba = joint_rgba[np.array([child for _, child in BONES]).repeat(2)] \
-            * np.array([1, 1, 1, 0.45], np.float32)
-        self.joints_pos = np.zeros((0, 3), np.float32)   # what is drawn (display frame), for tests and picking
+        self._schemes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._joint_rgba, self._bone_rgba, self._faded_bone_rgba = self.scheme("right")
+        self.hands_joints_pos: list[np.ndarray] = []   # every hand's drawn joints (display frame), primary first
+        self.hands_sides: list[str] = []
+        self.joints_pos = np.zeros((0, 3), np.float32)   # the primary's (display frame), for tests and picking
         self.bones_pos = np.zeros((0, 3), np.float32)
         self.raw_bones_pos = np.zeros((0, 3), np.float32)
         self.reset_framing(np.array([0.0, 450.0, 0.0]))
+
+    def _ensure_slots(self, count: int) -> None:
+        while len(self.skeleton_items) < count:
+            raw_bones = gl.GLLinePlotItem(pos=np.zeros((0, 3)), mode="lines", width=2.0, antialias=True)
+            skeleton = gl.GLMeshItem(smooth=True, computeNormals=False, shader=None, glOptions="opaque",
+                                     vertexes=np.zeros((3, 3), np.float32), faces=np.array([[0, 1, 2]], np.uint32))
+            skeleton.hide()
+            self.view.addItem(raw_bones)
+            self.view.addItem(skeleton)
+            self.raw_bones_items.append(raw_bones)
+            self.skeleton_items.append(skeleton)
+
+    def scheme(self, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(joint RGBA J x 4 with the tips lighter, bone RGBA B x 4, faded raw-bone RGBA 2B x 4) of a hand's
+        colour scheme (theme.joint_colours_float)."""
+        side = "left" if side == "left" else "right"
+        if side not in self._schemes:
+            joint_rgba = theme.joint_colours_float(side)
+            shown = joint_rgba.copy()
+            shown[self._tips, :3] = 0.55 * joint_rgba[self._tips, :3] + 0.45   # tips: lighter and larger
+            children = np.array([child for _, child in BONES])
+            self._schemes[side] = (shown, joint_rgba[children],
+                                   joint_rgba[children.repeat(2)] * np.array([1, 1, 1, 0.45], np.float32))
+        return self._schemes[side]
 
     def _add_axes(self) -> None:
         """The camera's axes beside the hand, AXIS_LENGTH_MM long: x (red) right, y (green) down, z (blue)
@@ -277,25 +302,46 @@ class HandScene:
             self.cloud.setData(pos=points, color=np.asarray(colours, dtype=np.float32))
 
     def set_skeleton(self, solid: np.ndarray | None, faded: np.ndarray | None, selected: int) -> None:
+        """One right hand (the primary slot): solid joints, faded (raw) joints or None, the selected joint."""
+        self.set_skeletons([("right", solid, faded)], 0, selected)
+
+    def set_skeletons(self, hands: list[tuple[str, np.ndarray | None, np.ndarray | None]], selected_hand: int,
+                      selected_joint: int) -> None:
+        """Every hand, primary first, as (side, solid joints or None, faded joints or None) in the display frame;
+        the selected joint's marker goes on the hand at index selected_hand. Unused slots are hidden."""
         empty = np.zeros((0, 3), np.float32)
         bone_index = np.array(BONES).reshape(-1)
-        if solid is None:
-            self.joints_pos = self.bones_pos = empty
-            self.skeleton.hide()
-            self.selected.setData(pos=empty)
-        else:
-            solid = np.asarray(solid, dtype=np.float32)
-            self.joints_pos, self.bones_pos = solid, solid[bone_index]
-            verts, faces, colours = skeleton_mesh(solid, self._joint_rgba, self._bone_rgba, self._joint_radii)
-            self.skeleton.setMeshData(vertexes=verts, faces=faces, vertexColors=colours)
-            self.skeleton.show()
-            self.selected.setData(pos=solid[selected:selected + 1])
-        if faded is None:
-            self.raw_bones_pos = empty
-            self.raw_bones.setData(pos=empty)
-        else:
-            self.raw_bones_pos = np.asarray(faded, dtype=np.float32)[bone_index]
-            self.raw_bones.setData(pos=self.raw_bones_pos, color=self._faded_bone_rgba)
+        self._ensure_slots(len(hands))
+        self.hands_joints_pos, self.hands_sides = [], []
+        self.selected.setData(pos=empty)
+        for index, skeleton in enumerate(self.skeleton_items):
+            side, solid, faded = hands[index] if index < len(hands) else ("right", None, None)
+            if index >= max(len(hands), 1) and not skeleton.visible() and index not in self._raw_drawn:
+                continue   # an unused slot, already empty
+            joint_rgba, bone_rgba, faded_rgba = self.scheme(side)
+            raw_bones = self.raw_bones_items[index]
+            solid_pos = empty if solid is None else np.asarray(solid, dtype=np.float32)
+            if solid is None:
+                skeleton.hide()
+            else:
+                verts, faces, colours = skeleton_mesh(solid_pos, joint_rgba, bone_rgba, self._joint_radii)
+                skeleton.setMeshData(vertexes=verts, faces=faces, vertexColors=colours)
+                skeleton.show()
+                if index == selected_hand:
+                    self.selected.setData(pos=solid_pos[selected_joint:selected_joint + 1])
+            faded_pos = empty if faded is None else np.asarray(faded, dtype=np.float32)[bone_index]
+            if faded is None:
+                raw_bones.setData(pos=empty)
+                self._raw_drawn.discard(index)
+            else:
+                raw_bones.setData(pos=faded_pos, color=faded_rgba)
+                self._raw_drawn.add(index)
+            if index < len(hands):
+                self.hands_joints_pos.append(solid_pos)
+                self.hands_sides.append(side)
+            if index == 0:
+                self.joints_pos, self.bones_pos = solid_pos, (empty if solid is None else solid_pos[bone_index])
+                self.raw_bones_pos = faded_pos
 
     def project(self, points: np.ndarray) -> list[QtCore.QPointF]:
         """Display-frame points -> widget coordinates (logical px), with the view's current camera."""

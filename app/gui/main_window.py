@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.config import TrackerChange, TrackerConfig
 from app.gui.controls import format_bytes, format_elapsed
+from app.gui.hands import PRIMARY, hand_label, hands_of, resolve, result_for_hand, still_selectable, truth_for_hand
 from app.gui.pipeline_host import PipelineHost
 from app.gui.qt_compat import neutralise_refcount_defect
 from app.gui.screenshot import grab_window
@@ -46,6 +47,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shown_result: TrackerResult | None = None
         self.displayed_frames = 0
         self.selected_joint = 0
+        self.selected_hand = PRIMARY   # the hand the weight maps and the joint table show: an id, or PRIMARY
         self.errors: list[str] = []
         self._display_times: deque[float] = deque(maxlen=120)
         self._table_shown_s = self._weights_shown_s = 0.0
@@ -91,6 +93,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tracker_controls.changed.connect(self._on_tracker_changed)
         for view in (self.depth_view, self.skeleton_view, self.weights_view, self.joint_table):
             view.joint_clicked.connect(self.select_joint)
+        for view in (self.depth_view, self.skeleton_view):
+            view.hand_selected.connect(self.select_hand)
         self.skeleton_view.mode_changed.connect(self._on_view_mode_changed)
         self.depth_view.painted.connect(self._on_depth_painted)
 
@@ -204,20 +208,53 @@ class MainWindow(QtWidgets.QMainWindow):
         """Draw one new result (called once per new result by the host's poll)."""
         start_s = time.perf_counter()
         self.shown_result = result
+        if not still_selectable(result, self.selected_hand):   # the selected hand is gone: back to the primary
+            self._set_selected_hand(PRIMARY)
         self.depth_view.show_result(result)
         self.skeleton_view.show_result(result)
         stats = self.host.stats()
         playing = stats is not None and stats.state == PipelineState.RUNNING
-        if not playing or start_s - self._weights_shown_s >= WEIGHTS_INTERVAL_S:
-            self.weights_view.show_result(result)
-            self._weights_shown_s = start_s
-        if not playing or start_s - self._table_shown_s >= TABLE_INTERVAL_S:
-            self.joint_table.show_pose(result.pose, raw=self.skeleton_view.mode() == "raw")
-            self.joint_card.show_pose(result.pose, result.frame.gt_xyz_mm)
-            self._table_shown_s = start_s
+        self._show_selected_hand_panels(result, start_s, force=not playing)
         self.timeline.set_position(result.frame.index)
         self._awaiting_paint = result
         self.update_ms.append((time.perf_counter() - start_s) * 1e3)
+
+    def _show_selected_hand_panels(self, result: TrackerResult, now_s: float, force: bool) -> None:
+        """Weight maps, joint table and selected-joint card of the selected hand (at their own rates unless
+        force)."""
+        hand_result = result_for_hand(result, self.selected_hand)
+        hands = hands_of(result)
+        label = hand_label(hands[resolve(hands, self.selected_hand)]) if len(hands) > 1 else ""
+        if force or now_s - self._weights_shown_s >= WEIGHTS_INTERVAL_S:
+            self.weights_view.show_result(hand_result, hand_label=label)
+            self._weights_shown_s = now_s
+        if force or now_s - self._table_shown_s >= TABLE_INTERVAL_S:
+            self.joint_table.show_pose(hand_result.pose, raw=self.skeleton_view.mode() == "raw")
+            self.joint_card.show_pose(hand_result.pose, truth_for_hand(result, self.selected_hand))
+            self._show_hand_titles(label)
+            self._table_shown_s = now_s
+
+    def _show_hand_titles(self, label: str) -> None:
+        """With several hands, the joint tab and the selected-joint card name the hand they show."""
+        index = self.tabs.indexOf(self.joint_table)
+        text = "Joints (camera frame, mm)" if not label else f"Joints {label} (camera frame, mm)"
+        if index >= 0 and self.tabs.tabText(index) != text:
+            self.tabs.setTabText(index, text)
+        title = "SELECTED JOINT" if not label else f"SELECTED JOINT · {label}"
+        if self.joint_card.title() != title:
+            self.joint_card.setTitle(title)
+
+    def select_hand(self, hand_id: int) -> None:
+        """Show the hand with this id (hands.PRIMARY: whichever is primary) in the weight maps, the joint table,
+        the selected-joint card, the depth view's inset and both views' selection marks."""
+        self._set_selected_hand(int(hand_id))
+        if self.shown_result is not None:
+            self._show_selected_hand_panels(self.shown_result, time.perf_counter(), force=True)
+
+    def _set_selected_hand(self, hand_id: int) -> None:
+        self.selected_hand = hand_id
+        self.depth_view.set_selected_hand(hand_id)
+        self.skeleton_view.set_selected_hand(hand_id)
 
     def _on_depth_painted(self, painted_s: float) -> None:
         """The depth view painted: the result drawn last is on screen now (capture-to-display latency)."""
@@ -259,7 +296,8 @@ class MainWindow(QtWidgets.QMainWindow):
             view.set_selected_joint(self.selected_joint)
         self.joint_card.set_joint(self.selected_joint)
         if self.shown_result is not None:
-            self.joint_card.show_pose(self.shown_result.pose, self.shown_result.frame.gt_xyz_mm)
+            hand_result = result_for_hand(self.shown_result, self.selected_hand)
+            self.joint_card.show_pose(hand_result.pose, truth_for_hand(self.shown_result, self.selected_hand))
         self.settings.set("view/selected_joint", self.selected_joint)
 
     def set_layout(self, name: str) -> None:
@@ -289,7 +327,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_view_mode_changed(self, mode: str) -> None:
         self.settings.set("view/skeleton_mode", mode)
         if self.shown_result is not None:
-            self.joint_table.show_pose(self.shown_result.pose, raw=mode == "raw")
+            self.joint_table.show_pose(result_for_hand(self.shown_result, self.selected_hand).pose, raw=mode == "raw")
 
     # ---- host events ---------------------------------------------------------------------------------------
     def show_error(self, message: str) -> None:

@@ -3,7 +3,9 @@ and larger, finger colours), over the hand's (subsampled) point cloud coloured b
 under the hand and the camera's axes beside it (50 mm long: the distance scale). The view frames the hand and
 follows it smoothly ('follow hand' off locks it); reset returns to the framed view. Orbit (drag), zoom (wheel),
 pan (ctrl/middle drag); a click on a joint selects it. Shows smoothed joints, raw joints or both (raw faded) for a
-visible filter comparison.
+visible filter comparison. Every hand of a result is drawn, each in its side's colour scheme (app.joints), and the
+framing takes in all of them; the selected joint is marked on the selected hand (set_selected_hand), and a click
+on another hand's joint selects that hand too (signal hand_selected).
 
 OpenGL needs a real (or virtual, Xvfb) display: under Qt's offscreen platform, or when no GL context can be made,
 the view shows a message instead and keeps its data logic, so everything else still works and tests run.
@@ -20,8 +22,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.camera import point_cloud_mm
 from app.gui import theme
+from app.gui.hands import PRIMARY, hands_of, resolve
 from app.joints import BONES, NUM_JOINTS
-from app.types import TrackerResult
+from app.types import TrackedHand, TrackerResult
 
 MODES = ("smoothed", "raw", "both")
 MAX_CLOUD_POINTS = 3000
@@ -69,19 +72,33 @@ def bone_segments(joints: np.ndarray) -> np.ndarray:
     return joints[np.array(BONES).reshape(-1)]
 
 
-def hand_cloud_mm(result: TrackerResult, max_points: int = MAX_CLOUD_POINTS) -> np.ndarray:
-    """The hand's points in camera-frame mm: the localiser's mask when it has one, else the crop's cube."""
+def _hand_mask(depth_mm: np.ndarray, location, crop) -> np.ndarray | None:
+    """A hand's pixels: the localiser's mask when it has one, else the crop's cube; None without either."""
+    mask = location.mask if location is not None else None
+    if mask is not None:
+        return np.asarray(mask, dtype=bool)
+    if crop is None:
+        return None
+    u0, v0, u1, v1 = crop.box_px()
+    half = crop.cube_mm / 2.0
+    cz = crop.centre_uvz[2]
+    vs, us = np.mgrid[0:depth_mm.shape[0], 0:depth_mm.shape[1]]
+    return (us >= u0) & (us <= u1) & (vs >= v0) & (vs <= v1) & (np.abs(depth_mm - cz) < half)
+
+
+def hand_cloud_mm(result: TrackerResult, max_points: int = MAX_CLOUD_POINTS,
+                  hands: tuple[TrackedHand, ...] | None = None) -> np.ndarray:
+    """The hands' points in camera-frame mm: the result's own hand (its localiser mask when it has one, else its
+    crop's cube), or with hands, the pixels of any of them (each hand's mask or cube), max_points in all."""
     frame = result.frame
     depth_mm = frame.depth_mm()
-    mask = result.location.mask if result.location is not None else None
+    if hands is None or len(hands) < 2:
+        mask = _hand_mask(depth_mm, result.location, result.crop)
+    else:
+        masks = [m for m in (_hand_mask(depth_mm, h.location, h.crop) for h in hands) if m is not None]
+        mask = np.logical_or.reduce(masks) if masks else None
     if mask is None:
-        if result.crop is None:
-            return np.zeros((0, 3))
-        u0, v0, u1, v1 = result.crop.box_px()
-        half = result.crop.cube_mm / 2.0
-        cz = result.crop.centre_uvz[2]
-        vs, us = np.mgrid[0:depth_mm.shape[0], 0:depth_mm.shape[1]]
-        mask = (us >= u0) & (us <= u1) & (vs >= v0) & (vs <= v1) & (np.abs(depth_mm - cz) < half)
+        return np.zeros((0, 3))
     count = int(np.count_nonzero(mask))
     step = max(1, int(np.ceil(np.sqrt(count / max_points)))) if count else 1
     return point_cloud_mm(depth_mm, frame.intrinsics, mask=np.asarray(mask, dtype=bool), step=step)
@@ -105,6 +122,7 @@ class SkeletonView(QtWidgets.QWidget):
     """show_result() draws one result; set_mode() picks smoothed/raw/both; joint_clicked(int) on a joint click."""
 
     joint_clicked = QtCore.Signal(int)
+    hand_selected = QtCore.Signal(int)   # a click on another hand's joint: that hand's id
     mode_changed = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, use_gl: bool | None = None) -> None:
@@ -115,8 +133,10 @@ class SkeletonView(QtWidgets.QWidget):
         self._selected = 0
         self._framed = False        # the next skeleton snaps the framing (first one, or after reset)
         self._last_frame_s: float | None = None
-        self.shown_joints_mm: np.ndarray | None = None       # camera-frame joints drawn solid
-        self.shown_raw_joints_mm: np.ndarray | None = None   # camera-frame raw joints drawn faded (mode 'both')
+        self.shown_joints_mm: np.ndarray | None = None       # the selected hand's camera-frame joints drawn solid
+        self.shown_raw_joints_mm: np.ndarray | None = None   # its camera-frame raw joints drawn faded (mode 'both')
+        self.shown_hands: list[tuple[TrackedHand, np.ndarray | None]] = []   # every hand and its solid joints
+        self._selected_hand = PRIMARY
         self.cloud_mm: np.ndarray = np.zeros((0, 3))
 
         title = QtWidgets.QLabel("3-D  ·  camera frame, mm")
@@ -181,10 +201,15 @@ class SkeletonView(QtWidgets.QWidget):
         self._selected = int(joint_id)
         self._redraw()
 
+    def set_selected_hand(self, hand_id: int) -> None:
+        """Mark the selected joint on the hand with this id (hands.PRIMARY, or an id not shown: the primary)."""
+        self._selected_hand = int(hand_id)
+        self._redraw()
+
     def show_result(self, result: TrackerResult) -> None:
         self._result = result
-        self.cloud_mm = hand_cloud_mm(result) if (self.cloud_check.isChecked() and result.pose is not None) \
-            else np.zeros((0, 3))
+        self.cloud_mm = hand_cloud_mm(result, hands=hands_of(result)) \
+            if (self.cloud_check.isChecked() and result.pose is not None) else np.zeros((0, 3))
         if self.scene is not None:
             self.scene.set_cloud(to_display(self.cloud_mm), cloud_colours(self.cloud_mm))
         self._redraw()
@@ -202,30 +227,39 @@ class SkeletonView(QtWidgets.QWidget):
             self.scene.reset_framing()
         self._redraw()
 
-    def joint_screen_pos(self, joint_id: int) -> QtCore.QPointF | None:
-        """Where the solid skeleton's joint appears in the GL widget (logical px), or None."""
-        if self.scene is None or self.shown_joints_mm is None:
+    def joint_screen_pos(self, joint_id: int, hand_index: int | None = None) -> QtCore.QPointF | None:
+        """Where the solid skeleton's joint appears in the GL widget (logical px), or None: of the selected hand,
+        or of the hand at hand_index (primary first)."""
+        joints = self.shown_joints_mm if hand_index is None else self.shown_hands[hand_index][1]
+        if self.scene is None or joints is None:
             return None
-        return self.scene.project(to_display(self.shown_joints_mm[joint_id:joint_id + 1]))[0]
+        return self.scene.project(to_display(joints[joint_id:joint_id + 1]))[0]
 
     # ---- internals -----------------------------------------------------------------------------------------
     def _redraw(self) -> None:
-        pose = self._result.pose if self._result is not None else None
         mode = self.mode()
-        if pose is None:
-            self.shown_joints_mm = self.shown_raw_joints_mm = None
-        else:
+        hands = hands_of(self._result)
+        drawn = []   # (side, solid camera-frame joints, faded ones) per hand, primary first
+        for index, hand in enumerate(hands):
+            pose = self._result.pose if index == 0 else hand.pose   # the primary: the result's own pose
+            if pose is None:
+                drawn.append((hand.hand, None, None))
+                continue
             smoothed = np.asarray(pose.joints_xyz_mm, dtype=np.float64)
             raw = np.asarray(pose.joints_xyz_raw_mm, dtype=np.float64)
-            self.shown_joints_mm = raw if mode == "raw" else smoothed
-            self.shown_raw_joints_mm = raw if mode == "both" else None
+            drawn.append((hand.hand, raw if mode == "raw" else smoothed, raw if mode == "both" else None))
+        self.shown_hands = [(hand, solid) for hand, (_, solid, _) in zip(hands, drawn)]
+        selected = resolve(hands, self._selected_hand)
+        _, self.shown_joints_mm, self.shown_raw_joints_mm = drawn[selected] if drawn else ("right", None, None)
         if self.scene is None:
             return
-        solid = None if self.shown_joints_mm is None else to_display(self.shown_joints_mm)
-        faded = None if self.shown_raw_joints_mm is None else to_display(self.shown_raw_joints_mm)
-        self.scene.set_skeleton(solid, faded, self._selected)
-        if solid is None:
+        self.scene.set_skeletons([(side, None if solid is None else to_display(solid),
+                                   None if faded is None else to_display(faded)) for side, solid, faded in drawn],
+                                 selected, self._selected)
+        every = [to_display(solid) for _, solid, _ in drawn if solid is not None]
+        if not every:
             return
+        solid = np.concatenate(every)   # the framing takes in every hand
         now = time.perf_counter()
         if not self._framed:
             self.scene.frame_hand(solid, 0.0, snap=True)
@@ -244,10 +278,22 @@ class SkeletonView(QtWidgets.QWidget):
             self.show_result(self._result)
 
     def _on_view_clicked(self, pos: QtCore.QPointF) -> None:
-        if self.scene is None or self.shown_joints_mm is None:
+        if self.scene is None:
             return
-        screen = self.scene.project(to_display(self.shown_joints_mm))
-        d = np.array([np.hypot(p.x() - pos.x(), p.y() - pos.y()) for p in screen])
-        joint = int(np.argmin(d))
-        if d[joint] <= PICK_RADIUS_SCREEN_PX and 0 <= joint < NUM_JOINTS:
-            self.joint_clicked.emit(joint)
+        best = None   # (screen distance, hand index, joint)
+        for index, (_, joints_mm) in enumerate(self.shown_hands):
+            if joints_mm is None:
+                continue
+            screen = self.scene.project(to_display(joints_mm))
+            d = np.array([np.hypot(p.x() - pos.x(), p.y() - pos.y()) for p in screen])
+            joint = int(np.argmin(d))
+            if best is None or d[joint] < best[0]:
+                best = (float(d[joint]), index, joint)
+        if best is None or best[0] > PICK_RADIUS_SCREEN_PX or not 0 <= best[2] < NUM_JOINTS:
+            return
+        hands = [hand for hand, _ in self.shown_hands]
+        if len(hands) > 1 and best[1] != resolve(tuple(hands), self._selected_hand):
+            self._selected_hand = hands[best[1]].hand_id
+            self._redraw()
+            self.hand_selected.emit(self._selected_hand)
+        self.joint_clicked.emit(best[2])

@@ -105,9 +105,9 @@ def depth_colour_map() -> pg.ColorMap:
     return pg.ColorMap(positions, colours[::-1])
 
 
-def joint_colours_float() -> np.ndarray:
-    """J x 4 float RGBA in [0, 1] per joint (finger colours), for OpenGL items."""
-    rgb = np.array([joint_colour_rgb(j) for j in range(NUM_JOINTS)], dtype=np.float32) / 255.0
+def joint_colours_float(hand: str = "right") -> np.ndarray:
+    """J x 4 float RGBA in [0, 1] per joint (finger colours in the hand's scheme, app.joints), for OpenGL items."""
+    rgb = np.array([joint_colour_rgb(j, hand) for j in range(NUM_JOINTS)], dtype=np.float32) / 255.0
     return np.concatenate([rgb, np.ones((NUM_JOINTS, 1), np.float32)], axis=1)
 
 

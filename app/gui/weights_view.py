@@ -510,6 +510,7 @@ class WeightsView(QtWidgets.QWidget):
         self.zoom = VoteView()
         title = QtWidgets.QLabel("WEIGHT MAPS")
         title.setObjectName("title")
+        self.title_label = title
         self.grid_hint = QtWidgets.QLabel("vote weights over the crop · click to select")
         self.grid_hint.setStyleSheet(f"color: {theme.TEXT_DIM};")
         self.grid_hint.setMinimumWidth(40)
@@ -539,7 +540,12 @@ class WeightsView(QtWidgets.QWidget):
         self._update_title()
 
     # ---- public API ---------------------------------------------------------------------------------------
-    def show_result(self, result: TrackerResult) -> None:
+    def show_result(self, result: TrackerResult, hand_label: str = "") -> None:
+        """The maps of the result's pose; hand_label ('L #4') names the hand in the title when several are
+        tracked."""
+        title = f"WEIGHT MAPS · {hand_label}" if hand_label else "WEIGHT MAPS"
+        if self.title_label.text() != title:
+            self.title_label.setText(title)
         self._result = result
         if result.pose is None or result.crop_depth is None:
             self.show_message(f"no weight maps: {result.status.message}")
