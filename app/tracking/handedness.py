@@ -117,8 +117,9 @@ def _sample(depth_mm: np.ndarray, intr: Intrinsics, z_ref_mm: float, cfg: Handed
         nearest = cv2.erode(np.where(hole, _NO_DEPTH, d), _KERNEL3)
         d = np.where(hole & (nearest < _NO_DEPTH), nearest, d).astype(np.float32)
     valid = d > 0
-    sx, sy = ray_slopes(cols, rows, intr)
-    points = np.stack([d * sx[None, :], d * sy[:, None], d])
+    # Slopes in float64: a mirrored frame's x are then exactly the negated x (float32 slopes round differently).
+    sx, sy = ray_slopes(cols, rows, intr, dtype=np.float64)
+    points = np.stack([d * sx[None, :], d * sy[:, None], d]).astype(np.float32)
     spacing = d * np.float32(step / intr.fx)
     area = np.where(valid, spacing * spacing, np.float32(0.0)).astype(np.float32)
     links = []
@@ -197,10 +198,13 @@ def _geodesic(grid: _Grid, seeds: np.ndarray, allowed: np.ndarray, reach_mm: flo
                 a, b, c = a[keep], b[keep], c[keep]
                 unique, starts = np.unique(b, return_index=True)
                 bridges = (a, b, c, unique, starts)
+    # Links between allowed samples only (a sweep must not pass through a blocked sample between resets).
+    links = [(sa, sb, np.where(allowed[sa] & allowed[sb], length, np.float32(np.inf)))
+             for sa, sb, length in grid.links]
     limit = np.float32(reach_mm)
     for it in range(_MAX_ITERATIONS):
         before = dist.copy() if it % 4 == 3 else None
-        for sa, sb, length in grid.links:
+        for sa, sb, length in links:
             da, db = dist[sa], dist[sb]
             np.minimum(db, da + length, out=db)
             np.minimum(da, db + length, out=da)
