@@ -168,3 +168,16 @@ def test_the_vote_keeps_the_label_over_a_rendered_sequence_with_a_mirrored_frame
         labels.append(vote.update(side_evidence(d, intr, centres)[0]))
     assert labels[0] is None or labels[0] is Hand.RIGHT
     assert labels[2:] == [Hand.RIGHT] * 6
+
+
+def test_the_benchmark_prints_the_context_shares(capsys):
+    import json
+
+    from app.runtime.bench_handedness import main
+
+    assert main(["--frames", "4", "--seed", "3", "--no-network"]) == 0
+    result = json.loads(capsys.readouterr().out)["context"]
+    assert result["single"]["scenes"] == 4 and 0.0 <= result["single"]["ground truth"] <= 1.0
+    assert set(result["two_hands"]) >= {"apart", "close", "front", "crossed", "all", "scenes_per_arrangement"}
+    assert result["two_hands"]["all"]["pair"] is not None and "pair" in result["cues"]
+    assert main(["--frames", "1"]) == 2
