@@ -2,9 +2,9 @@
 every consumer: the command line (app/cli.py), the GUI's controls and remembered settings (app/gui), calibration
 files (app/camera_calibration.py), training, rendering, export and the benchmarks.
 
-- LocaliserConfig (hand finding), SmoothingConfig (One Euro) and TrackerConfig (everything the tracker needs)
-  are frozen dataclasses: their field defaults are THE defaults. TrackerConfig is written as a dict into every
-  recording and JSONL header.
+- LocaliserConfig (hand finding), SmoothingConfig (One Euro), HandednessConfig (left or right from the depth)
+  and TrackerConfig (everything the tracker needs) are frozen dataclasses: their field defaults are THE
+  defaults. TrackerConfig is written as a dict into every recording and JSONL header.
 - LIVE_SETTINGS: the settings a user can change while the tracker runs, each with its label, unit, range and
   step (the GUI's fields and the command line's help are built from it); check_setting() is the one range rule.
 - TrackerChange: a typed live change, validated once when built (TrackerChange.of), applied with
@@ -216,6 +216,69 @@ class SmoothingConfig:
     def __post_init__(self) -> None:
         for key in ("min_cutoff_hz", "beta", "d_cutoff_hz"):
             check_setting(key, getattr(self, key))
+
+
+@dataclass(frozen=True)
+class HandednessConfig:
+    """Telling a left from a right hand by the depth around it (app.tracking.handedness). Distances in mm.
+
+    facing_camera: the person faces the camera (their right hand and shoulder are on the image's left); False
+        for a camera that looks the way the person looks (over the shoulder, head-mounted): every cue flips;
+    grid_mm: sample spacing at the nearest hand's depth (the frame is block-sampled to it, at most ~160 wide);
+    link_mm: neighbouring samples farther apart than this in 3-D are different surfaces (a depth jump);
+    occluder_margin_mm / max_occluder_mm: a surface is followed behind a strip of samples at least the margin
+        nearer than both its ends (another arm or a hand in front of it) up to this wide;
+    seed_radius_mm: the samples within this of the hand centre start the trace;
+    reach_mm: how far along the surface the arm is followed from the hand (forearm + upper arm + some body);
+    body_behind_mm: the body is the large surface the arm reaches at least this far behind the hand;
+    body_plane_tolerance_mm / min_body_area_mm2 / min_body_width_mm / body_facing_cos: the body's front is a
+        plane (points within the tolerance) of at least this area and lateral width (5-95 % of its x) whose
+        normal is within acos(body_facing_cos) of the optical axis (a torso facing the camera; a table seen
+        from the side is no body);
+    min_arm_mm: an arm end nearer than this along the surface is the hand itself, no arm;
+    lateral_scale_mm: a lateral offset of this size gives ~0.76 of a cue's weight (tanh);
+    position_weight: the hand's side of the body's centre (wrong when the arms are crossed);
+    attach_weight: the side of the body's centre where the arm ends (the shoulder; kept out when the arm's
+        trace runs into another hand's, as crossed or touching arms do);
+    pair_weight: the hands' order across the image (right hand on the left), per pair;
+    frame_weight / frame_slope: when no body is seen, the hand's side of the optical axis (the person in front
+        of the camera), saturating at this ray slope x/z;
+    one_person: two hands in view are one person's: one left, one right;
+    vote_decay / vote_max_step / vote_switch: HandednessVote keeps decay * evidence + this frame's (clipped to
+        the step, log-odds) and changes its label only when the sum passes the switch level the other way."""
+
+    facing_camera: bool = True
+    grid_mm: float = 8.0
+    link_mm: float = 50.0
+    occluder_margin_mm: float = 30.0
+    max_occluder_mm: float = 100.0
+    seed_radius_mm: float = 40.0
+    reach_mm: float = 1500.0
+    body_behind_mm: float = 100.0
+    body_plane_tolerance_mm: float = 25.0
+    min_body_area_mm2: float = 20000.0
+    min_body_width_mm: float = 150.0
+    body_facing_cos: float = 0.6
+    min_arm_mm: float = 200.0
+    lateral_scale_mm: float = 100.0
+    position_weight: float = 1.0
+    attach_weight: float = 1.0
+    pair_weight: float = 1.5
+    frame_weight: float = 0.3
+    frame_slope: float = 0.35
+    one_person: bool = True
+    vote_decay: float = 0.9
+    vote_max_step: float = 2.0
+    vote_switch: float = 3.0
+
+    def __post_init__(self) -> None:
+        positive = ("grid_mm", "link_mm", "seed_radius_mm", "reach_mm", "body_plane_tolerance_mm",
+                    "lateral_scale_mm", "frame_slope", "vote_max_step", "vote_switch")
+        for key in positive:
+            if not getattr(self, key) > 0:
+                raise InputError(f"handedness: {key} must be positive, got {getattr(self, key)}")
+        if not 0.0 <= self.vote_decay < 1.0:
+            raise InputError(f"handedness: vote_decay must be in [0, 1), got {self.vote_decay}")
 
 
 @dataclass(frozen=True)
