@@ -67,24 +67,36 @@ class HandLocaliser:
 
     def locate_hands(self, depth_mm: np.ndarray, intr: Intrinsics, max_hands: int,
                      previous_centres: tuple = ()) -> list[HandLocation]:
-        """Up to max_hands hands, none overlapping another: the first is exactly what locate() gives for
-        previous_centres[0] (a hand, or only a status such as NO_HAND: then it is the only entry); every further
-        entry is a hand (centre and mask), found after the hands before it have claimed their samples
-        (hand_candidates.claimed_by_hands) and searched near previous_centres[k] first when given (a previous
-        centre per hand, in any order; None or missing: a global search). Further hands must be hand-shaped
-        (_is_further_hand) and lie no more than further_hand_depth_gap_mm behind the nearest hand found."""
+        """Up to max_hands hands, none overlapping another. previous_centres: last frame's hand centres (u_px,
+        v_px, z_mm), in any order, to track from (() for a global search). The first entry is exactly what
+        locate() gives for previous_centres[0] (a hand, or only a status such as NO_HAND: then it is the only
+        entry). Every further entry is a hand (centre and mask), found after the hands before it have claimed
+        their samples (hand_candidates.claimed_by_hands), near the first previous centre that no hand found so
+        far explains (_unexplained), else by a global search; it must be hand-shaped (_is_further_hand) and lie
+        at most further_hand_depth_gap_mm behind the nearest hand found."""
         if max_hands < 1:
             raise InputError(f"localiser: max_hands must be >= 1, got {max_hands}")
         step = self._sample_step(depth_mm, intr)
-        previous = list(previous_centres) + [None] * max_hands
-        hands = [self._find_first(depth_mm, intr, step, previous[0])]
+        previous = [p for p in previous_centres if p is not None and p[2] > 0]
+        hands = [self._find_first(depth_mm, intr, step, previous_centres[0] if previous_centres else None)]
         while hands[-1].centre_uvz is not None and len(hands) < max_hands:
-            further = self._find_further(depth_mm, intr, step, previous[len(hands)],
-                                         tuple(centre_mm(h.centre_uvz, intr) for h in hands))
+            found_mm = tuple(centre_mm(h.centre_uvz, intr) for h in hands)
+            pending = self._unexplained(previous, found_mm, intr)
+            further = self._find_further(depth_mm, intr, step, pending[0] if pending else None, found_mm)
             if further.centre_uvz is None:
                 break
             hands.append(further)
         return [self._location(depth_mm, intr, h) for h in hands]
+
+    def _unexplained(self, previous_centres: list, found_mm: tuple[np.ndarray, ...], intr: Intrinsics) -> list:
+        """The previous centres (u_px, v_px, z_mm) whose hands are still to be found: each found hand explains
+        the nearest previous centre within hand_reach_mm of it that no hand before it explained."""
+        pending = list(previous_centres)
+        for f in found_mm:
+            gaps = [float(np.linalg.norm(centre_mm(p, intr) - f)) for p in pending]
+            if gaps and min(gaps) < self.config.hand_reach_mm:
+                pending.pop(int(np.argmin(gaps)))
+        return pending
 
     def _sample_step(self, depth_mm: np.ndarray, intr: Intrinsics) -> int:
         """Full-resolution pixels per sample of the search image; InputError when the depth image does not match
