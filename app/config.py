@@ -140,7 +140,14 @@ class LocaliserConfig:
     prior_weight_per_mm: when tracking, score per mm from the previous centre;
     plane_tolerance_mm / min_plane_area_mm2 / min_plane_width_mm: a dominant plane (points within the
         tolerance) covering at least this area and this wide (standard deviation across it; a flat forearm is
-        ~25 mm) is a table, a wall or the front of a body, and is taken out of the search.
+        ~25 mm) is a table, a wall or the front of a body, and is taken out of the search;
+    more hands (HandLocaliser.locate_hands): a hand found claims every sample within hand_claim_radius_mm of its
+    centre and the surface it lies on, so that the next search finds neither it nor its arm;
+    min_hand_separation_mm: two hands' centres are at least this far apart (3-D); further_hand_depth_gap_mm: a
+    further hand lies at most this far behind the nearest hand found (what lies further back is an elbow, an
+    upper arm or the body; one hand held 60-160 mm in front of the other is seen); further_hand_max_shape_score:
+    a further hand found anew (not tracked) that is no sure hand must score at most this by the shape terms
+    alone (solidity plus the penalties: an open hand 0.55-0.85, a lone fist ~1.05, a lone ball or box ~1.1).
     """
 
     near_mm: float = 150.0
@@ -173,6 +180,10 @@ class LocaliserConfig:
     plane_tolerance_mm: float = 12.0
     min_plane_area_mm2: float = 60000.0
     min_plane_width_mm: float = 60.0
+    hand_claim_radius_mm: float = 60.0
+    min_hand_separation_mm: float = 80.0
+    further_hand_depth_gap_mm: float = 150.0
+    further_hand_max_shape_score: float = 1.0
 
     def __post_init__(self) -> None:
         check_setting("near_mm", self.near_mm)
@@ -289,7 +300,8 @@ class TrackerConfig:
     cube_mm: crop cube side in mm, None = the model's own (recommended); smoothing: One Euro parameters;
     recentre: run a second pass on a crop re-centred on the first pass's joints when they sit more than
     recentre_min_mm from the crop centre; min_confidence: below this overall confidence the status is
-    LOW_CONFIDENCE (the pose is still reported); intra_op_threads: onnxruntime CPU threads."""
+    LOW_CONFIDENCE (the pose is still reported); intra_op_threads: onnxruntime CPU threads; max_hands: at most
+    this many hands are looked for in a frame (HandTracker.locate_hands, HandLocaliser.locate_hands)."""
 
     model_path: str = DEFAULT_MODEL_PATH
     provider: str = "auto"
@@ -301,6 +313,7 @@ class TrackerConfig:
     recentre_min_mm: float = 15.0
     min_confidence: float = 0.3
     intra_op_threads: int = 1
+    max_hands: int = 2
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hand", parse_hand(self.hand, "--hand"))
@@ -312,6 +325,8 @@ class TrackerConfig:
         check_setting("min_confidence", self.min_confidence)
         if self.intra_op_threads < 1:
             raise InputError(f"intra-op threads must be >= 1, got {self.intra_op_threads}")
+        if isinstance(self.max_hands, bool) or not isinstance(self.max_hands, int) or self.max_hands < 1:
+            raise InputError(f"max_hands must be a whole number >= 1, got {self.max_hands!r}")
 
     def effective_cube_mm(self, model_cube_mm: float) -> float:
         """The crop cube in use: the configured one, else the model's own (its metadata)."""

@@ -55,6 +55,7 @@ class Candidate:
     score: float = 0.0   # lower is more hand-like
     sure: bool = False   # a hand-shaped free end of an arm: no need to look further
     component: np.ndarray | None = None    # its samples, to exclude it while looking further
+    shape_score: float = 0.0   # the score's hand-shape terms only (no nearness, no tracking term)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class _End:
 
     score: float             # lower is more hand-like
     sure: bool               # a hand-shaped free end of an arm
+    shape: float             # the score's shape terms only (convexity and the penalties; no depth, no prior)
     wide: bool               # the object around it is wider than an arm (maybe a surface)
     centre: np.ndarray       # (3,) float64 ball centre, mm (on the visible surface)
     inside: np.ndarray       # indices (into the subset) of the samples in the ball
@@ -280,6 +282,8 @@ def _score_end(image: SearchImage, obj: _Object, centre: np.ndarray, inside: np.
     small = area_mm2 < cfg.min_hand_area_mm2
     score = (fill + cfg.depth_weight_per_mm * centre[2] + cfg.lone_penalty * (not attached)
              + cfg.anchored_penalty * anchored + cfg.small_penalty * small + cfg.not_end_penalty * not_end)
+    shape = (fill + cfg.lone_penalty * (not attached) + cfg.anchored_penalty * anchored + cfg.small_penalty * small
+             + cfg.not_end_penalty * not_end)
     wide = crossing > cfg.max_crossing_rms_mm     # wide: maybe a surface (a table seen to its edge)
     # Sure: an end of an arm seen beyond the hand's reach, or a hand-shaped object that leaves the view.
     sure = (0 < crossing <= cfg.max_crossing_rms_mm or (enters and fill <= cfg.max_solidity)) \
@@ -290,7 +294,7 @@ def _score_end(image: SearchImage, obj: _Object, centre: np.ndarray, inside: np.
         moved_mm = float(np.sqrt(np.sum((centre - image.prior_mm) ** 2)))
         score += cfg.prior_weight_per_mm * moved_mm
         sure = sure and moved_mm < cfg.hand_reach_mm
-    return _End(score, sure, wide, centre, inside)
+    return _End(score, sure, shape, wide, centre, inside)
 
 
 def _candidate(image: SearchImage, obj: _Object, end: _End, cfg: LocaliserConfig) -> Candidate:
@@ -311,7 +315,8 @@ def _candidate(image: SearchImage, obj: _Object, end: _End, cfg: LocaliserConfig
     seen = dist2(obj.points, centre, obj.sq) < np.float32((0.5 * cfg.cube_mm) ** 2)
     box = (max(0, int(u_px[seen].min()) - step), max(0, int(v_px[seen].min()) - step),
            min(intr.width, int(u_px[seen].max()) + step + 1), min(intr.height, int(v_px[seen].max()) + step + 1))
-    return Candidate(status, (float(cu), float(cv_), float(centre[2])), box, end.score, end.sure, obj.component)
+    return Candidate(status, (float(cu), float(cv_), float(centre[2])), box, end.score, end.sure, obj.component,
+                     end.shape)
 
 
 def _seeds(points: np.ndarray, sq: np.ndarray, us: np.ndarray, vs: np.ndarray, flat: np.ndarray,
@@ -370,3 +375,41 @@ def plane_gap_mm(d: np.ndarray, plane, step: int, origin, intr: Intrinsics) -> n
                               np.arange(h, dtype=np.float32) * step + origin[1], intr)
     along = np.float32(nx) * ray_u[None, :] + np.float32(ny) * ray_v[:, None] + np.float32(nz)
     return d * along - np.float32(c)
+
+
+def sample_xy_mm(image: SearchImage) -> tuple[np.ndarray, np.ndarray]:
+    """Camera-frame x and y (mm) of every sample of the search image (z is image.d)."""
+    h, w = image.d.shape
+    ray_u, ray_v = ray_slopes(np.arange(w, dtype=np.float32) * image.step + image.origin[0],
+                              np.arange(h, dtype=np.float32) * image.step + image.origin[1], image.intr)
+    return image.d * ray_u[None, :], image.d * ray_v[:, None]
+
+
+def claimed_by_hands(image: SearchImage, band: np.ndarray, centres_mm, cfg: LocaliserConfig,
+                     sought_mm: np.ndarray | None = None) -> np.ndarray:
+    """The samples that hands already found take with them, so that the search for one more hand finds neither
+    them again nor their arms: for each centre (x, y, z mm), every sample within hand_claim_radius_mm of it
+    (its fingers, also where a depth jump cuts them off) and the whole connected surface it lies on within the
+    band without crossing a depth jump (its wrist, forearm and elbow, as far as they stay in the band). A second
+    hand touching the first one or its arm without a depth jump between them is claimed with it."""
+    x_mm, y_mm = sample_xy_mm(image)
+    surface = image.solid & band
+    labels = cv2.connectedComponents(surface.view(np.uint8), connectivity=8)[1]
+    r2 = np.float32(cfg.hand_claim_radius_mm ** 2)
+    claimed = np.zeros(band.shape, bool)
+    d2_sought = None
+    if sought_mm is not None:
+        d2_sought = (x_mm - np.float32(sought_mm[0])) ** 2 + (y_mm - np.float32(sought_mm[1])) ** 2 \
+            + (image.d - np.float32(sought_mm[2])) ** 2
+    for cx, cy, cz in centres_mm:
+        d2 = (x_mm - np.float32(cx)) ** 2 + (y_mm - np.float32(cy)) ** 2 + (image.d - np.float32(cz)) ** 2
+        near = d2 < r2
+        claimed |= near
+        own = np.unique(labels[near & surface])
+        own = own[own > 0]
+        if own.size:
+            mine = np.isin(labels, own)
+            if d2_sought is not None:
+                mine &= d2 < d2_sought
+            claimed |= mine
+    return claimed

@@ -23,6 +23,15 @@ resolution inside the hand's box only):
 Tracking: with previous_centre_uvz the search first runs in a window around the previous centre (it keeps the
 same hand when another object comes nearer elsewhere, and is cheaper), scoring distance from that centre;
 it falls back to the whole image.
+More hands (locate_hands): the first is locate()'s. Each further one is looked for, nearest first as above,
+after the hands already found have claimed their samples (their fingers within hand_claim_radius_mm and the
+surface they lie on without a depth jump: wrist, forearm, elbow; hand_candidates.claimed_by_hands), in a band
+that ends further_hand_depth_gap_mm behind the nearest hand found, and must lie min_hand_separation_mm from each
+of them. Found anew (no previous centre for it) it must be a sure hand or hand-shaped by the score's shape terms
+alone (further_hand_max_shape_score: rejects the lone convex objects, balls, boxes, elbows, that the one-hand
+search only passes over when something better is seen); when tracking, the best candidate within hand_reach_mm
+of its previous centre (the same rule as the first hand's) is taken, and the claim of a found hand stops half-way
+to that centre, so that two touching hands keep apart.
 
 Imports numpy, cv2 and app foundation only.
 """
@@ -34,8 +43,8 @@ import numpy as np
 from app.camera import Intrinsics, extent_px, ray_slopes, unproject_point
 from app.config import LocaliserConfig
 from app.errors import InputError
-from app.tracking.hand_candidates import (KERNEL3, Candidate, SearchImage, examine, plane_gap_mm,
-                                          split_at_jumps)
+from app.tracking.hand_candidates import (KERNEL3, Candidate, SearchImage, claimed_by_hands, examine,
+                                          plane_gap_mm, split_at_jumps)
 from app.types import HandLocation, TrackingStatus
 
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
@@ -53,20 +62,74 @@ class HandLocaliser:
                previous_centre_uvz: tuple[float, float, float] | None = None) -> HandLocation:
         """depth_mm: H x W float32 millimetres (0 = invalid); intr: the frame's intrinsics; previous_centre_uvz:
         last frame's centre to track from, or None for a global search."""
+        step = self._sample_step(depth_mm, intr)
+        return self._location(depth_mm, intr, self._find_first(depth_mm, intr, step, previous_centre_uvz))
+
+    def locate_hands(self, depth_mm: np.ndarray, intr: Intrinsics, max_hands: int,
+                     previous_centres: tuple = ()) -> list[HandLocation]:
+        """Up to max_hands hands, none overlapping another. previous_centres: last frame's hand centres (u_px,
+        v_px, z_mm), in any order, to track from (() for a global search). The first entry is exactly what
+        locate() gives for previous_centres[0] (a hand, or only a status such as NO_HAND: then it is the only
+        entry). Every further entry is a hand (centre and mask), found after the hands before it have claimed
+        their samples (hand_candidates.claimed_by_hands), near the first previous centre that no hand found so
+        far explains (_unexplained), else by a global search; it must be hand-shaped (_is_further_hand) and lie
+        at most further_hand_depth_gap_mm behind the nearest hand found."""
+        if max_hands < 1:
+            raise InputError(f"localiser: max_hands must be >= 1, got {max_hands}")
+        step = self._sample_step(depth_mm, intr)
+        previous = [p for p in previous_centres if p is not None and p[2] > 0]
+        hands = [self._find_first(depth_mm, intr, step, previous_centres[0] if previous_centres else None)]
+        while hands[-1].centre_uvz is not None and len(hands) < max_hands:
+            found_mm = tuple(centre_mm(h.centre_uvz, intr) for h in hands)
+            pending = self._unexplained(previous, found_mm, intr)
+            further = self._find_further(depth_mm, intr, step, pending[0] if pending else None, found_mm)
+            if further.centre_uvz is None:
+                break
+            hands.append(further)
+        return [self._location(depth_mm, intr, h) for h in hands]
+
+    def _unexplained(self, previous_centres: list, found_mm: tuple[np.ndarray, ...], intr: Intrinsics) -> list:
+        """The previous centres (u_px, v_px, z_mm) whose hands are still to be found: each found hand explains
+        the nearest previous centre within hand_reach_mm of it that no hand before it explained."""
+        pending = list(previous_centres)
+        for f in found_mm:
+            gaps = [float(np.linalg.norm(centre_mm(p, intr) - f)) for p in pending]
+            if gaps and min(gaps) < self.config.hand_reach_mm:
+                pending.pop(int(np.argmin(gaps)))
+        return pending
+
+    def _sample_step(self, depth_mm: np.ndarray, intr: Intrinsics) -> int:
+        """Full-resolution pixels per sample of the search image; InputError when the depth image does not match
+        the intrinsics."""
         if depth_mm.ndim != 2 or depth_mm.shape != (intr.height, intr.width):
             raise InputError(f"localiser: depth is {depth_mm.shape}, intrinsics say {intr.height}x{intr.width}")
-        step = max(1, int(round(intr.width / _TARGET_WIDTH_PX)))
-        found = None
+        return max(1, int(round(intr.width / _TARGET_WIDTH_PX)))
+
+    def _find_first(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, previous_centre_uvz) -> Candidate:
+        """The one hand of locate()."""
+        return self._near_previous_first(
+            intr, step, previous_centre_uvz,
+            lambda window, prior_mm: self._search(depth_mm, intr, step, window, prior_mm))
+
+    def _find_further(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, previous_centre_uvz,
+                      found_mm: tuple[np.ndarray, ...]) -> Candidate:
+        """One more hand besides those at found_mm (camera-frame centres, mm)."""
+        return self._near_previous_first(
+            intr, step, previous_centre_uvz,
+            lambda window, prior_mm: self._search_further(depth_mm, intr, step, window, found_mm, prior_mm))
+
+    def _near_previous_first(self, intr: Intrinsics, step: int, previous_centre_uvz, search) -> Candidate:
+        """search(window, prior_mm) in a window around the previous centre (u_px, v_px, z_mm) when tracking;
+        over the whole image without one, or when nothing is found there."""
         if previous_centre_uvz is not None and previous_centre_uvz[2] > 0:
             window = self._window(previous_centre_uvz, intr, step)
             if window is not None:
-                cu, cv_, cz = previous_centre_uvz
-                prior = np.array([*unproject_point(cu, cv_, cz, intr), cz])
-                found = self._search(depth_mm, intr, step, window, prior)
-                if found.centre_uvz is None:
-                    found = None
-        if found is None:
-            found = self._search(depth_mm, intr, step, (0, 0, intr.width, intr.height))
+                found = search(window, centre_mm(previous_centre_uvz, intr))
+                if found.centre_uvz is not None:
+                    return found
+        return search((0, 0, intr.width, intr.height), None)
+
+    def _location(self, depth_mm: np.ndarray, intr: Intrinsics, found: Candidate) -> HandLocation:
         mask = None
         if found.centre_uvz is not None and self.config.compute_mask:
             mask = self._mask(depth_mm, intr, found.centre_uvz, found.box_px)
@@ -85,8 +148,11 @@ class HandLocaliser:
             return None
         return u0, v0, u1, v1
 
-    def _search(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window,
-                prior_mm: np.ndarray | None = None) -> Candidate:
+    def _search_image(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window,
+                      prior_mm: np.ndarray | None) -> tuple[SearchImage, np.ndarray, np.ndarray, bool]:
+        """The downsampled search image of the window and what every object examined in it shares; also the
+        band (samples between near_mm and far_mm), the valid samples, and whether something sizeable is nearer
+        than near_mm."""
         cfg = self.config
         u0, v0, u1, v1 = window
         d = np.ascontiguousarray(depth_mm[v0:v1:step, u0:u1:step], dtype=np.float32)
@@ -107,48 +173,88 @@ class HandLocaliser:
         in_front = valid & (d < np.float32(cfg.near_mm)) & (d >= np.float32(cfg.near_mm) - jump)
         image = SearchImage(d, robust, solid, cv2.dilate(in_front.view(np.uint8), KERNEL3) > 0, min_samples,
                             step, (u0, v0), intr, prior_mm)
-        excluded = np.zeros_like(band)
+        return image, band, valid, too_near
+
+    def _search(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window,
+                prior_mm: np.ndarray | None = None) -> Candidate:
+        image, band, valid, too_near = self._search_image(depth_mm, intr, step, window, prior_mm)
+        best, tried_all = self._examine_objects(image, band, np.zeros_like(band))
+        if too_near and not (best is not None and best.sure):
+            return Candidate(TrackingStatus.TOO_NEAR, None)
+        if best is not None:
+            return best
+        if tried_all:   # too many non-hand objects in front to tell
+            return Candidate(TrackingStatus.NO_HAND, None)
+        return self._beyond_far(image.d, valid, image.min_samples, step, intr)
+
+    def _search_further(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window,
+                        found_mm: tuple[np.ndarray, ...], prior_mm: np.ndarray | None = None) -> Candidate:
+        """One more hand in the window, besides the hands at found_mm: the band ends further_hand_depth_gap_mm
+        behind the nearest of them (what lies far behind the hands is an elbow, an upper arm or the body), the
+        found hands' samples are claimed (hand_candidates.claimed_by_hands), and only a further hand counts
+        (_is_further_hand). NO_HAND when there is none."""
+        image, band, _, _ = self._search_image(depth_mm, intr, step, window, prior_mm)
+        nearest_mm = min(float(c[2]) for c in found_mm)
+        band &= image.d <= np.float32(nearest_mm + self.config.further_hand_depth_gap_mm)
+        claimed = claimed_by_hands(image, band, found_mm, self.config, prior_mm)
+        best, _ = self._examine_objects(image, band, claimed, lambda c: self._is_further_hand(c, image, found_mm))
+        return best if best is not None else Candidate(TrackingStatus.NO_HAND, None)
+
+    def _is_further_hand(self, found: Candidate, image: SearchImage, found_mm: tuple[np.ndarray, ...]) -> bool:
+        """A hand besides those at found_mm: at least min_hand_separation_mm from each of them (not a piece of
+        one of them), a sure hand or hand-shaped (shape score at most further_hand_max_shape_score: a lone
+        convex object, a box, a ball or an elbow, scores more), and when tracking within hand_reach_mm of where
+        this hand was."""
+        cfg = self.config
+        here = centre_mm(found.centre_uvz, image.intr)
+        if any(np.linalg.norm(here - c) < cfg.min_hand_separation_mm for c in found_mm):
+            return False
+        if image.prior_mm is not None:
+            return bool(np.linalg.norm(here - image.prior_mm) < cfg.hand_reach_mm)
+        return found.sure or found.shape_score <= cfg.further_hand_max_shape_score
+
+    def _examine_objects(self, image: SearchImage, band: np.ndarray, excluded: np.ndarray,
+                         accept=None) -> tuple[Candidate | None, bool]:
+        """Objects are examined nearest first. The first sure hand (a hand-shaped free end of an arm) wins; other
+        objects are excluded and the next nearest tried, the best-scored kept in case no sure hand turns up
+        (a hand whose arm is hidden, or only a ball). A surface (table, wall, the front of a body) loses its
+        dominant plane over the whole image, so that a hand resting on it falls apart from it; a surface
+        without one is excluded whole. excluded: samples not to look at (updated in place); accept(candidate):
+        whether a candidate may be chosen at all (None: every one). Returns the best candidate (or None) and
+        whether every one of _MAX_CANDIDATES objects was tried."""
+        cfg = self.config
+        d, step, origin, intr = image.d, image.step, image.origin, image.intr
         surfaces = None
-        # Objects are examined nearest first. The first sure hand (a hand-shaped free end of an arm) wins; other
-        # objects are excluded and the next nearest tried, the best-scored kept in case no sure hand turns up
-        # (a hand whose arm is hidden, or only a ball). A surface (table, wall, the front of a body) loses its
-        # dominant plane over the whole image, so that a hand resting on it falls apart from it; a surface
-        # without one is excluded whole.
         best = None
         planes_left = _MAX_PLANES
         for _ in range(_MAX_CANDIDATES):
             found = examine(image, band & ~excluded, cfg)
             if found is None:
-                break
+                return best, False
             if isinstance(found, Candidate):
-                if best is None or found.score < best.score:
-                    best = found
-                if found.sure:
-                    break
+                if accept is None or accept(found):
+                    if best is None or found.score < best.score:
+                        best = found
+                    if found.sure:
+                        return best, False
                 excluded |= found.component
                 continue
             if found.plane is not None:
                 # Only the plane goes: what stands on it or touches it (a hand on a table) is looked at next.
-                on_plane = band & (np.abs(plane_gap_mm(d, found.plane, step, (u0, v0), intr))
+                on_plane = band & (np.abs(plane_gap_mm(d, found.plane, step, origin, intr))
                                    < np.float32(cfg.plane_tolerance_mm))
-                if planes_left > 0 and cv2.countNonZero((on_plane & ~excluded).view(np.uint8)) >= min_samples:
+                if planes_left > 0 and cv2.countNonZero((on_plane & ~excluded).view(np.uint8)) >= image.min_samples:
                     planes_left -= 1
                     excluded |= on_plane
                     continue
             excluded |= found.component
             if found.kind == "surface":     # no plane to take away: the whole connected surface goes
                 if surfaces is None:
-                    surfaces = cv2.connectedComponents(solid.view(np.uint8), connectivity=8)[1]
+                    surfaces = cv2.connectedComponents(image.solid.view(np.uint8), connectivity=8)[1]
                 label = surfaces.flat[found.nearest_idx]
                 if label:
                     excluded |= surfaces == label
-        else:   # every candidate was tried: too many non-hand objects in front to tell
-            if too_near and not (best is not None and best.sure):
-                return Candidate(TrackingStatus.TOO_NEAR, None)
-            return best if best is not None else Candidate(TrackingStatus.NO_HAND, None)
-        if too_near and not (best is not None and best.sure):
-            return Candidate(TrackingStatus.TOO_NEAR, None)
-        return best if best is not None else self._beyond_far(d, valid, min_samples, step, intr)
+        return best, True
 
     def _beyond_far(self, d, valid, min_samples, step, intr: Intrinsics) -> Candidate:
         """Nothing in the band: TOO_FAR when a compact (hand-sized, not wall-sized) object lies just beyond it."""
@@ -185,3 +291,8 @@ class HandLocaliser:
         mask[v0:v1, u0:u1] = (dist2 < r * r) & (z > 0)
         return mask
 
+
+def centre_mm(centre_uvz, intr: Intrinsics) -> np.ndarray:
+    """(x, y, z) camera-frame mm of a centre (u_px, v_px, z_mm)."""
+    cu, cv_, cz = centre_uvz
+    return np.array([*unproject_point(cu, cv_, cz, intr), cz])

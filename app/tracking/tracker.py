@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app.config import TrackerChange, TrackerConfig
+from app.config import TrackerChange, TrackerConfig, parse_hand
+from app.errors import InputError
 from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
 from app.tracking.crop import crop_depth, crop_geometry
 from app.tracking.estimator import Estimator
@@ -154,42 +155,72 @@ class HandTracker:
     def estimate(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz: tuple[float, float, float]) -> Estimate:
         """Crop at a given centre (u_px, v_px, z_mm), infer and post-process with the current settings, without
         hand finding or smoothing (evaluation, tests, tools)."""
+        return self.estimate_hands(depth_mm, intr, [centre_uvz])[0]
+
+    def locate_hands(self, depth_mm: np.ndarray, intr: Intrinsics, previous_centres: tuple = ()) -> list[HandLocation]:
+        """Up to config.max_hands hands with the current settings (HandLocaliser.locate_hands)."""
         with self._lock:
-            config, mirror, cube = self.config, self._mirror, self.cube_mm
-        return self._estimate(np.asarray(depth_mm, dtype=np.float32), intr, centre_uvz, cube, mirror, config, {})
+            localiser, max_hands = self._localiser, self.config.max_hands
+        return localiser.locate_hands(np.asarray(depth_mm, dtype=np.float32), intr, max_hands, previous_centres)
+
+    def estimate_hands(self, depth_mm: np.ndarray, intr: Intrinsics, centres_uvz, hands=None) -> list[Estimate]:
+        """One Estimate per centre (u_px, v_px, z_mm), with the current settings, without hand finding or
+        smoothing: every crop goes through the network in one batched run (N x 1 x S x S; a second one for the
+        crops to re-centre). hands: the side of each hand ('right' / 'left', mirrored when not the model's),
+        None: the tracked hand for all."""
+        with self._lock:
+            config, cube = self.config, self.cube_mm
+        sides = [config.hand] * len(centres_uvz) if hands is None else [parse_hand(h) for h in hands]
+        if len(sides) != len(centres_uvz):
+            raise InputError(f"estimate_hands: {len(centres_uvz)} centres but {len(sides)} hands")
+        mirrors = [side != self.info.hand for side in sides]
+        return self._estimate_all(np.asarray(depth_mm, dtype=np.float32), intr, list(centres_uvz), cube, mirrors,
+                                  config, {})
 
     def _estimate(self, depth_mm, intr, centre_uvz, cube, mirror, config, times) -> Estimate:
-        est = self._one_pass(depth_mm, intr, centre_uvz, cube, mirror, times)
+        return self._estimate_all(depth_mm, intr, [centre_uvz], cube, [mirror], config, times)[0]
+
+    def _estimate_all(self, depth_mm, intr, centres_uvz, cube, mirrors, config, times) -> list[Estimate]:
+        if not centres_uvz:
+            return []
+        estimates = self._passes(depth_mm, intr, centres_uvz, cube, mirrors, times)
         if config.recentre:
             # A second pass on a crop centred on the first pass's joints when those sit far from the crop
-            # centre (the localiser's centre was off, e.g. an arm pulled it).
-            predicted_mm = est.xyz_mm.mean(axis=0)
-            if np.linalg.norm(predicted_mm - unproject_px_to_mm(np.asarray(est.geom.centre_uvz), intr)) \
-                    >= config.recentre_min_mm:
-                new_centre = tuple(float(c) for c in project_mm_to_px(predicted_mm, intr))
-                est = replace(self._one_pass(depth_mm, intr, new_centre, cube, mirror, times), recentred=True)
-        return est
+            # centre (the localiser's centre was off, e.g. an arm pulled it); all such crops in one run.
+            moved = [(k, _recentred_centre(est, intr, config.recentre_min_mm)) for k, est in enumerate(estimates)]
+            moved = [(k, centre) for k, centre in moved if centre is not None]
+            if moved:
+                again = self._passes(depth_mm, intr, [c for _, c in moved], cube, [mirrors[k] for k, _ in moved],
+                                     times)
+                for (k, _), est in zip(moved, again):
+                    estimates[k] = replace(est, recentred=True)
+        return estimates
 
-    def _one_pass(self, depth_mm, intr, centre_uvz, cube, mirror, times) -> Estimate:
+    def _passes(self, depth_mm, intr, centres_uvz, cube, mirrors, times) -> list[Estimate]:
+        """Crop at every centre (mirrored where asked), one network run over all the crops, post-process each."""
         t = time.perf_counter()
-        geom = crop_geometry(centre_uvz, cube, self.info.input_size, intr)
-        crop = crop_depth(depth_mm, geom)
-        if mirror:     # the model sees the other hand as the hand it was trained on
-            crop = np.ascontiguousarray(crop[:, ::-1])
+        geoms = [crop_geometry(c, cube, self.info.input_size, intr) for c in centres_uvz]
+        crops = [_model_view(crop_depth(depth_mm, g), m) for g, m in zip(geoms, mirrors)]
         _add(times, "crop", t)
         t = time.perf_counter()
-        joints_uvd, weights, offsets = self.estimator.infer_votes(crop[None])
+        joints_uvd, weights, offsets = self.estimator.infer_votes(np.stack(crops))
         _add(times, "infer", t)
         t = time.perf_counter()
-        joints_uvd, weights = joints_uvd[0].astype(np.float64), weights[0]
-        offsets = None if offsets is None else offsets[0]
+        estimates = [self._post_process(geoms[k], crops[k], joints_uvd[k], weights[k],
+                                        None if offsets is None else offsets[k], mirrors[k], intr)
+                     for k in range(len(crops))]
+        _add(times, "postprocess", t)
+        return estimates
+
+    def _post_process(self, geom, crop, joints_uvd, weights, offsets, mirror, intr) -> Estimate:
+        """One crop's network output (in the model's view) as an Estimate in the user's view and camera mm."""
+        joints_uvd = joints_uvd.astype(np.float64)
         if mirror:
             joints_uvd, weights = unmirror(joints_uvd, weights)
             offsets = None if offsets is None else unmirror_offsets(offsets)
-            crop = np.ascontiguousarray(crop[:, ::-1])   # shown as the user sees it, like the weight maps
+            crop = _model_view(crop, True)   # shown as the user sees it, like the weight maps
         xyz_mm, _ = crop_to_camera(joints_uvd, geom, intr)
         confidence = joint_confidence(weights, joints_uvd, self.info.kernel_radius)
-        _add(times, "postprocess", t)
         return Estimate(geom, readonly(crop), joints_uvd, np.ascontiguousarray(weights, dtype=np.float32), xyz_mm,
                         confidence, overall_confidence(confidence), False, offsets)
 
@@ -203,6 +234,20 @@ class HandTracker:
         return TrackerResult(frame=frame, status=status, location=location, crop=geom, crop_depth=crop,
                              pose=pose, timings=StageTimings(**times), ready_s=ready_s, extra=extra,
                              hands=hands)
+
+
+def _model_view(crop: np.ndarray, mirror: bool) -> np.ndarray:
+    """The crop as the model sees it: mirrored left-right when the hand is not the model's (and back)."""
+    return np.ascontiguousarray(crop[:, ::-1]) if mirror else crop
+
+
+def _recentred_centre(est: Estimate, intr: Intrinsics, min_mm: float) -> tuple[float, float, float] | None:
+    """The crop centre (u_px, v_px, z_mm) on the estimate's mean joint when that sits at least min_mm from the
+    crop's centre, else None."""
+    predicted_mm = est.xyz_mm.mean(axis=0)
+    if np.linalg.norm(predicted_mm - unproject_px_to_mm(np.asarray(est.geom.centre_uvz), intr)) < min_mm:
+        return None
+    return tuple(float(c) for c in project_mm_to_px(predicted_mm, intr))
 
 
 def _ms_since(t: float) -> float:
