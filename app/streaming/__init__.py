@@ -30,7 +30,7 @@ from typing import Callable
 
 from app.errors import InputError
 from app.runtime.records import result_record, run_header, to_json_line
-from app.streaming.targets import (DEFAULT_MAX_CLIENTS, STREAM_PROCESS_NICE, StreamTarget, check_max_clients,
+from app.streaming.targets import (DEFAULT_MAX_CLIENTS, STREAM_PROCESS_PRIORITY, StreamTarget, check_max_clients,
                                    parse_stream_url)
 from app.types import TrackerResult
 
@@ -186,11 +186,11 @@ class Streams:
 
 
 def open_streams(urls: list[str], max_clients: int = DEFAULT_MAX_CLIENTS,
-                 log: Callable[[str], None] = _stderr, nice: int = STREAM_PROCESS_NICE) -> Streams:
+                 log: Callable[[str], None] = _stderr, priority: str = STREAM_PROCESS_PRIORITY) -> Streams:
     """Check every URL, bind every WebSocket port and resolve every OSC host, then start the stream process
     (servers are listening when this returns). InputError (one line) for a bad URL, a port in use or an address
     that is not this machine's; nothing stays open then. Prints one line per stream, and one warning per stream
-    that reaches beyond this machine. nice: the stream process's priority below the tracker's (benchmarks)."""
+    that reaches beyond this machine. priority: the stream process's CPU priority (targets.py; benchmarks)."""
     from app.streaming.osc import resolve_osc_target
     from app.streaming.websocket import describe_bind_error, listening_socket
 
@@ -203,7 +203,7 @@ def open_streams(urls: list[str], max_clients: int = DEFAULT_MAX_CLIENTS,
             raise InputError(f"--stream {t.url} is given twice")
         seen.add(key)
     sockets: list[socket.socket] = []
-    spec: dict = {"ws": [], "osc": [], "max_clients": max_clients, "nice": int(nice)}
+    spec: dict = {"ws": [], "osc": [], "max_clients": max_clients, "priority": str(priority)}
     endpoints: list[StreamEndpoint] = []
     try:
         for target in targets:

@@ -15,7 +15,7 @@ minus RSS at half-way. CPU, per frame: what each of this process's threads ran (
 the capture thread that decodes the replayed PNGs, ...), what the stream process (app/streaming/server.py) and
 the clients' process used, since on a 2-core machine the replay alone keeps both cores busy and every
 microsecond a stream or a client spends is taken from the tracker or the capture thread unless it yields
-(--stream-nice); and the tracker thread's wall time per frame split into running, waiting for a core, and
+(--stream-priority); and the tracker thread's wall time per frame split into running, waiting for a core, and
 blocked (the GIL, or the next frame). The sampler's own reads of /proc are in every
 configuration alike ('sampler').
 Prints one JSON object (medians over rounds, and every round). Imports app code, websockets and the
@@ -43,7 +43,7 @@ from app.runtime.benchmark import BenchmarkCollector
 from app.runtime.pipeline import Pipeline
 from app.sources.session import SessionSource
 from app.streaming import open_streams
-from app.streaming.targets import STREAM_PROCESS_NICE
+from app.streaming.targets import STREAM_PROCESS_PRIORITIES, STREAM_PROCESS_PRIORITY
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
 
@@ -192,10 +192,10 @@ def _record_session(directory: str, frames: int, estimator: Estimator) -> None:
 
 
 def run_config(name: str, session: str, estimator: Estimator, speed: float | None = None,
-               stream_nice: int = STREAM_PROCESS_NICE) -> dict:
+               priority: str = STREAM_PROCESS_PRIORITY) -> dict:
     streams, clients, count = None, None, 0
     if name.startswith("ws"):
-        streams = open_streams(["ws://127.0.0.1:0"], max_clients=32, log=lambda line: None, nice=stream_nice)
+        streams = open_streams(["ws://127.0.0.1:0"], max_clients=32, log=lambda line: None, priority=priority)
         count = {"ws, 0 clients": 0, "ws, 1 client": 1}.get(name, 16)
         if count:
             clients = _ClientProcess(streams.streams[0].url, count, 1 if "stalled" in name else 0)
@@ -204,7 +204,7 @@ def run_config(name: str, session: str, estimator: Estimator, speed: float | Non
         receiver.bind(("127.0.0.1", 0))
         receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         streams = open_streams([f"osc://127.0.0.1:{receiver.getsockname()[1]}"], log=lambda line: None,
-                               nice=stream_nice)
+                               priority=priority)
     pipeline = Pipeline(SessionSource(session), HandTracker(TrackerConfig(model_path=estimator.model_path),
                                                             estimator), speed=speed)
     ready_s: dict[int, float] = {}
@@ -277,9 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=None, metavar="X",
                    help="pace the replay at X times its recorded rate (the synthetic session is 30 fps: 3 = a "
                         "90 fps camera), every frame still processed; default: as fast as the tracker goes")
-    p.add_argument("--stream-nice", type=int, default=STREAM_PROCESS_NICE, metavar="N",
-                   help=f"the stream process's priority below the tracker's (default {STREAM_PROCESS_NICE}; 0: the "
-                        "same)")
+    p.add_argument("--stream-priority", choices=tuple(STREAM_PROCESS_PRIORITIES), default=STREAM_PROCESS_PRIORITY,
+                   help=f"the stream process's CPU priority (default {STREAM_PROCESS_PRIORITY})")
     p.add_argument("--client", help=argparse.SUPPRESS)
     p.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)
@@ -297,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict] = []
         for k in range(args.rounds):
             for name in CONFIGS:
-                row = run_config(name, session, estimator, args.speed, args.stream_nice)
+                row = run_config(name, session, estimator, args.speed, args.stream_priority)
                 row["round"] = k
                 rows.append(row)
                 print(f"  round {k + 1}: {name}: {row['throughput_fps']} fps"

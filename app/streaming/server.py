@@ -5,8 +5,8 @@ their errors are its one-line errors, then starts this process with those socket
 SEQPACKET socket: one message per send, in order) and hands it, over the channel, the run's header and each
 newest frame record. Here each record is serialised once, written to every WebSocket client and sent as one
 OSC bundle to every OSC target; when the process falls behind it keeps only the newest record (the others are
-counted as skipped). Running apart, the stream never holds the tracker's GIL, and at a lower CPU priority
-(STREAM_PROCESS_NICE) it yields the cores to the tracker when both are busy: then clients skip frames, the
+counted as skipped). Running apart, the stream never holds the tracker's GIL, and at idle CPU priority
+(STREAM_PROCESS_PRIORITY) it yields the cores to the tracker when they are busy: then clients skip frames, the
 tracker does not slow.
 
 Channel messages (pickled tuples), tracker -> here: ('header', json_text), ('frame', record),
@@ -32,6 +32,7 @@ import time
 
 from app.runtime.records import to_json_line
 from app.streaming.osc import OscSender
+from app.streaming.targets import STREAM_PROCESS_PRIORITIES
 from app.streaming.websocket import WebSocketServer
 
 
@@ -136,13 +137,26 @@ class StreamService:
             self.channel.setblocking(False)
 
 
+def lower_priority(name: str) -> None:
+    """Run this process at the priority STREAM_PROCESS_PRIORITIES names; where that is refused, as low as
+    allowed (the stream still runs apart from the tracker)."""
+    nice = STREAM_PROCESS_PRIORITIES[name]
+    try:
+        if nice is None:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        elif nice:
+            os.nice(nice)
+    except (OSError, AttributeError):   # not Linux, or not allowed
+        try:
+            os.nice(19)
+        except OSError:
+            pass
+
+
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the tracker's to handle; it then closes us
-    try:
-        os.nice(int(spec["nice"]))
-    except OSError:
-        pass   # not allowed here: the stream still runs apart from the tracker, at the same priority
+    lower_priority(spec["priority"])
     asyncio.run(StreamService(spec).run())
     return 0
 

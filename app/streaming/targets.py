@@ -18,9 +18,12 @@ SCHEMES = ("ws", "osc")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS = {"ws": 8765, "osc": 9000}
 DEFAULT_MAX_CLIENTS = 16
-# The stream process's CPU priority, added to the tracker's (os.nice): when the cores are busy the tracker
-# comes first and clients skip frames; with a core to spare (a camera's rate) it makes no difference.
-STREAM_PROCESS_NICE = 10
+# The stream process's CPU priority (app/streaming/server.py): 'idle' (Linux SCHED_IDLE: it runs only on a core
+# nothing else wants, so when the cores are busy the tracker comes first and clients skip frames; with a core to
+# spare, as at a camera's rate, it makes no difference), 'low' (nice +10: a small share of a busy core) or
+# 'normal' (the tracker's own).
+STREAM_PROCESS_PRIORITIES = {"idle": None, "low": 10, "normal": 0}   # name -> nice increment (None: SCHED_IDLE)
+STREAM_PROCESS_PRIORITY = "idle"
 # Clients of the WebSocket stream may send nothing but a close; a message this large is refused unread.
 MAX_CLIENT_MESSAGE_BYTES = 4096
 
