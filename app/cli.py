@@ -94,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     trk = p.add_argument_group("tracking")
     trk.add_argument("--hand", choices=HANDS, default=None,
                      help=f"hand to track (default {_CONFIG.hand}); the crop is mirrored for the hand the model was not "
-                          "trained on")
+                          "trained on. Given, only that one hand is tracked")
+    trk.add_argument("--max-hands", type=int, default=None, metavar="N",
+                     help=f"track up to N hands, each with its own id, side (left/right, found from the depth: the "
+                          f"arm and body around it; {_CONFIG.hand} until known) and smoothing (default "
+                          f"{_CONFIG.max_hands}; 2 with --synthetic-hands 2)"),
     trk.add_argument("--near-mm", type=float, help=f"nearest hand distance searched, mm (default {_LOC.near_mm:g}; {_range('near_mm')})")
     trk.add_argument("--far-mm", type=float, help=f"farthest hand distance searched, mm (default {_LOC.far_mm:g}; {_range('far_mm')})")
     trk.add_argument("--cube-mm", type=float, help=f"crop cube side, mm (default: the model's; {_range('cube_mm')})")
@@ -159,8 +163,24 @@ def config_from_args(args, calibration: CameraCalibration | None = None) -> Trac
     """TrackerConfig from the options, on top of a calibration file's settings, on top of the defaults (the
     dataclasses' own, app/config.py)."""
     given = {key: _given(args, calibration, key) for key in _SETTING_OPTIONS}
-    base = TrackerConfig(model_path=args.model, provider=args.provider, intra_op_threads=args.threads)
+    base = TrackerConfig(model_path=args.model, provider=args.provider, intra_op_threads=args.threads,
+                         max_hands=max_hands_from_args(args))
     return base.apply(TrackerChange.of(**given))
+
+
+def max_hands_from_args(args) -> int:
+    """--max-hands, else 2 for the two-hand synthetic demo, else the default. --hand restricts tracking to that
+    one hand (an InputError with --max-hands above 1)."""
+    if args.hand is not None:
+        if args.max_hands is not None and args.max_hands > 1:
+            raise InputError(f"--hand {args.hand} tracks that one hand; leave it out to track up to --max-hands "
+                             f"{args.max_hands} hands, each with its side found from the depth")
+        return 1
+    if args.max_hands is not None:
+        if args.max_hands < 1:
+            raise InputError(f"--max-hands must be >= 1, got {args.max_hands}")
+        return args.max_hands
+    return 2 if args.synthetic_hands == 2 else _CONFIG.max_hands
 
 
 def explicit_settings(args, calibration: CameraCalibration | None) -> frozenset[str]:

@@ -206,11 +206,16 @@ class IdentityConfig:
     the id of the known hand whose predicted centre (its last centre moved on at its last speed) is nearest,
     within max_jump_mm (3-D, camera frame) plus max_speed_mm_s times the time since it was last seen; a known
     hand not found for more than max_missed_frames frames is forgotten (its id is not reused); speed_smoothing:
-    weight of the newest velocity in the running estimate (0-1)."""
+    weight of the newest velocity in the running estimate (0-1); rematch_mm: a hand left without a match takes a
+    known hand not found in this frame when within this of its prediction (the finder's centre jumped);
+    confirm_frames: a hand found while another is tracked is shown once found in this many frames in a row (a
+    flicker of the finder is no hand)."""
 
     max_jump_mm: float = 60.0
+    rematch_mm: float = 150.0
+    confirm_frames: int = 3
     max_speed_mm_s: float = 1500.0
-    max_missed_frames: int = 3
+    max_missed_frames: int = 10
     speed_smoothing: float = 0.5
 
 
@@ -256,7 +261,9 @@ class HandednessConfig:
         of the camera), saturating at this ray slope x/z;
     one_person: two hands in view are one person's: one left, one right;
     vote_decay / vote_max_step / vote_switch: HandednessVote keeps decay * evidence + this frame's (clipped to
-        the step, log-odds) and changes its label only when the sum passes the switch level the other way."""
+        the step, log-odds) and changes its label only when the sum passes the switch level the other way;
+    min_frames / recheck_frames: the tracker reads the cue for a hand seen at least min_frames frames (a
+        flicker is no hand), every frame until its vote decides, then every recheck_frames frames."""
 
     facing_camera: bool = True
     grid_mm: float = 8.0
@@ -281,6 +288,8 @@ class HandednessConfig:
     vote_decay: float = 0.9
     vote_max_step: float = 2.0
     vote_switch: float = 3.0
+    min_frames: int = 3
+    recheck_frames: int = 30
 
     def __post_init__(self) -> None:
         positive = ("grid_mm", "link_mm", "seed_radius_mm", "reach_mm", "body_plane_tolerance_mm",
@@ -290,6 +299,8 @@ class HandednessConfig:
                 raise InputError(f"handedness: {key} must be positive, got {getattr(self, key)}")
         if not 0.0 <= self.vote_decay < 1.0:
             raise InputError(f"handedness: vote_decay must be in [0, 1), got {self.vote_decay}")
+        if self.min_frames < 1 or self.recheck_frames < 1:
+            raise InputError("handedness: min_frames and recheck_frames must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -301,7 +312,9 @@ class TrackerConfig:
     recentre: run a second pass on a crop re-centred on the first pass's joints when they sit more than
     recentre_min_mm from the crop centre; min_confidence: below this overall confidence the status is
     LOW_CONFIDENCE (the pose is still reported); intra_op_threads: onnxruntime CPU threads; max_hands: at most
-    this many hands are looked for in a frame (HandTracker.locate_hands, HandLocaliser.locate_hands)."""
+    this many hands are tracked (1: only the hand 'hand'; more: each hand found gets an id, its side from the
+    depth, falling back to 'hand', and its own filter); identity / handedness: how several hands keep their ids
+    and get their sides."""
 
     model_path: str = DEFAULT_MODEL_PATH
     provider: str = "auto"
@@ -313,7 +326,9 @@ class TrackerConfig:
     recentre_min_mm: float = 15.0
     min_confidence: float = 0.3
     intra_op_threads: int = 1
-    max_hands: int = 2
+    max_hands: int = 1
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+    handedness: HandednessConfig = field(default_factory=HandednessConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hand", parse_hand(self.hand, "--hand"))
@@ -367,6 +382,10 @@ class TrackerConfig:
             kwargs["localiser"] = _sub(LocaliserConfig, kwargs["localiser"])
         if isinstance(kwargs.get("smoothing"), dict):
             kwargs["smoothing"] = _sub(SmoothingConfig, kwargs["smoothing"])
+        if isinstance(kwargs.get("identity"), dict):
+            kwargs["identity"] = _sub(IdentityConfig, kwargs["identity"])
+        if isinstance(kwargs.get("handedness"), dict):
+            kwargs["handedness"] = _sub(HandednessConfig, kwargs["handedness"])
         return TrackerConfig(**kwargs)
 
 

@@ -166,14 +166,14 @@ def test_bad_max_hands_is_a_one_line_error():
         LOCALISER.locate_hands(depth, INTR, 0)
     with pytest.raises(InputError, match="max_hands must be a whole number >= 1"):
         TrackerConfig(max_hands=0)
-    assert TrackerConfig().max_hands == 2
+    assert TrackerConfig().max_hands == 1     # one hand by default: one-hand speed (bench_two_hand_tracking)
     assert TrackerConfig.from_dict(TrackerConfig(max_hands=3).to_dict()).max_hands == 3
 
 
 @pytest.mark.parametrize("recentre", [False, True])
 def test_batched_estimates_equal_one_crop_at_a_time(estimator, recentre):
-    tracker = HandTracker(TrackerConfig(model_path=estimator.model_path, recentre=recentre, recentre_min_mm=0.0),
-                          estimator)
+    tracker = HandTracker(TrackerConfig(model_path=estimator.model_path, recentre=recentre, recentre_min_mm=0.0,
+                                        max_hands=2), estimator)
     depth, intr, truths = scene("apart", 7)
     centres = [h.centre_uvz for h in tracker.locate_hands(depth, intr)]
     assert len(centres) == 2
@@ -205,7 +205,7 @@ def test_batched_estimates_equal_one_crop_at_a_time(estimator, recentre):
 
 def test_the_tracker_finds_up_to_max_hands(estimator):
     depth, intr, _ = scene("apart", 7)
-    two = HandTracker(TrackerConfig(model_path=estimator.model_path), estimator)
+    two = HandTracker(TrackerConfig(model_path=estimator.model_path, max_hands=2), estimator)
     one = HandTracker(TrackerConfig(model_path=estimator.model_path, max_hands=1), estimator)
     assert len(two.locate_hands(depth, intr)) == 2 and len(one.locate_hands(depth, intr)) == 1
 

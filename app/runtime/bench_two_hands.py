@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=400, help="scenes to render, the arrangements in turn")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--cube-mm", type=float, default=DEFAULT_CUBE_MM)
-    p.add_argument("--max-hands", type=int, default=TrackerConfig().max_hands)
+    p.add_argument("--max-hands", type=int, default=2, help="hands looked for (default 2)")
     p.add_argument("--match-mm", type=float, default=40.0, help="a true hand is found within this (3-D, mm)")
     p.add_argument("--track-noise-mm", type=float, default=None,
                    help="track from previous centres: each true one moved by N(0, this) mm per axis")

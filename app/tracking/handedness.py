@@ -415,6 +415,12 @@ class HandednessVote:
         """The accumulated evidence, > 0 for right."""
         return self._sum
 
+    def assume(self, hand: Hand | str) -> None:
+        """Take this label as if the evidence had just reached it (the other hand of the same person has the
+        other side): later evidence can still change it, past the switch level the other way."""
+        self._hand = Hand(hand)
+        self._sum = self.config.vote_switch if self._hand is Hand.RIGHT else -self.config.vote_switch
+
     def update(self, evidence: SideEvidence | float) -> Hand | None:
         """Add one frame's evidence (a SideEvidence or its right_log_odds); returns the label (None: not yet
         decided)."""

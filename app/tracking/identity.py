@@ -7,8 +7,9 @@ cross in the image (one passing in front of the other) keep their ids when they 
 
 Rule (IdentityConfig in app/config.py): the matching maximises the number of hands matched, then minimises the
 sum of distances from prediction to centre; a pair further apart than max_jump_mm + max_speed_mm_s * (time
-since that hand was last seen) is never matched. A hand found without a match gets a new id (ids start at 1 and
-are not reused); a known hand unmatched for more than max_missed_frames frames is forgotten. Imports numpy and
+since that hand was last seen) is never matched; then a hand still without a match takes a known hand not yet
+matched within rematch_mm (a centre that jumped for a frame). A hand found without a match gets a new id (ids
+start at 1 and are not reused); a known hand unmatched for more than max_missed_frames frames is forgotten. Imports numpy and
 app foundation only.
 """
 from __future__ import annotations
@@ -95,9 +96,20 @@ class HandIdentities:
                 distance = float(np.linalg.norm(centre - prediction))
                 if distance <= gate:
                     cost[k, j] = distance
-        if max(cost.shape) <= _MAX_EXACT:
-            return _best_exact(cost)
-        return _greedy(cost)
+        pairs = _best_exact(cost) if max(cost.shape) <= _MAX_EXACT else _greedy(cost)
+        # Second chance: a hand found with no match takes a known hand not found this frame when it is within
+        # rematch_mm of that hand's prediction (the finder's centre jumped, e.g. onto the wrist, for a frame).
+        loose = np.full(cost.shape, np.inf)
+        for j, hand in enumerate(self.known):
+            if j in pairs.values():
+                continue
+            prediction = hand.predicted_mm(t_s)
+            for k, centre in enumerate(centres):
+                distance = float(np.linalg.norm(centre - prediction))
+                if k not in pairs and distance <= cfg.rematch_mm:
+                    loose[k, j] = distance
+        pairs.update(_greedy(loose))
+        return pairs
 
 
 def _best_exact(cost: np.ndarray) -> dict[int, int]:

@@ -18,11 +18,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app.config import TrackerChange, TrackerConfig, parse_hand
+from app.config import Hand, TrackerChange, TrackerConfig, parse_hand
 from app.errors import InputError
 from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
 from app.tracking.crop import crop_depth, crop_geometry
 from app.tracking.estimator import Estimator
+from app.tracking.handedness import HandednessVote, side_evidence
+from app.tracking.identity import HandIdentities
 from app.tracking.localise import HandLocaliser
 from app.tracking.postprocess import (crop_to_camera, joint_confidence, overall_confidence, unmirror,
                                       unmirror_offsets)
@@ -62,6 +64,9 @@ class HandTracker:
         self._previous_centre: tuple[float, float, float] | None = None
         self._last_index: int | None = None
         self._hand_id = 0   # the tracked hand's id (TrackedHand.hand_id); a hand found anew gets the next one
+        # several hands (config.max_hands > 1): each known hand's state, by id, and the ids' keeper
+        self._identities = HandIdentities(self.config.identity)
+        self._hands: dict[int, _HandState] = {}
 
     # ---- settings -----------------------------------------------------------------------------------------
     def _apply(self, config: TrackerConfig) -> None:
@@ -77,8 +82,10 @@ class HandTracker:
             new = self.config.apply(change)
             old_hand = self.config.hand
             self._apply(new)
-            # The filter keeps its state, so moving a smoothing slider does not make the skeleton jump.
+            # The filters keep their state, so moving a smoothing slider does not make the skeleton jump.
             self._filter.config = new.smoothing
+            for state in self._hands.values():
+                state.smoother.config = new.smoothing
             if new.hand != old_hand:
                 self._reset_locked()
 
@@ -91,6 +98,8 @@ class HandTracker:
         self._filter.reset()
         self._previous_centre = None
         self._last_index = None
+        self._identities.reset()
+        self._hands = {}
 
     @property
     def mirrored(self) -> bool:
@@ -98,8 +107,8 @@ class HandTracker:
 
     # ---- per frame ----------------------------------------------------------------------------------------
     def process(self, frame: DepthFrame) -> TrackerResult:
-        """Find the hand, crop, infer, post-process and smooth one frame. Frames whose index does not follow
-        the previous one (a seek, a gap) restart tracking history."""
+        """Find the hand (up to config.max_hands hands), crop, infer, post-process and smooth one frame. Frames
+        whose index does not follow the previous one (a seek, a gap) restart tracking history."""
         start_s = time.perf_counter()
         with self._lock:
             config, localiser, mirror, cube = self.config, self._localiser, self._mirror, self.cube_mm
@@ -108,6 +117,8 @@ class HandTracker:
                 self._reset_locked()
             self._last_index = frame.index
             previous = self._previous_centre
+        if config.max_hands > 1:
+            return self._process_hands(frame, start_s, config, localiser, cube)
         times = {"wait": (start_s - frame.arrival_s) * 1e3 if frame.arrival_s > 0 else 0.0}
         intr = frame.intrinsics
         extra = {"hand": config.hand, "mirrored": mirror, "cube_mm": cube}
@@ -151,6 +162,103 @@ class HandTracker:
         hand = TrackedHand(hand_id=hand_id, hand=config.hand, status=status, location=location, crop=est.geom,
                            crop_depth=est.crop, pose=pose, confidence=est.overall, gt_xyz_mm=frame.gt_xyz_mm)
         return self._result(frame, location, status, est.geom, est.crop, pose, times, extra, (hand,))
+
+    def _process_hands(self, frame: DepthFrame, start_s: float, config: TrackerConfig, localiser: HandLocaliser,
+                       cube: float) -> TrackerResult:
+        """process() for several hands: find up to max_hands, keep each one's id (HandIdentities), side
+        (HandednessVote) and One Euro filter, run all crops through the network at once. The primary hand (the
+        result's own fields, what the weight maps show) is the one tracked longest."""
+        times = {"wait": (start_s - frame.arrival_s) * 1e3 if frame.arrival_s > 0 else 0.0}
+        intr, t_s = frame.intrinsics, frame.timestamp_ms / 1e3
+        t = time.perf_counter()
+        depth_mm = frame.depth_mm()
+        with self._lock:
+            previous = tuple(state.centre_uvz for state in self._hands.values())
+        locations = localiser.locate_hands(depth_mm, intr, config.max_hands, previous)
+        found = [loc for loc in locations if loc.status.has_pose]
+        ids = self._identities.assign([unproject_px_to_mm(np.asarray(loc.centre_uvz), intr) for loc in found], t_s)
+        with self._lock:
+            anyone = any(state.confirmed for state in self._hands.values())
+            for hand_id in ids:
+                if hand_id not in self._hands:   # the first hand shows at once, any other once it has stayed
+                    self._hands[hand_id] = _HandState(OneEuroFilter(config.smoothing),
+                                                      HandednessVote(config.handedness), confirmed=not anyone)
+            for hand_id, state in self._hands.items():
+                if hand_id not in ids:
+                    state.streak = 0
+            self._hands = {h.hand_id: self._hands[h.hand_id] for h in self._identities.known}
+            states = {hand_id: self._hands[hand_id] for hand_id in ids}
+        for hand_id, loc in zip(ids, found):
+            state = states[hand_id]
+            state.centre_uvz = loc.centre_uvz
+            state.frames += 1
+            state.streak += 1
+            state.confirmed = state.confirmed or state.streak >= config.identity.confirm_frames
+        sides = self._hand_sides(depth_mm, intr, ids, found, states, config)
+        shown = [k for k, hand_id in enumerate(ids) if states[hand_id].confirmed]
+        ids, found, sides = [ids[k] for k in shown], [found[k] for k in shown], [sides[k] for k in shown]
+        times["localise"] = _ms_since(t)
+        extra = {"hand": config.hand, "mirrored": False, "cube_mm": cube}
+        if not found:
+            location = next((loc for loc in locations if not loc.status.has_pose),
+                            HandLocation(TrackingStatus.NO_HAND, None))
+            return self._result(frame, location, location.status, None, None, None, times, extra)
+
+        estimates = self._estimate_all(depth_mm, intr, [loc.centre_uvz for loc in found], cube,
+                                       [side != self.info.hand for side in sides], config, times)
+        t = time.perf_counter()
+        truths = _matched_truths(frame.ground_truths(), [est.xyz_mm for est in estimates])
+        hands = []
+        for hand_id, loc, side, est, truth in zip(ids, found, sides, estimates, truths):
+            smoothed = states[hand_id].smoother(est.xyz_mm, t_s)
+            status = loc.status
+            if status == TrackingStatus.TRACKING and est.overall < config.min_confidence:
+                status = TrackingStatus.LOW_CONFIDENCE
+            pose = self._pose(est, smoothed, intr, side)
+            hands.append(TrackedHand(hand_id=hand_id, hand=side, status=status, location=loc, crop=est.geom,
+                                     crop_depth=est.crop, pose=pose, confidence=est.overall, gt_xyz_mm=truth))
+        times["smooth"] = _ms_since(t)
+        hands.sort(key=lambda h: h.hand_id)            # the hand tracked longest first: the primary one
+        primary = hands[0]
+        est = estimates[ids.index(primary.hand_id)]
+        extra.update(hand=primary.hand, mirrored=primary.hand != self.info.hand, confidence=est.overall,
+                     recentred=est.recentred)
+        return self._result(frame, primary.location, primary.status, primary.crop, primary.crop_depth, primary.pose,
+                            times, extra, tuple(hands))
+
+    def _hand_sides(self, depth_mm, intr, ids, found, states, config: TrackerConfig) -> list[str]:
+        """Each found hand's side. The cue (app.tracking.handedness) is read only while two or more hands are in
+        view (alone, a hand keeps what it had, else the configured hand: one hand's place in the image is no
+        evidence), for hands seen for a few frames (a flicker is no hand), and of those only for the hands that
+        are due: every frame until a hand's vote has decided, then every HandednessConfig.recheck_frames frames.
+        One person has one hand of each side: a hand found next to a hand whose side is known takes the other
+        side (so a hand that reappears while the arms are crossed is not misread). The votes' hysteresis keeps
+        the labels through crossings and occlusions."""
+        hcfg = config.handedness
+        if len(found) >= 2:
+            due = [states[i].frames >= hcfg.min_frames and (states[i].vote.hand is None
+                                                              or states[i].frames % hcfg.recheck_frames == 0)
+                   for i in ids]
+            if hcfg.one_person and len(ids) == 2:
+                a, b = (states[i].vote for i in ids)
+                if (a.hand is None) != (b.hand is None):
+                    known, other = (a, b) if a.hand is not None else (b, a)
+                    other.assume(Hand.LEFT if known.hand is Hand.RIGHT else Hand.RIGHT)
+                    due = [False, False]
+            if any(due):
+                evidence = side_evidence(depth_mm, intr, [loc.centre_uvz for loc in found], hcfg)
+                for hand_id, now, ev in zip(ids, due, evidence):
+                    if now:
+                        states[hand_id].vote.update(ev)
+        return [str(states[i].vote.hand or config.hand) for i in ids]
+
+    def _pose(self, est: Estimate, smoothed: np.ndarray, intr: Intrinsics, side: str) -> HandPose:
+        return HandPose(joints_xyz_mm=readonly(np.asarray(smoothed, dtype=np.float64)),
+                        joints_xyz_raw_mm=readonly(est.xyz_mm),
+                        joints_uv_px=readonly(project_mm_to_px(smoothed, intr)[:, :2]),
+                        joints_uvd=readonly(est.joints_uvd), weights=readonly(est.weights),
+                        confidence=readonly(est.confidence), hand=side, joint_names=tuple(self.info.joint_names),
+                        offsets=readonly(est.offsets))
 
     def estimate(self, depth_mm: np.ndarray, intr: Intrinsics, centre_uvz: tuple[float, float, float]) -> Estimate:
         """Crop at a given centre (u_px, v_px, z_mm), infer and post-process with the current settings, without
@@ -256,3 +364,32 @@ def _ms_since(t: float) -> float:
 
 def _add(times: dict, stage: str, t: float) -> None:
     times[stage] = times.get(stage, 0.0) + _ms_since(t)
+
+
+@dataclass
+class _HandState:
+    """One known hand's own state when tracking several: its filter, its side's vote, whether it is shown
+    (confirmed: the first hand at once, any other after IdentityConfig.confirm_frames frames in a row), its last
+    centre, and how many frames it has been seen (in all, and in a row)."""
+
+    smoother: OneEuroFilter
+    vote: HandednessVote
+    confirmed: bool = False
+    centre_uvz: tuple[float, float, float] | None = None
+    frames: int = 0
+    streak: int = 0
+
+
+def _matched_truths(truths, estimates_mm: list[np.ndarray], max_mm: float = 150.0) -> list[np.ndarray | None]:
+    """The ground truth of each estimated hand: the truths paired with the estimates nearest first (mean
+    joints), none further apart than max_mm (a false hand has no truth)."""
+    out: list[np.ndarray | None] = [None] * len(estimates_mm)
+    pairs = sorted((float(np.linalg.norm(truth.joints_xyz_mm.mean(axis=0) - est.mean(axis=0))), k, j)
+                   for k, est in enumerate(estimates_mm) for j, truth in enumerate(truths))
+    taken_k, taken_j = set(), set()
+    for distance, k, j in pairs:
+        if distance <= max_mm and k not in taken_k and j not in taken_j:
+            out[k] = truths[j].joints_xyz_mm
+            taken_k.add(k)
+            taken_j.add(j)
+    return out

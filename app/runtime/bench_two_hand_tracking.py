@@ -1,0 +1,155 @@
+"""Tracking two hands, measured on rendered sequences: both hands of a person swinging across each other and apart
+(app.synth.two_hand_motion), tracked frame by frame by HandTracker with max_hands=2, as at run time.
+
+    python -m app.runtime.bench_two_hand_tracking --sequences 5 --frames 200 --seed 7
+
+Per frame each true hand is matched to a tracked hand (HandTracker pairs them: mean joints within 150 mm,
+nearest first). Reported, overall and for the frames where the hands are crossed / apart:
+  both_found: share of frames with both true hands matched;
+  handedness: share of matched hands labelled with their true side;
+  error_mm: mean joint error (unsmoothed joints, mm) per side over matched hands;
+  one_hand_error_mm: the reference, per side: the one-hand tracker (max_hands 1) told that side, on the same
+      frames, over the frames where the hand it tracks is that hand;
+  id_switches_per_1000: a true hand matched to an id other than the one it had when last matched, per 1,000
+      frames (a hand lost and found again under a new id counts once);
+  fps: frames per second of HandTracker.process alone (one ONNX Runtime thread), two-hand frames with
+      max_hands 2, and single-hand frames (app.synth.motion) with max_hands 1 and 2 (one-hand speed).
+Prints one JSON object. Imports app code only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from app.camera import Intrinsics
+from app.config import DEFAULT_MODEL_PATH, Hand, TrackerConfig
+from app.sources.synthetic import D435_LIKE
+from app.synth.motion import HandAnimator
+from app.synth.two_hand_motion import TwoHandAnimator
+from app.tracking.estimator import Estimator
+from app.tracking.tracker import HandTracker
+from app.types import DepthFrame, HandGroundTruth
+
+FPS = 30.0
+
+
+def _frames(animator: TwoHandAnimator, count: int, intr: Intrinsics):
+    for k in range(count):
+        sample = animator.frame(k / FPS)
+        truths = tuple(HandGroundTruth(str(h.hand), h.joints_xyz_mm) for h in sample.hands)
+        yield sample.arrangement, DepthFrame(k, k, k * 1000.0 / FPS, 0.0, sample.depth_raw, intr, gt_hands=truths)
+
+
+def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MODEL_PATH) -> dict:
+    estimator = Estimator(model_path, "cpu", 1)
+    intr = D435_LIKE
+    rows = {"all": _Tally(), "crossed": _Tally(), "apart": _Tally()}
+    times_two: list[float] = []
+    for s in range(sequences):
+        animator = TwoHandAnimator(seed * 1000 + s, intr)
+        tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=2), estimator)
+        last_id: dict[str, int] = {}
+        for arrangement, frame in _frames(animator, frames, intr):
+            t = time.perf_counter()
+            result = tracker.process(frame)
+            times_two.append(time.perf_counter() - t)
+            sides = {id(truth.joints_xyz_mm): truth.hand for truth in frame.gt_hands}
+            matched = [(sides[id(h.gt_xyz_mm)], h) for h in result.hands if h.gt_xyz_mm is not None]
+            switches = 0
+            for side, hand in matched:
+                if side in last_id and last_id[side] != hand.hand_id:
+                    switches += 1
+                last_id[side] = hand.hand_id
+            for key in ("all", arrangement):
+                rows[key].add(matched, switches)
+    one_hand = _one_hand_reference(sequences, frames, seed, estimator, model_path, intr)
+    single_fps = _single_hand_fps(estimator, model_path, intr, frames=min(frames, 150), seed=seed)
+    out = {"sequences": sequences, "frames_per_sequence": frames, "seed": seed,
+           **{key: tally.summary() for key, tally in rows.items()},
+           "one_hand_error_mm": one_hand,
+           "fps": {"two_hands_max_hands_2": round(1.0 / float(np.median(times_two)), 1),
+                   **single_fps}}
+    return out
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.frames = 0
+        self.both = 0
+        self.labelled = 0
+        self.correct = 0
+        self.switches = 0
+        self.errors: dict[str, list[float]] = {"right": [], "left": []}
+
+    def add(self, matched, switches: int) -> None:
+        self.frames += 1
+        self.both += len({side for side, _ in matched}) == 2
+        self.switches += switches
+        for side, hand in matched:
+            self.labelled += 1
+            self.correct += hand.hand == side
+            self.errors[side].append(float(np.linalg.norm(hand.pose.joints_xyz_raw_mm - hand.gt_xyz_mm,
+                                                          axis=1).mean()))
+
+    def summary(self) -> dict:
+        n = max(1, self.frames)
+        return {"frames": self.frames, "both_found": round(self.both / n, 4),
+                "handedness": round(self.correct / max(1, self.labelled), 4),
+                "error_mm": {side: round(float(np.mean(e)), 2) if e else None for side, e in self.errors.items()},
+                "id_switches_per_1000": round(1000.0 * self.switches / n, 2)}
+
+
+def _one_hand_reference(sequences, frames, seed, estimator, model_path, intr) -> dict:
+    """The one-hand tracker (max_hands 1, told each hand's true side) on the same frames: the error of the
+    hand it finds, per side, when that hand is the one it was told."""
+    errors = {"right": [], "left": []}
+    for side in (Hand.RIGHT, Hand.LEFT):
+        for s in range(sequences):
+            tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=1, hand=side), estimator)
+            for _arrangement, frame in _frames(TwoHandAnimator(seed * 1000 + s, intr), frames, intr):
+                result = tracker.process(frame)
+                if result.pose is None:
+                    continue
+                truth = {t.hand: t.joints_xyz_mm for t in frame.gt_hands}[str(side)]
+                err = np.linalg.norm(result.pose.joints_xyz_raw_mm - truth, axis=1).mean()
+                if np.linalg.norm(result.pose.joints_xyz_raw_mm.mean(axis=0) - truth.mean(axis=0)) < 150.0:
+                    errors[str(side)].append(float(err))
+    return {side: round(float(np.mean(e)), 2) if e else None for side, e in errors.items()}
+
+
+def _single_hand_fps(estimator, model_path, intr, frames: int, seed: int) -> dict:
+    animator = HandAnimator(seed, intr)
+    depth = [animator.next_frame(k / FPS).depth_raw for k in range(frames)]
+    out = {}
+    for max_hands in (1, 2):
+        tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=max_hands), estimator)
+        times = []
+        for k, d in enumerate(depth):
+            frame = DepthFrame(k, k, k * 1000.0 / FPS, 0.0, d, intr)
+            t = time.perf_counter()
+            tracker.process(frame)
+            times.append(time.perf_counter() - t)
+        out[f"one_hand_max_hands_{max_hands}"] = round(1.0 / float(np.median(times)), 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sequences", type=int, default=5, help="rendered sequences (default 5)")
+    p.add_argument("--frames", type=int, default=200, help="frames per sequence, 30 fps (default 200)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--model", default=DEFAULT_MODEL_PATH)
+    args = p.parse_args(argv)
+    if args.sequences < 1 or args.frames < 2:
+        print("error: --sequences must be >= 1 and --frames >= 2", file=sys.stderr)
+        return 2
+    print(json.dumps(measure(args.sequences, args.frames, args.seed, args.model)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
