@@ -577,3 +577,42 @@ def test_the_page_in_headless_chromium_shows_frames_arriving_and_turns_with_the_
             assert urls and all(u.startswith((origin, "ws" + origin[4:])) for u in urls), urls
     finally:
         pipeline.stop()
+
+
+def test_two_tracked_hands_reach_websocket_and_osc_clients_in_one_frame_each():
+    from app.sources.synthetic import SyntheticSource
+    from app.config import DEFAULT_MODEL_PATH
+    from app.tracking.estimator import Estimator
+
+    received = []
+    dispatcher = Dispatcher()
+    dispatcher.set_default_handler(lambda address, *args: received.append(address))
+    server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    serving.start()
+    streams = open_streams(["ws://127.0.0.1:0", f"osc://127.0.0.1:{server.server_address[1]}"],
+                           log=lambda line: None)
+    estimator = Estimator(DEFAULT_MODEL_PATH, "cpu", 1)
+    pipeline = Pipeline(SyntheticSource(seed=3, frame_count=90, realtime=False, hands=2),
+                        HandTracker(TrackerConfig(model_path=DEFAULT_MODEL_PATH, max_hands=2), estimator))
+    try:
+        with connect(streams.streams[0].url, compression=None) as ws:
+            streams.attach(pipeline)
+            assert recv_json(ws)["config"]["max_hands"] == 2
+            pipeline.start()
+            two = None
+            for _ in range(30):        # both hands, once each one's side is read (a few frames in)
+                frame = recv_json(ws, 30)
+                if sorted(h["hand"] for h in frame.get("hands", [])) == ["left", "right"]:
+                    two = frame
+                    break
+            assert two is not None, "no frame with a left and a right hand reached the client"
+            assert two["hands"][0]["id"] < two["hands"][1]["id"]                 # the primary hand first
+            assert two["joints_xyz_mm"] == two["hands"][0]["joints_xyz_mm"]       # version-1 fields: the primary
+            assert all(np.asarray(h["gt_xyz_mm"]).shape == (21, 3) for h in two["hands"])
+            assert wait_until(lambda: {"/hand/left/joint/wrist", "/hand/right/joint/wrist"} <= set(received), 20)
+    finally:
+        pipeline.stop()
+        streams.close()
+        server.shutdown()
+        server.server_close()
