@@ -314,7 +314,9 @@ class TrackerConfig:
     LOW_CONFIDENCE (the pose is still reported); intra_op_threads: onnxruntime CPU threads; max_hands: at most
     this many hands are tracked (1: only the hand 'hand'; more: each hand found gets an id, its side from the
     depth, falling back to 'hand', and its own filter); identity / handedness: how several hands keep their ids
-    and get their sides."""
+    and get their sides; max_frame_gap: a frame more than this many frames after the last one (or before it) is
+    a seek and restarts tracking history; a smaller gap is frames dropped by a live pipeline, and tracking goes
+    on."""
 
     model_path: str = DEFAULT_MODEL_PATH
     provider: str = "auto"
@@ -329,6 +331,7 @@ class TrackerConfig:
     max_hands: int = 1
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     handedness: HandednessConfig = field(default_factory=HandednessConfig)
+    max_frame_gap: int = 10
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hand", parse_hand(self.hand, "--hand"))

@@ -77,7 +77,7 @@ def test_max_frames_is_exact_in_lockstep_and_live(estimator, moving_hand, tmp_pa
 
 def test_live_source_drops_stale_frames_instead_of_queueing(estimator, moving_hand):
     depths, _ = moving_hand
-    source = ListSource(depths, live=True, fps=400.0)   # far faster than the tracker
+    source = ListSource(depths, live=True, fps=4000.0)  # far faster than the tracker
     pipeline = Pipeline(source, tracker_for(estimator))
     assert not pipeline.lockstep
     pipeline.start()

@@ -65,12 +65,20 @@ def test_one_hand_alone_is_tracked_as_with_one_hand_and_keeps_the_configured_sid
 
 def test_live_smoothing_changes_reach_every_hand_and_a_seek_forgets_them(shipped):
     tracker = HandTracker(TrackerConfig(model_path=DEFAULT_MODEL_PATH, max_hands=2), shipped)
-    frames = list(two_hand_frames(seed=3, count=12))
+    frames = list(two_hand_frames(seed=3, count=6))
     for frame in frames[:6]:
         result = tracker.process(frame)
     assert len(result.hands) == 2
     tracker.update(TrackerChange.of(beta=0.5))
     assert all(state.smoother.config.beta == 0.5 for state in tracker._hands.values())
-    after_seek = tracker.process(frames[11])                     # not the next frame: history restarts
+    after_seek = tracker.process(frames[2])                      # back to an earlier frame: history restarts
     assert min(h.hand_id for h in after_seek.hands) > max(h.hand_id for h in result.hands)
     assert all(np.array_equal(h.pose.joints_xyz_mm, h.pose.joints_xyz_raw_mm) for h in after_seek.hands)
+
+
+def test_frames_dropped_by_a_live_pipeline_do_not_restart_tracking(shipped):
+    tracker = HandTracker(TrackerConfig(model_path=DEFAULT_MODEL_PATH, max_hands=2), shipped)
+    frames = list(two_hand_frames(seed=3, count=40))
+    results = [tracker.process(frame) for frame in frames[0:40:3]]      # two of every three frames dropped
+    assert {h.hand_id for r in results for h in r.hands} == {1, 2}        # the same two hands throughout
+    assert tracker.config.max_frame_gap >= 3

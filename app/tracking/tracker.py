@@ -107,14 +107,14 @@ class HandTracker:
 
     # ---- per frame ----------------------------------------------------------------------------------------
     def process(self, frame: DepthFrame) -> TrackerResult:
-        """Find the hand (up to config.max_hands hands), crop, infer, post-process and smooth one frame. Frames
-        whose index does not follow the previous one (a seek, a gap) restart tracking history."""
+        """Find the hand (up to config.max_hands hands), crop, infer, post-process and smooth one frame. A frame
+        before the previous one or more than config.max_frame_gap after it (a seek) restarts tracking history."""
         start_s = time.perf_counter()
         with self._lock:
             config, localiser, mirror, cube = self.config, self._localiser, self._mirror, self.cube_mm
             smoother = self._filter
-            if self._last_index is not None and frame.index != self._last_index + 1:
-                self._reset_locked()
+            if self._last_index is not None and not 0 < frame.index - self._last_index <= config.max_frame_gap:
+                self._reset_locked()   # a seek (dropped live frames are a small gap: tracking goes on)
             self._last_index = frame.index
             previous = self._previous_centre
         if config.max_hands > 1:
