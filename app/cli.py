@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"hand to track (default {_CONFIG.hand}); the crop is mirrored for the hand the model was not "
                           "trained on. Given, only that one hand is tracked")
     trk.add_argument("--max-hands", type=int, default=None, metavar="N",
-                     help=f"track up to N hands, each with its own id, side (left/right, found from the depth: the "
+                     help=f"(experimental) track up to N hands, each with its own id, side (left/right, found from "
+                          f"the depth: the "
                           f"arm and body around it; {_CONFIG.hand} until known) and smoothing (default "
                           f"{_CONFIG.max_hands}; 2 with --synthetic-hands 2)"),
     trk.add_argument("--near-mm", type=float, help=f"nearest hand distance searched, mm (default {_LOC.near_mm:g}; {_range('near_mm')})")

@@ -13,7 +13,8 @@ nearest first). Reported, overall and for the frames where the hands are crossed
   id_switches_per_1000: a true hand matched to an id other than the one it had when last matched, per 1,000
       frames (a hand lost and found again under a new id counts once);
   fps: frames per second of HandTracker.process alone (one ONNX Runtime thread), two-hand frames with
-      max_hands 2, and single-hand frames (app.synth.motion) with max_hands 1 and 2 (one-hand speed).
+      max_hands 2, and single-hand frames (app.synth.motion) with max_hands 1 and 2 (one-hand speed), with the
+      share of those one-hand frames that showed two hands (a false second hand).
 Prints one JSON object. Imports app code only.
 """
 from __future__ import annotations
@@ -127,13 +128,15 @@ def _single_hand_fps(estimator, model_path, intr, frames: int, seed: int) -> dic
     out = {}
     for max_hands in (1, 2):
         tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=max_hands), estimator)
-        times = []
+        times, two = [], 0
         for k, d in enumerate(depth):
             frame = DepthFrame(k, k, k * 1000.0 / FPS, 0.0, d, intr)
             t = time.perf_counter()
-            tracker.process(frame)
+            result = tracker.process(frame)
             times.append(time.perf_counter() - t)
+            two += len(result.hands) >= 2
         out[f"one_hand_max_hands_{max_hands}"] = round(1.0 / float(np.median(times)), 1)
+        out[f"one_hand_max_hands_{max_hands}_frames_showing_two_hands"] = round(two / len(depth), 4)
     return out
 
 

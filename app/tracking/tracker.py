@@ -194,9 +194,9 @@ class HandTracker:
             state.frames += 1
             state.streak += 1
             state.confirmed = state.confirmed or state.streak >= config.identity.confirm_frames
-        sides = self._hand_sides(depth_mm, intr, ids, found, states, config)
         shown = [k for k, hand_id in enumerate(ids) if states[hand_id].confirmed]
-        ids, found, sides = [ids[k] for k in shown], [found[k] for k in shown], [sides[k] for k in shown]
+        ids, found = [ids[k] for k in shown], [found[k] for k in shown]
+        sides = self._hand_sides(depth_mm, intr, ids, found, states, config)   # of the hands shown only
         times["localise"] = _ms_since(t)
         extra = {"hand": config.hand, "mirrored": False, "cube_mm": cube}
         if not found:
