@@ -45,7 +45,7 @@ def test_a_hand_appearing_far_away_is_a_new_hand_and_ids_are_never_reused():
     assert ids.assign([np.array([400.0, 0.0, 500.0])], 1 / FPS) == [2]     # a 400 mm jump in 33 ms: another hand
     ids.reset()
     assert ids.known == [] and ids.assign([np.array([400.0, 0.0, 500.0])], 2 / FPS) == [3]
-    assert [hand_id for hand_id, _ in ids.predicted(3 / FPS)] == [3]
+    assert [hand.hand_id for hand in ids.known] == [3]
 
 def test_three_found_two_known_the_nearest_two_keep_their_ids():
     ids = HandIdentities()

@@ -50,10 +50,6 @@ class HandIdentities:
         """Forget every known hand (a seek, a new source); ids go on counting."""
         self.known = []
 
-    def predicted(self, t_s: float) -> list[tuple[int, np.ndarray]]:
-        """(hand_id, predicted centre mm) of every known hand at t_s, oldest hand first."""
-        return [(hand.hand_id, hand.predicted_mm(t_s)) for hand in self.known]
-
     def assign(self, centres_mm: list[np.ndarray], t_s: float) -> list[int]:
         """The id of each hand found at t_s (centres_mm: camera-frame mm, one per hand), in the given order."""
         centres = [np.asarray(c, dtype=np.float64).reshape(3) for c in centres_mm]
