@@ -381,14 +381,11 @@ class TrackerConfig:
         """Inverse of to_dict; unknown keys are ignored (files written by newer versions still load)."""
         known = {f.name for f in fields(TrackerConfig)}
         kwargs = {k: v for k, v in d.items() if k in known}
-        if isinstance(kwargs.get("localiser"), dict):
-            kwargs["localiser"] = _sub(LocaliserConfig, kwargs["localiser"])
-        if isinstance(kwargs.get("smoothing"), dict):
-            kwargs["smoothing"] = _sub(SmoothingConfig, kwargs["smoothing"])
-        if isinstance(kwargs.get("identity"), dict):
-            kwargs["identity"] = _sub(IdentityConfig, kwargs["identity"])
-        if isinstance(kwargs.get("handedness"), dict):
-            kwargs["handedness"] = _sub(HandednessConfig, kwargs["handedness"])
+        nested = {"localiser": LocaliserConfig, "smoothing": SmoothingConfig, "identity": IdentityConfig,
+                  "handedness": HandednessConfig}
+        for key, cls in nested.items():
+            if isinstance(kwargs.get(key), dict):
+                kwargs[key] = _sub(cls, kwargs[key])
         return TrackerConfig(**kwargs)
 
 

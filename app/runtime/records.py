@@ -45,6 +45,11 @@ def result_record(result: TrackerResult) -> dict:
     """The JSONL/recording record of one result (see the module docstring for the fields)."""
     frame, pose = result.frame, result.pose
     posed = pose is not None
+    hands = [hand_record(hand) for hand in result.hands]
+    if hands and result.hands[0].pose is pose and result.hands[0].location is result.location:
+        shared = hands[0]                      # the primary hand's fields, rounded once
+    else:
+        shared = _pose_fields(pose, result.location)
     record = {
         "frame": int(frame.index),
         "frame_number": int(frame.frame_number),
@@ -52,38 +57,45 @@ def result_record(result: TrackerResult) -> dict:
         "status": result.status.value,
         "hand": _plain_str(pose.hand if posed else result.extra.get("hand")),
         "joint_names": list(pose.joint_names) if posed else list(JOINT_NAMES),
-        "joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if posed else None,
+        "joints_xyz_mm": shared["joints_xyz_mm"],
         "joints_xyz_raw_mm": _rounded(pose.joints_xyz_raw_mm, 2) if posed else None,
-        "joints_uv_px": _rounded(pose.joints_uv_px, 2) if posed else None,
-        "confidence": _rounded(pose.confidence, 4) if posed else None,
+        "joints_uv_px": shared["joints_uv_px"],
+        "confidence": shared["confidence"],
         "overall_confidence": round(float(result.extra.get("confidence", math.nan)), 4) if posed else None,
-        "centre_uvz": (_rounded(result.location.centre_uvz, 2) if result.location.centre_uvz is not None
-                       else None),
+        "centre_uvz": shared["centre_uvz"],
         "timings_ms": result.timings.as_dict(),
     }
     if frame.gt_xyz_mm is not None:
         record["gt_xyz_mm"] = _rounded(frame.gt_xyz_mm, 2)
-    record["hands"] = [hand_record(hand) for hand in result.hands]
+    record["hands"] = hands
     return record
 
 
 def hand_record(hand: TrackedHand) -> dict:
     """One entry of a record's 'hands' (see the module docstring)."""
-    pose = hand.pose
-    posed = pose is not None
+    fields = _pose_fields(hand.pose, hand.location)
     entry = {
         "id": int(hand.hand_id),
         "hand": _plain_str(hand.hand),
         "status": hand.status.value,
-        "joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if posed else None,
-        "joints_uv_px": _rounded(pose.joints_uv_px, 2) if posed else None,
-        "confidence": _rounded(pose.confidence, 4) if posed else None,
+        "joints_xyz_mm": fields["joints_xyz_mm"],
+        "joints_uv_px": fields["joints_uv_px"],
+        "confidence": fields["confidence"],
         "overall_confidence": round(float(hand.confidence), 4) if hand.confidence is not None else None,
-        "centre_uvz": (_rounded(hand.location.centre_uvz, 2) if hand.location.centre_uvz is not None else None),
+        "centre_uvz": fields["centre_uvz"],
     }
     if hand.gt_xyz_mm is not None:
         entry["gt_xyz_mm"] = _rounded(hand.gt_xyz_mm, 2)
     return entry
+
+
+def _pose_fields(pose, location) -> dict:
+    """The rounded joint fields a frame's top level and a hand's entry share (None without a pose)."""
+    posed = pose is not None
+    return {"joints_xyz_mm": _rounded(pose.joints_xyz_mm, 2) if posed else None,
+            "joints_uv_px": _rounded(pose.joints_uv_px, 2) if posed else None,
+            "confidence": _rounded(pose.confidence, 4) if posed else None,
+            "centre_uvz": _rounded(location.centre_uvz, 2) if location.centre_uvz is not None else None}
 
 
 def header_record(*, provider: str, model: str, model_info: dict, source: dict, config: dict) -> dict:

@@ -92,7 +92,7 @@ class HandIdentities:
                 distance = float(np.linalg.norm(centre - prediction))
                 if distance <= gate:
                     cost[k, j] = distance
-        pairs = _best_exact(cost) if max(cost.shape) <= _MAX_EXACT else _greedy(cost)
+        pairs = _best_exact(cost) if max(cost.shape) <= _MAX_EXACT else greedy_pairs(cost)
         # Second chance: a hand found with no match takes a known hand not found this frame when it is within
         # rematch_mm of that hand's prediction (the finder's centre jumped, e.g. onto the wrist, for a frame).
         loose = np.full(cost.shape, np.inf)
@@ -104,7 +104,7 @@ class HandIdentities:
                 distance = float(np.linalg.norm(centre - prediction))
                 if k not in pairs and distance <= cfg.rematch_mm:
                     loose[k, j] = distance
-        pairs.update(_greedy(loose))
+        pairs.update(greedy_pairs(loose))
         return pairs
 
 
@@ -125,7 +125,8 @@ def _best_exact(cost: np.ndarray) -> dict[int, int]:
     return best_pairs
 
 
-def _greedy(cost: np.ndarray) -> dict[int, int]:
+def greedy_pairs(cost: np.ndarray) -> dict[int, int]:
+    """{row: column}, the cheapest finite pairs first, each row and column at most once (inf: never paired)."""
     pairs: dict[int, int] = {}
     for flat in np.argsort(cost, axis=None):
         k, j = np.unravel_index(flat, cost.shape)

@@ -24,7 +24,7 @@ from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
 from app.tracking.crop import crop_depth, crop_geometry
 from app.tracking.estimator import Estimator
 from app.tracking.handedness import HandednessVote, side_evidence
-from app.tracking.identity import HandIdentities
+from app.tracking.identity import HandIdentities, greedy_pairs
 from app.tracking.localise import HandLocaliser
 from app.tracking.postprocess import (crop_to_camera, joint_confidence, overall_confidence, unmirror,
                                       unmirror_offsets)
@@ -117,9 +117,9 @@ class HandTracker:
                 self._reset_locked()   # a seek (dropped live frames are a small gap: tracking goes on)
             self._last_index = frame.index
             previous = self._previous_centre
-        if config.max_hands > 1:
-            return self._process_hands(frame, start_s, config, localiser, cube)
         times = {"wait": (start_s - frame.arrival_s) * 1e3 if frame.arrival_s > 0 else 0.0}
+        if config.max_hands > 1:
+            return self._process_hands(frame, times, config, localiser, cube)
         intr = frame.intrinsics
         extra = {"hand": config.hand, "mirrored": mirror, "cube_mm": cube}
 
@@ -135,8 +135,7 @@ class HandTracker:
 
         est = self._estimate(depth_mm, intr, location.centre_uvz, cube, mirror, config, times)
         t = time.perf_counter()
-        smoothed = smoother(est.xyz_mm, frame.timestamp_ms / 1e3)
-        uv_px = project_mm_to_px(smoothed, intr)[:, :2]
+        pose = self._pose(est, smoother(est.xyz_mm, frame.timestamp_ms / 1e3), intr, config.hand)
         times["smooth"] = _ms_since(t)
         with self._lock:
             if self._previous_centre is None:
@@ -144,31 +143,17 @@ class HandTracker:
             hand_id = self._hand_id
             self._previous_centre = location.centre_uvz
 
-        status = location.status
-        if status == TrackingStatus.TRACKING and est.overall < config.min_confidence:
-            status = TrackingStatus.LOW_CONFIDENCE
-        pose = HandPose(
-            joints_xyz_mm=readonly(np.asarray(smoothed, dtype=np.float64)),
-            joints_xyz_raw_mm=readonly(est.xyz_mm),
-            joints_uv_px=readonly(uv_px),
-            joints_uvd=readonly(est.joints_uvd),
-            weights=readonly(est.weights),
-            confidence=readonly(est.confidence),
-            hand=config.hand,
-            joint_names=tuple(self.info.joint_names),
-            offsets=readonly(est.offsets),
-        )
+        status = _status(location.status, est.overall, config)
         extra.update(confidence=est.overall, recentred=est.recentred)
         hand = TrackedHand(hand_id=hand_id, hand=config.hand, status=status, location=location, crop=est.geom,
                            crop_depth=est.crop, pose=pose, confidence=est.overall, gt_xyz_mm=frame.gt_xyz_mm)
         return self._result(frame, location, status, est.geom, est.crop, pose, times, extra, (hand,))
 
-    def _process_hands(self, frame: DepthFrame, start_s: float, config: TrackerConfig, localiser: HandLocaliser,
+    def _process_hands(self, frame: DepthFrame, times: dict, config: TrackerConfig, localiser: HandLocaliser,
                        cube: float) -> TrackerResult:
         """process() for several hands: find up to max_hands, keep each one's id (HandIdentities), side
         (HandednessVote) and One Euro filter, run all crops through the network at once. The primary hand (the
         result's own fields, what the weight maps show) is the one tracked longest."""
-        times = {"wait": (start_s - frame.arrival_s) * 1e3 if frame.arrival_s > 0 else 0.0}
         intr, t_s = frame.intrinsics, frame.timestamp_ms / 1e3
         t = time.perf_counter()
         depth_mm = frame.depth_mm()
@@ -210,11 +195,8 @@ class HandTracker:
         truths = _matched_truths(frame.ground_truths(), [est.xyz_mm for est in estimates])
         hands = []
         for hand_id, loc, side, est, truth in zip(ids, found, sides, estimates, truths):
-            smoothed = states[hand_id].smoother(est.xyz_mm, t_s)
-            status = loc.status
-            if status == TrackingStatus.TRACKING and est.overall < config.min_confidence:
-                status = TrackingStatus.LOW_CONFIDENCE
-            pose = self._pose(est, smoothed, intr, side)
+            pose = self._pose(est, states[hand_id].smoother(est.xyz_mm, t_s), intr, side)
+            status = _status(loc.status, est.overall, config)
             hands.append(TrackedHand(hand_id=hand_id, hand=side, status=status, location=loc, crop=est.geom,
                                      crop_depth=est.crop, pose=pose, confidence=est.overall, gt_xyz_mm=truth))
         times["smooth"] = _ms_since(t)
@@ -253,6 +235,7 @@ class HandTracker:
         return [str(states[i].vote.hand or config.hand) for i in ids]
 
     def _pose(self, est: Estimate, smoothed: np.ndarray, intr: Intrinsics, side: str) -> HandPose:
+        """The pose of one estimate: smoothed joints (mm) and their pixels, the network's output, the side."""
         return HandPose(joints_xyz_mm=readonly(np.asarray(smoothed, dtype=np.float64)),
                         joints_xyz_raw_mm=readonly(est.xyz_mm),
                         joints_uv_px=readonly(project_mm_to_px(smoothed, intr)[:, :2]),
@@ -344,6 +327,13 @@ class HandTracker:
                              hands=hands)
 
 
+def _status(found: TrackingStatus, overall: float, config: TrackerConfig) -> TrackingStatus:
+    """A found hand's status: LOW_CONFIDENCE when tracked with an overall confidence below the setting."""
+    if found == TrackingStatus.TRACKING and overall < config.min_confidence:
+        return TrackingStatus.LOW_CONFIDENCE
+    return found
+
+
 def _model_view(crop: np.ndarray, mirror: bool) -> np.ndarray:
     """The crop as the model sees it: mirrored left-right when the hand is not the model's (and back)."""
     return np.ascontiguousarray(crop[:, ::-1]) if mirror else crop
@@ -383,13 +373,11 @@ class _HandState:
 def _matched_truths(truths, estimates_mm: list[np.ndarray], max_mm: float = 150.0) -> list[np.ndarray | None]:
     """The ground truth of each estimated hand: the truths paired with the estimates nearest first (mean
     joints), none further apart than max_mm (a false hand has no truth)."""
-    out: list[np.ndarray | None] = [None] * len(estimates_mm)
-    pairs = sorted((float(np.linalg.norm(truth.joints_xyz_mm.mean(axis=0) - est.mean(axis=0))), k, j)
-                   for k, est in enumerate(estimates_mm) for j, truth in enumerate(truths))
-    taken_k, taken_j = set(), set()
-    for distance, k, j in pairs:
-        if distance <= max_mm and k not in taken_k and j not in taken_j:
-            out[k] = truths[j].joints_xyz_mm
-            taken_k.add(k)
-            taken_j.add(j)
-    return out
+    cost = np.full((len(estimates_mm), len(truths)), np.inf)
+    for k, est in enumerate(estimates_mm):
+        for j, truth in enumerate(truths):
+            distance = float(np.linalg.norm(truth.joints_xyz_mm.mean(axis=0) - est.mean(axis=0)))
+            if distance <= max_mm:
+                cost[k, j] = distance
+    pairs = greedy_pairs(cost)
+    return [truths[pairs[k]].joints_xyz_mm if k in pairs else None for k in range(len(estimates_mm))]
