@@ -5,14 +5,13 @@ import numpy as np
 import pytest
 
 from app.config import DEFAULT_MODEL_PATH, TrackerChange, TrackerConfig
+from app.runtime.bench_two_hand_tracking import two_hand_frames as bench_frames
 from app.sources.synthetic import D435_LIKE
 from app.synth.two_hand_motion import TwoHandAnimator
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
-from app.types import DepthFrame, HandGroundTruth
+from app.types import DepthFrame
 from tests.tracking_scenes import INTR, hand_scene
-
-FPS = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +20,7 @@ def shipped():
 
 
 def two_hand_frames(seed: int, count: int):
-    animator = TwoHandAnimator(seed, D435_LIKE)
-    for k in range(count):
-        sample = animator.frame(k / FPS)
-        truths = tuple(HandGroundTruth(str(h.hand), h.joints_xyz_mm) for h in sample.hands)
-        yield DepthFrame(k, k, k * 1000.0 / FPS, 0.0, sample.depth_raw, D435_LIKE, gt_hands=truths)
+    return [frame for _, frame in bench_frames(TwoHandAnimator(seed, D435_LIKE), count, D435_LIKE)]
 
 
 def test_two_hands_are_found_and_keep_their_ids_sides_and_accuracy(shipped):

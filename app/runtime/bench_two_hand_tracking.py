@@ -33,16 +33,17 @@ from app.synth.motion import HandAnimator
 from app.synth.two_hand_motion import TwoHandAnimator
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
-from app.types import DepthFrame, HandGroundTruth
+from app.types import DepthFrame
 
 FPS = 30.0
 
 
-def _frames(animator: TwoHandAnimator, count: int, intr: Intrinsics):
+def two_hand_frames(animator: TwoHandAnimator, count: int, intr: Intrinsics):
+    """(arrangement, DepthFrame with each hand's ground truth) for the animator's first count frames at FPS."""
     for k in range(count):
         sample = animator.frame(k / FPS)
-        truths = tuple(HandGroundTruth(str(h.hand), h.joints_xyz_mm) for h in sample.hands)
-        yield sample.arrangement, DepthFrame(k, k, k * 1000.0 / FPS, 0.0, sample.depth_raw, intr, gt_hands=truths)
+        yield sample.arrangement, DepthFrame(k, k, k * 1000.0 / FPS, 0.0, sample.depth_raw, intr,
+                                             gt_hands=sample.ground_truths())
 
 
 def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MODEL_PATH) -> dict:
@@ -54,7 +55,7 @@ def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MO
         animator = TwoHandAnimator(seed * 1000 + s, intr)
         tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=2), estimator)
         last_id: dict[str, int] = {}
-        for arrangement, frame in _frames(animator, frames, intr):
+        for arrangement, frame in two_hand_frames(animator, frames, intr):
             t = time.perf_counter()
             result = tracker.process(frame)
             times_two.append(time.perf_counter() - t)
@@ -111,7 +112,7 @@ def _one_hand_reference(sequences, frames, seed, estimator, model_path, intr) ->
     for side in (Hand.RIGHT, Hand.LEFT):
         for s in range(sequences):
             tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=1, hand=side), estimator)
-            for _arrangement, frame in _frames(TwoHandAnimator(seed * 1000 + s, intr), frames, intr):
+            for _arrangement, frame in two_hand_frames(TwoHandAnimator(seed * 1000 + s, intr), frames, intr):
                 result = tracker.process(frame)
                 if result.pose is None:
                     continue

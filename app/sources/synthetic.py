@@ -21,7 +21,7 @@ from app.sources.base import FrameSource, SourceInfo
 from app.sources.spec import SourceKind
 from app.synth.motion import HandAnimator
 from app.synth.two_hand_motion import DEFAULT_PERIOD_S, TwoHandAnimator
-from app.types import DepthFrame, HandGroundTruth, readonly
+from app.types import DepthFrame, readonly
 
 # A typical Intel RealSense D435 depth stream at 640x480 (hands.md: D435 f ~ 383-390 px); real sources read
 # their intrinsics from the device.
@@ -103,8 +103,7 @@ class SyntheticSource(FrameSource):
                     kept = (readonly(sample.depth_raw), readonly(sample.joints_xyz_mm))
                 else:
                     sample = animator.frame(slot / self.fps)
-                    kept = (readonly(sample.depth_raw),
-                            tuple(HandGroundTruth(str(h.hand), readonly(h.joints_xyz_mm)) for h in sample.hands))
+                    kept = (readonly(sample.depth_raw), sample.ground_truths())
                 with self._cond:
                     self._frames[slot] = kept
                     self._cond.notify_all()

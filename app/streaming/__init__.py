@@ -15,6 +15,7 @@ standard library, websockets and python-osc (through its modules) and app code.
 from __future__ import annotations
 
 import itertools
+import json
 import mmap
 import os
 import pickle
@@ -241,7 +242,8 @@ def _start_process(endpoints: list[StreamEndpoint], spec: dict, sockets: list[so
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_BUFFER_BYTES)
         spec = dict(spec, channel_fd=theirs.fileno(), demand_fd=demand_fd)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (_REPO, os.environ.get("PYTHONPATH")) if p))
-        process = subprocess.Popen([sys.executable, "-m", "app.streaming.server", _json(spec)], env=env,
+        process = subprocess.Popen([sys.executable, "-m", "app.streaming.server",
+                                    json.dumps(spec, separators=(",", ":"))], env=env,
                                    pass_fds=[theirs.fileno(), demand_fd, *(s.fileno() for s in sockets)],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, close_fds=True)
         demand = mmap.mmap(demand_fd, 1)
@@ -258,11 +260,6 @@ def _start_process(endpoints: list[StreamEndpoint], spec: dict, sockets: list[so
         streams.close()
         raise InputError(f"--stream: the stream process did not start (exit code {process.poll()})")
     return streams
-
-
-def _json(spec: dict) -> str:
-    import json
-    return json.dumps(spec, separators=(",", ":"))
 
 
 def reach_warning(target: StreamTarget) -> str | None:

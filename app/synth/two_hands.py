@@ -24,6 +24,7 @@ from app.synth.hand_model import HandGeometry, hand_geometry, sample_shape
 from app.synth.noise import LABEL_HAND
 from app.synth.poses import sample_pose
 from app.synth.raycast import DepthCanvas
+from app.types import HandGroundTruth, readonly
 from app.synth.scene import (LABEL_BACKGROUND, cast_torso, cast_upper_arm, random_intrinsics, random_rotation,
                              sensor_frame)
 
@@ -55,6 +56,10 @@ class TwoHandSample:
 
     def truth(self, hand: Hand | str) -> HandTruth:
         return next(h for h in self.hands if h.hand == hand)
+
+    def ground_truths(self) -> tuple[HandGroundTruth, ...]:
+        """Each hand's ground truth as a DepthFrame carries it (DepthFrame.gt_hands), read-only."""
+        return tuple(HandGroundTruth(str(h.hand), readonly(h.joints_xyz_mm)) for h in self.hands)
 
 
 def mirrored_geometry(geom: HandGeometry) -> HandGeometry:
