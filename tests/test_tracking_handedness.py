@@ -181,3 +181,56 @@ def test_the_benchmark_prints_the_context_shares(capsys):
     assert set(result["two_hands"]) >= {"apart", "close", "front", "crossed", "all", "scenes_per_arrangement"}
     assert result["two_hands"]["all"]["pair"] is not None and "pair" in result["cues"]
     assert main(["--frames", "1"]) == 2
+
+
+def _dijkstra(grid, seeds: np.ndarray, allowed: np.ndarray, reach_mm: float) -> np.ndarray:
+    """The oracle: textbook Dijkstra over the same graph (links both ways, bridges one way), in float64."""
+    import heapq
+    h, w = grid.d.shape
+    ok = allowed.reshape(-1)
+    edges: dict[int, list[tuple[int, float]]] = {}
+    index = np.arange(h * w).reshape(h, w)
+    for (va, ua), (vb, ub), length in grid.links:
+        for a, b, c in zip(index[va, ua].ravel(), index[vb, ub].ravel(), length.ravel()):
+            if np.isfinite(c) and ok[a] and ok[b]:
+                edges.setdefault(int(a), []).append((int(b), float(c)))
+                edges.setdefault(int(b), []).append((int(a), float(c)))
+    if grid.bridges is not None:
+        a, b, c, _, _ = grid.bridges
+        for x, y, z in zip(a, b, c):
+            if ok[x] and ok[y]:
+                edges.setdefault(int(x), []).append((int(y), float(z)))
+    dist = np.full(h * w, np.inf)
+    heap = [(0.0, int(i)) for i in np.flatnonzero(seeds.reshape(-1) & ok)]
+    for _, i in heap:
+        dist[i] = 0.0
+    while heap:
+        d, i = heapq.heappop(heap)
+        if d > dist[i]:
+            continue
+        for j, c in edges.get(i, ()):
+            if d + c < dist[j]:
+                dist[j] = d + c
+                heapq.heappush(heap, (d + c, j))
+    dist[dist > reach_mm] = np.inf
+    return dist.reshape(h, w)
+
+
+@pytest.mark.parametrize("arrangement", ["crossed", "front"])
+def test_the_geodesic_distance_is_the_exact_shortest_path_over_links_and_bridges(arrangement):
+    from app.tracking import handedness
+    sample = render_two_hands(np.random.default_rng([31, len(arrangement)]), arrangement=arrangement)
+    intr = sample.intrinsics
+    depth = depth_to_mm(sample.depth_raw, intr)
+    cfg = HandednessConfig()
+    grid = handedness._sample(depth, intr, min(h.centre_uvz[2] for h in sample.hands), cfg)
+    assert grid.bridges is not None
+    seeds, _ = handedness._seeds(grid, intr, sample.hands[0].centre_uvz, cfg)
+    arm = grid.valid & (grid.d < np.float32(sample.hands[0].centre_uvz[2] + 150.0))   # a partial mask too
+    for allowed, reach in ((grid.valid, cfg.reach_mm), (arm, cfg.reach_mm), (grid.valid, 300.0)):
+        got = handedness._geodesic(grid, seeds, allowed, reach)
+        want = _dijkstra(grid, seeds, allowed, reach)
+        assert np.array_equal(np.isfinite(got), np.isfinite(want))
+        reached = np.isfinite(want)
+        assert reached.sum() > 100
+        assert np.abs(got[reached] - want[reached]).max() < 0.01   # mm

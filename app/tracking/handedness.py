@@ -29,6 +29,7 @@ Imports numpy, cv2 and app foundation only.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -43,7 +44,7 @@ _TARGET_WIDTH_PX = 160       # at most about this many samples across the image
 _KERNEL3 = np.ones((3, 3), np.uint8)
 _DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))   # neighbour links (each used both ways)
 _FAR_END_MM = 50.0           # the arm's end: the samples within this of the farthest along the arm
-_MAX_ITERATIONS = 600        # geodesic sweeps at most (converges in about the longest path in samples)
+_MAX_ROUNDS = 200            # geodesic scan rounds at most (about ten on rendered frames)
 _NO_DEPTH = np.float32(1e9)  # mm: stands for 'no depth' while block-sampling
 
 
@@ -182,44 +183,78 @@ def _bridges(d: np.ndarray, points: np.ndarray, spacing: np.ndarray, max_gap: in
 
 def _geodesic(grid: _Grid, seeds: np.ndarray, allowed: np.ndarray, reach_mm: float) -> np.ndarray:
     """Geodesic distance (mm, inf = not reached within reach_mm) from the seed samples over the links and
-    bridges between allowed samples: in-place sweeps until nothing changes."""
-    dist = np.where(seeds & allowed, np.float32(0.0), np.float32(np.inf)).astype(np.float32)
-    flat = dist.reshape(-1)
-    blocked = ~allowed
+    bridges between allowed samples: the exact shortest paths of that graph. Each round scans every line of
+    samples in each link direction, both ways (a min-plus prefix scan, _line_scans: a distance runs the whole
+    length of a line in one step), then relaxes the bridges; rounds repeat until nothing changes (about ten
+    on rendered frames, where a sweep over single links took up to hundreds)."""
+    h, w = grid.d.shape
+    flat_allowed = allowed.reshape(-1)
+    dist = np.where(flat_allowed & seeds.reshape(-1), 0.0, np.inf)
+    scans = []
+    for (order, same), ((va, ua), (vb, ub), length) in zip(_lines(h, w), grid.links):
+        step = np.full((h, w), np.inf)     # the link from each sample to its neighbour in this direction
+        step[va, ua] = np.where(allowed[va, ua] & allowed[vb, ub], length, np.inf)
+        edges = np.where(same, step.reshape(-1)[order[:-1]], np.inf)
+        scans.append((order, _scan_shift(edges, reach_mm)))
+        scans.append((order[::-1].copy(), _scan_shift(edges[::-1], reach_mm)))
     bridges = None
     if grid.bridges is not None:
         a, b, c, unique, starts = grid.bridges
-        flat_allowed = allowed.reshape(-1)
-        if flat_allowed[a].all() and flat_allowed[b].all():
-            bridges = grid.bridges
-        else:   # keep the bridges between allowed samples only
-            keep = flat_allowed[a] & flat_allowed[b]
-            if keep.any():
-                a, b, c = a[keep], b[keep], c[keep]
-                unique, starts = np.unique(b, return_index=True)
-                bridges = (a, b, c, unique, starts)
-    # Links between allowed samples only (a sweep must not pass through a blocked sample between resets).
-    links = [(sa, sb, np.where(allowed[sa] & allowed[sb], length, np.float32(np.inf)))
-             for sa, sb, length in grid.links]
-    limit = np.float32(reach_mm)
-    for it in range(_MAX_ITERATIONS):
-        before = dist.copy() if it % 4 == 3 else None
-        for sa, sb, length in links:
-            da, db = dist[sa], dist[sb]
-            np.minimum(db, da + length, out=db)
-            np.minimum(da, db + length, out=da)
+        keep = flat_allowed[a] & flat_allowed[b]
+        if keep.all():
+            bridges = (a, c.astype(np.float64), unique, starts)
+        elif keep.any():   # the bridges between allowed samples only
+            a, b, c = a[keep], b[keep], c[keep]
+            unique, starts = np.unique(b, return_index=True)
+            bridges = (a, c.astype(np.float64), unique, starts)
+    blocked = ~flat_allowed
+    for _ in range(_MAX_ROUNDS):
+        before = dist.copy()
+        for order, shift in scans:
+            along = dist[order]
+            best = np.minimum.accumulate(along + shift)
+            best -= shift
+            dist[order] = np.minimum(along, best)
         if bridges is not None:
-            a, _, c, unique, starts = bridges
-            best = np.minimum.reduceat(flat[a] + c, starts)
-            np.minimum(flat[unique], best, out=best)
-            flat[unique] = best
+            a, c, unique, starts = bridges
+            dist[unique] = np.minimum(dist[unique], np.minimum.reduceat(dist[a] + c, starts))
         dist[blocked] = np.inf
-        if before is not None:
-            dist[dist > limit] = np.inf
-            if np.array_equal(before, dist):
-                break
-    dist[dist > limit] = np.inf
-    return dist
+        dist[dist > reach_mm] = np.inf
+        if np.array_equal(before, dist):
+            break
+    return dist.reshape(h, w).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _lines(h: int, w: int) -> tuple:
+    """For each of _DIRECTIONS on an h x w grid: (the flat sample indices line after line, each line in the
+    direction's order; whether each one and the next lie on the same line)."""
+    r, c = np.mgrid[0:h, 0:w]
+    out = []
+    for dv, du in _DIRECTIONS:
+        line, pos = {(0, 1): (r, c), (1, 0): (c, r), (1, 1): (c - r, r), (1, -1): (c + r, r)}[(dv, du)]
+        order = np.lexsort((pos.ravel(), line.ravel()))
+        ids = line.ravel()[order]
+        out.append((order, ids[1:] == ids[:-1]))
+    return tuple(out)
+
+
+def _scan_shift(edges: np.ndarray, reach_mm: float) -> np.ndarray:
+    """shift such that, for distances x along a chain of samples with edge lengths edges (inf: no link),
+    minimum.accumulate(x + shift) - shift is each sample's best distance from any sample before it on an
+    unbroken run of links: x[j] + the lengths from j to it, wherever that is <= reach_mm. shift = the run's
+    offset - the length walked along the run so far; each earlier run's offset is larger by more than the
+    longest run plus reach_mm, so what it carries into a later run is beyond reach_mm (cleared afterwards)."""
+    linked = np.isfinite(edges)
+    walked = np.zeros(edges.size + 1)
+    np.cumsum(np.where(linked, edges, 0.0), out=walked[1:])
+    starts = np.ones(edges.size + 1, bool)
+    starts[1:] = ~linked
+    run = np.cumsum(starts)
+    run_start = walked[np.flatnonzero(starts)][run - 1]
+    along_run = walked - run_start
+    separation = float(along_run.max()) + float(reach_mm) + 1.0
+    return (run[-1] - run) * separation - along_run
 
 
 def _seeds(grid: _Grid, intr: Intrinsics, centre_uvz, cfg: HandednessConfig):
