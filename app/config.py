@@ -25,6 +25,7 @@ from app.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_PATH = str(REPO_ROOT / "models" / "awr_lite.onnx")
+DEFAULT_PRESENCE_MODEL_PATH = str(REPO_ROOT / "models" / "hand_presence.onnx")
 DEFAULT_CUBE_MM = 280.0   # the metric crop cube of training, rendering and the shipped model
 PROVIDERS = ("auto", "cuda", "cpu", "tensorrt")
 
@@ -209,7 +210,8 @@ class IdentityConfig:
     weight of the newest velocity in the running estimate (0-1); rematch_mm: a hand left without a match takes a
     known hand not found in this frame when within this of its prediction (the finder's centre jumped);
     confirm_frames: a hand found while another is tracked is shown once found in this many frames in a row (a
-    flicker of the finder is no hand)."""
+    flicker of the finder is no hand); same_hand_mm: a hand whose estimated joints lie within this (mean over the
+    joints) of a likelier hand's (presence) is that hand, found twice at two places on it: not shown."""
 
     max_jump_mm: float = 60.0
     rematch_mm: float = 150.0
@@ -217,6 +219,7 @@ class IdentityConfig:
     max_speed_mm_s: float = 1500.0
     max_missed_frames: int = 10
     speed_smoothing: float = 0.5
+    same_hand_mm: float = 40.0
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,11 @@ class TrackerConfig:
     depth, falling back to 'hand', and its own filter); identity / handedness: how several hands keep their ids
     and get their sides; max_frame_gap: a frame more than this many frames after the last one (or before it) is
     a seek and restarts tracking history; a smaller gap is frames dropped by a live pipeline, and tracking goes
-    on."""
+    on. With several hands: presence_model_path: the hand-presence model (app/tracking/presence.py) that scores
+    every place found; min_presence: a place scoring below this is no hand (a forearm or an elbow the finder
+    took for one): it is not shown, except as the only hand in view; new_hand_every: hands not yet tracked are
+    looked for every this many frames (tracked ones every frame), which keeps the cost of max_hands > 1 low while
+    one hand is in view."""
 
     model_path: str = DEFAULT_MODEL_PATH
     provider: str = "auto"
@@ -332,9 +339,17 @@ class TrackerConfig:
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     handedness: HandednessConfig = field(default_factory=HandednessConfig)
     max_frame_gap: int = 10
+    presence_model_path: str = DEFAULT_PRESENCE_MODEL_PATH
+    min_presence: float = 0.5
+    new_hand_every: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hand", parse_hand(self.hand, "--hand"))
+        if not 0.0 <= self.min_presence < 1.0:
+            raise InputError(f"min_presence must be in [0, 1), got {self.min_presence}")
+        if isinstance(self.new_hand_every, bool) or not isinstance(self.new_hand_every, int) \
+                or self.new_hand_every < 1:
+            raise InputError(f"new_hand_every must be a whole number >= 1, got {self.new_hand_every!r}")
         if self.provider not in PROVIDERS:
             raise InputError(f"--provider must be one of {', '.join(PROVIDERS)}, got '{self.provider}'")
         if self.cube_mm is not None:

@@ -118,11 +118,13 @@ _STATUS_MESSAGES = {
 @dataclass(frozen=True)
 class HandLocation:
     """Output of hand finding: centre_uvz = (u_px, v_px, z_mm) of the hand centre, or None with a status.
-    mask: H x W bool of the pixels segmented as hand (for point clouds), may be None."""
+    mask: H x W bool of the pixels segmented as hand (for point clouds), may be None; presence: the probability
+    that a hand is centred there (app.tracking.presence), None when not scored (one-hand tracking)."""
 
     status: TrackingStatus
     centre_uvz: tuple[float, float, float] | None
     mask: np.ndarray | None = None
+    presence: float | None = None
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,28 @@ def _provider_note(requested: str, chain: list[str], used: str, cuda_problem: st
     return f"{asked} but is not usable here: {why}; running on {used}"
 
 
+def open_session(path: Path, providers: list[str], intra_op_threads: int = 1, what: str = "hand-tracker model"):
+    """An onnxruntime session of the model file at path with these providers, intra_op_threads CPU threads
+    (no spinning). InputError (one line, 'not a <what>: ...') when the file is no model onnxruntime can load."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(intra_op_threads)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    # A GPU provider that cannot load logs multi-line errors before onnxruntime falls back to the CPU; the
+    # fallback is reported in one line through Estimator.provider / provider_note instead, so the global logger
+    # is silenced while the session is created.
+    with _LOG_LOCK:
+        ort.set_default_logger_severity(4)
+        try:
+            return ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:   # onnxruntime raises its own exception types for unreadable models
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"not a {what}: {path}: {first[:200]}") from None
+        finally:
+            ort.set_default_logger_severity(2)
+
+
 class Estimator:
     """One onnxruntime session. Not thread-safe: owned by the tracker thread.
 
@@ -147,12 +169,7 @@ class Estimator:
         providers = requested_providers(provider)
         cuda_problem = prepare_cuda() if (provider in ("cuda", "tensorrt") or
                                           "CUDAExecutionProvider" in providers) else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(intra_op_threads)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = self._open(path, options, providers)
+        self.session = open_session(path, providers, intra_op_threads)
         self.info = self._read_info(path)
         try:
             self._check_io(path)
@@ -169,21 +186,6 @@ class Estimator:
             self.infer(np.ones((1, self.info.input_size, self.info.input_size), np.float32))   # warm-up
         except TrackerError as exc:   # the graph does not produce what its metadata says: a bad model file
             raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
-
-    @staticmethod
-    def _open(path: Path, options, providers: list[str]):
-        # A GPU provider that cannot load logs multi-line errors before onnxruntime falls back to the CPU; the
-        # fallback is reported in one line through .provider / .provider_note instead, so the global logger
-        # is silenced while the session is created.
-        with _LOG_LOCK:
-            ort.set_default_logger_severity(4)
-            try:
-                return ort.InferenceSession(str(path), options, providers=providers)
-            except Exception as exc:   # onnxruntime raises its own exception types for unreadable models
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise InputError(f"not a hand-tracker model: {path}: {first[:200]}") from None
-            finally:
-                ort.set_default_logger_severity(2)
 
     def _read_info(self, path: Path) -> ModelInfo:
         try:

@@ -386,12 +386,14 @@ def sample_xy_mm(image: SearchImage) -> tuple[np.ndarray, np.ndarray]:
 
 
 def claimed_by_hands(image: SearchImage, band: np.ndarray, centres_mm, cfg: LocaliserConfig,
-                     sought_mm: np.ndarray | None = None) -> np.ndarray:
+                     sought_mm: np.ndarray | None = None, surfaces: tuple | None = None) -> np.ndarray:
     """The samples that hands already found take with them, so that the search for one more hand finds neither
     them again nor their arms: for each centre (x, y, z mm), every sample within hand_claim_radius_mm of it
     (its fingers, also where a depth jump cuts them off) and the whole connected surface it lies on within the
     band without crossing a depth jump (its wrist, forearm and elbow, as far as they stay in the band). A second
-    hand touching the first one or its arm without a depth jump between them is claimed with it."""
+    hand touching the first one or its arm without a depth jump between them is claimed with it. surfaces: for
+    each centre, whether it claims its surface (None: all do); a place known to be no hand (a forearm, an elbow)
+    claims only the samples near it, so the hand at the end of that arm can still be found."""
     x_mm, y_mm = sample_xy_mm(image)
     surface = image.solid & band
     labels = cv2.connectedComponents(surface.view(np.uint8), connectivity=8)[1]
@@ -401,10 +403,12 @@ def claimed_by_hands(image: SearchImage, band: np.ndarray, centres_mm, cfg: Loca
     if sought_mm is not None:
         d2_sought = (x_mm - np.float32(sought_mm[0])) ** 2 + (y_mm - np.float32(sought_mm[1])) ** 2 \
             + (image.d - np.float32(sought_mm[2])) ** 2
-    for cx, cy, cz in centres_mm:
+    for k, (cx, cy, cz) in enumerate(centres_mm):
         d2 = (x_mm - np.float32(cx)) ** 2 + (y_mm - np.float32(cy)) ** 2 + (image.d - np.float32(cz)) ** 2
         near = d2 < r2
         claimed |= near
+        if surfaces is not None and not surfaces[k]:
+            continue
         own = np.unique(labels[near & surface])
         own = own[own > 0]
         if own.size:

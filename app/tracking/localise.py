@@ -50,6 +50,7 @@ from app.types import HandLocation, TrackingStatus
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
 _MAX_CANDIDATES = 6         # objects tried, nearest first, before giving up
 _MAX_PLANES = 2             # planes removed per search (a table and a wall or the front of a body)
+_MAX_NON_HANDS = 2          # locate_hands with presence: places that are no hand taken besides max_hands hands
 
 
 class HandLocaliser:
@@ -66,27 +67,54 @@ class HandLocaliser:
         return self._location(depth_mm, intr, self._find_first(depth_mm, intr, step, previous_centre_uvz))
 
     def locate_hands(self, depth_mm: np.ndarray, intr: Intrinsics, max_hands: int,
-                     previous_centres: tuple = ()) -> list[HandLocation]:
+                     previous_centres: tuple = (), search_new: bool = True, presence=None,
+                     min_presence: float = 0.5) -> list[HandLocation]:
         """Up to max_hands hands, none overlapping another. previous_centres: last frame's hand centres (u_px,
         v_px, z_mm), in any order, to track from (() for a global search). The first entry is exactly what
         locate() gives for previous_centres[0] (a hand, or only a status such as NO_HAND: then it is the only
         entry). Every further entry is a hand (centre and mask), found after the hands before it have claimed
         their samples (hand_candidates.claimed_by_hands), near the first previous centre that no hand found so
-        far explains (_unexplained), else by a global search; it must be hand-shaped (_is_further_hand) and lie
-        at most further_hand_depth_gap_mm behind the nearest hand found."""
+        far explains (_unexplained), else by a global search (only with search_new: without it, further hands are
+        looked for near the previous centres only, which is cheaper); it must be hand-shaped (_is_further_hand)
+        and lie at most further_hand_depth_gap_mm behind the nearest hand found.
+        presence: None, or a function scoring a centre (u_px, v_px, z_mm) as the probability that a hand is there
+        (app.tracking.presence): every place found is then scored (HandLocation.presence). A further hand found
+        anew must then score at least min_presence (instead of the shape test); a place scoring below it (a
+        forearm or an elbow tracked from the last frame, or the first place) claims only the samples near it,
+        not its arm (the hand at the arm's end can still be found), and does not count towards max_hands (up to
+        _MAX_NON_HANDS more places are taken)."""
         if max_hands < 1:
             raise InputError(f"localiser: max_hands must be >= 1, got {max_hands}")
         step = self._sample_step(depth_mm, intr)
         previous = [p for p in previous_centres if p is not None and p[2] > 0]
+        scored: dict[tuple, float] = {}
+
+        def score(centre_uvz) -> float | None:
+            if presence is None or centre_uvz is None:
+                return None
+            if centre_uvz not in scored:
+                scored[centre_uvz] = float(presence(centre_uvz))
+            return scored[centre_uvz]
+
+        likely = None if presence is None else (lambda centre_uvz: score(centre_uvz) >= min_presence)
+
         hands = [self._find_first(depth_mm, intr, step, previous_centres[0] if previous_centres else None)]
-        while hands[-1].centre_uvz is not None and len(hands) < max_hands:
+        scores = [score(hands[0].centre_uvz)]
+        is_hand = [s is None or s >= min_presence for s in scores]
+        while hands[-1].centre_uvz is not None and sum(is_hand) < max_hands \
+                and len(hands) < max_hands + _MAX_NON_HANDS:
             found_mm = tuple(centre_mm(h.centre_uvz, intr) for h in hands)
             pending = self._unexplained(previous, found_mm, intr)
-            further = self._find_further(depth_mm, intr, step, pending[0] if pending else None, found_mm)
+            if not (pending or search_new):
+                break
+            further = self._find_further(depth_mm, intr, step, pending[0] if pending else None, found_mm,
+                                         search_new, tuple(is_hand), likely)
             if further.centre_uvz is None:
                 break
             hands.append(further)
-        return [self._location(depth_mm, intr, h) for h in hands]
+            scores.append(score(further.centre_uvz))
+            is_hand.append(scores[-1] is None or scores[-1] >= min_presence)
+        return [self._location(depth_mm, intr, h, s) for h, s in zip(hands, scores)]
 
     def _unexplained(self, previous_centres: list, found_mm: tuple[np.ndarray, ...], intr: Intrinsics) -> list:
         """The previous centres (u_px, v_px, z_mm) whose hands are still to be found: each found hand explains
@@ -112,28 +140,36 @@ class HandLocaliser:
             lambda window, prior_mm: self._search(depth_mm, intr, step, window, prior_mm))
 
     def _find_further(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, previous_centre_uvz,
-                      found_mm: tuple[np.ndarray, ...]) -> Candidate:
-        """One more hand besides those at found_mm (camera-frame centres, mm)."""
+                      found_mm: tuple[np.ndarray, ...], search_new: bool = True, hands: tuple | None = None,
+                      likely=None) -> Candidate:
+        """One more hand besides the places at found_mm (camera-frame centres, mm); hands: whether each of them
+        is a hand (None: all); likely: None, or whether a hand found anew is one (by its centre)."""
         return self._near_previous_first(
             intr, step, previous_centre_uvz,
-            lambda window, prior_mm: self._search_further(depth_mm, intr, step, window, found_mm, prior_mm))
+            lambda window, prior_mm: self._search_further(depth_mm, intr, step, window, found_mm, prior_mm,
+                                                          hands, likely),
+            search_new)
 
-    def _near_previous_first(self, intr: Intrinsics, step: int, previous_centre_uvz, search) -> Candidate:
+    def _near_previous_first(self, intr: Intrinsics, step: int, previous_centre_uvz, search,
+                             search_new: bool = True) -> Candidate:
         """search(window, prior_mm) in a window around the previous centre (u_px, v_px, z_mm) when tracking;
-        over the whole image without one, or when nothing is found there."""
+        over the whole image without one, or when nothing is found there (unless search_new is False)."""
         if previous_centre_uvz is not None and previous_centre_uvz[2] > 0:
             window = self._window(previous_centre_uvz, intr, step)
             if window is not None:
                 found = search(window, centre_mm(previous_centre_uvz, intr))
-                if found.centre_uvz is not None:
+                if found.centre_uvz is not None or not search_new:
                     return found
+        if not search_new:
+            return Candidate(TrackingStatus.NO_HAND, None)
         return search((0, 0, intr.width, intr.height), None)
 
-    def _location(self, depth_mm: np.ndarray, intr: Intrinsics, found: Candidate) -> HandLocation:
+    def _location(self, depth_mm: np.ndarray, intr: Intrinsics, found: Candidate,
+                  presence: float | None = None) -> HandLocation:
         mask = None
         if found.centre_uvz is not None and self.config.compute_mask:
             mask = self._mask(depth_mm, intr, found.centre_uvz, found.box_px)
-        return HandLocation(found.status, found.centre_uvz, mask)
+        return HandLocation(found.status, found.centre_uvz, mask, presence)
 
     # ---- search -------------------------------------------------------------------------------------------
     def _window(self, centre_uvz, intr: Intrinsics, step: int) -> tuple[int, int, int, int] | None:
@@ -188,29 +224,37 @@ class HandLocaliser:
         return self._beyond_far(image.d, valid, image.min_samples, step, intr)
 
     def _search_further(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, window,
-                        found_mm: tuple[np.ndarray, ...], prior_mm: np.ndarray | None = None) -> Candidate:
-        """One more hand in the window, besides the hands at found_mm: the band ends further_hand_depth_gap_mm
-        behind the nearest of them (what lies far behind the hands is an elbow, an upper arm or the body), the
-        found hands' samples are claimed (hand_candidates.claimed_by_hands), and only a further hand counts
-        (_is_further_hand). NO_HAND when there is none."""
+                        found_mm: tuple[np.ndarray, ...], prior_mm: np.ndarray | None = None,
+                        hands: tuple | None = None, likely=None) -> Candidate:
+        """One more hand in the window, besides the places at found_mm (hands: whether each is a hand, None:
+        all): the band ends further_hand_depth_gap_mm behind the nearest hand (what lies far behind the hands is
+        an elbow, an upper arm or the body), the found places' samples are claimed (hand_candidates.
+        claimed_by_hands: a hand's with its arm, a place that is no hand only near it), and only a further hand
+        counts (_is_further_hand). NO_HAND when there is none."""
         image, band, _, _ = self._search_image(depth_mm, intr, step, window, prior_mm)
-        nearest_mm = min(float(c[2]) for c in found_mm)
+        hands = hands if hands is not None else (True,) * len(found_mm)
+        nearest_mm = min(float(c[2]) for c, h in zip(found_mm, hands) if h) if any(hands) \
+            else min(float(c[2]) for c in found_mm)
         band &= image.d <= np.float32(nearest_mm + self.config.further_hand_depth_gap_mm)
-        claimed = claimed_by_hands(image, band, found_mm, self.config, prior_mm)
-        best, _ = self._examine_objects(image, band, claimed, lambda c: self._is_further_hand(c, image, found_mm))
+        claimed = claimed_by_hands(image, band, found_mm, self.config, prior_mm, hands)
+        best, _ = self._examine_objects(image, band, claimed,
+                                        lambda c: self._is_further_hand(c, image, found_mm, likely))
         return best if best is not None else Candidate(TrackingStatus.NO_HAND, None)
 
-    def _is_further_hand(self, found: Candidate, image: SearchImage, found_mm: tuple[np.ndarray, ...]) -> bool:
+    def _is_further_hand(self, found: Candidate, image: SearchImage, found_mm: tuple[np.ndarray, ...],
+                         likely=None) -> bool:
         """A hand besides those at found_mm: at least min_hand_separation_mm from each of them (not a piece of
-        one of them), a sure hand or hand-shaped (shape score at most further_hand_max_shape_score: a lone
-        convex object, a box, a ball or an elbow, scores more), and when tracking within hand_reach_mm of where
-        this hand was."""
+        one of them); when tracking, within hand_reach_mm of where this hand was; found anew, likely to be a
+        hand by the presence model (likely(centre)), or without one a sure hand or hand-shaped (shape score at
+        most further_hand_max_shape_score: a lone convex object, a box, a ball or an elbow, scores more)."""
         cfg = self.config
         here = centre_mm(found.centre_uvz, image.intr)
         if any(np.linalg.norm(here - c) < cfg.min_hand_separation_mm for c in found_mm):
             return False
         if image.prior_mm is not None:
             return bool(np.linalg.norm(here - image.prior_mm) < cfg.hand_reach_mm)
+        if likely is not None:
+            return bool(likely(found.centre_uvz))
         return found.sure or found.shape_score <= cfg.further_hand_max_shape_score
 
     def _examine_objects(self, image: SearchImage, band: np.ndarray, excluded: np.ndarray,

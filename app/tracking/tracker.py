@@ -26,6 +26,7 @@ from app.tracking.estimator import Estimator
 from app.tracking.handedness import HandednessVote, side_evidence
 from app.tracking.identity import HandIdentities, greedy_pairs
 from app.tracking.localise import HandLocaliser
+from app.tracking.presence import HandPresence
 from app.tracking.postprocess import (crop_to_camera, joint_confidence, overall_confidence, unmirror,
                                       unmirror_offsets)
 from app.tracking.smoothing import OneEuroFilter
@@ -67,6 +68,8 @@ class HandTracker:
         # several hands (config.max_hands > 1): each known hand's state, by id, and the ids' keeper
         self._identities = HandIdentities(self.config.identity)
         self._hands: dict[int, _HandState] = {}
+        # ... and whether each place found is a hand at all (max_hands is fixed for a tracker's life)
+        self._presence = HandPresence(config.presence_model_path) if config.max_hands > 1 else None
 
     # ---- settings -----------------------------------------------------------------------------------------
     def _apply(self, config: TrackerConfig) -> None:
@@ -157,10 +160,19 @@ class HandTracker:
         intr, t_s = frame.intrinsics, frame.timestamp_ms / 1e3
         t = time.perf_counter()
         depth_mm = frame.depth_mm()
+        # Every place found is scored by the presence model (a forearm or elbow found takes no hand's slot).
+        # Hands not yet tracked are looked for every new_hand_every frames (and whenever nothing is tracked),
+        # and so are places tracked that are no hand: they cost nothing in between.
         with self._lock:
-            previous = tuple(state.centre_uvz for state in self._hands.values())
-        locations = localiser.locate_hands(depth_mm, intr, config.max_hands, previous)
+            search_new = not self._hands or frame.index % config.new_hand_every == 0
+            previous = tuple(state.centre_uvz for state in self._hands.values()
+                             if state.streak or state.doubted < _DOUBTED_FRAMES or search_new)
+            search_new = search_new or not previous
+        locations = localiser.locate_hands(
+            depth_mm, intr, config.max_hands, previous, search_new,
+            lambda centre: self._presence.scores(depth_mm, intr, [centre])[0], config.min_presence)
         found = [loc for loc in locations if loc.status.has_pose]
+        presence = [loc.presence for loc in found]
         ids = self._identities.assign([unproject_px_to_mm(np.asarray(loc.centre_uvz), intr) for loc in found], t_s)
         with self._lock:
             anyone = any(state.confirmed for state in self._hands.values())
@@ -173,13 +185,16 @@ class HandTracker:
                     state.streak = 0
             self._hands = {h.hand_id: self._hands[h.hand_id] for h in self._identities.known}
             states = {hand_id: self._hands[hand_id] for hand_id in ids}
-        for hand_id, loc in zip(ids, found):
+        for hand_id, loc, score in zip(ids, found, presence):
             state = states[hand_id]
             state.centre_uvz = loc.centre_uvz
             state.frames += 1
-            state.streak += 1
+            state.presence = score if state.frames == 1 else 0.5 * (state.presence + score)
+            state.hand_like = state.presence >= config.min_presence
+            state.streak = state.streak + 1 if score >= config.min_presence else 0
+            state.doubted = 0 if state.streak else state.doubted + 1
             state.confirmed = state.confirmed or state.streak >= config.identity.confirm_frames
-        shown = [k for k, hand_id in enumerate(ids) if states[hand_id].confirmed]
+        shown = _shown(ids, states, config.max_hands)
         ids, found = [ids[k] for k in shown], [found[k] for k in shown]
         sides = self._hand_sides(depth_mm, intr, ids, found, states, config)   # of the hands shown only
         times["localise"] = _ms_since(t)
@@ -192,6 +207,8 @@ class HandTracker:
         estimates = self._estimate_all(depth_mm, intr, [loc.centre_uvz for loc in found], cube,
                                        [side != self.info.hand for side in sides], config, times)
         t = time.perf_counter()
+        keep = _distinct(estimates, [states[i].presence for i in ids], config.identity.same_hand_mm)
+        ids, found, sides, estimates = ([x[k] for k in keep] for x in (ids, found, sides, estimates))
         truths = _matched_truths(frame.ground_truths(), [est.xyz_mm for est in estimates])
         hands = []
         for hand_id, loc, side, est, truth in zip(ids, found, sides, estimates, truths):
@@ -358,9 +375,10 @@ def _add(times: dict, stage: str, t: float) -> None:
 
 @dataclass
 class _HandState:
-    """One known hand's own state when tracking several: its filter, its side's vote, whether it is shown
-    (confirmed: the first hand at once, any other after IdentityConfig.confirm_frames frames in a row), its last
-    centre, and how many frames it has been seen (in all, and in a row)."""
+    """One known hand's own state when tracking several: its filter, its side's vote, whether it may be shown
+    (confirmed: the first hand at once, any other after IdentityConfig.confirm_frames frames in a row that looked
+    like a hand), its last centre, how many frames it has been seen (in all, and in a row looking like a hand),
+    and its presence (the running mean of the presence model's score: hand_like when >= min_presence)."""
 
     smoother: OneEuroFilter
     vote: HandednessVote
@@ -368,6 +386,33 @@ class _HandState:
     centre_uvz: tuple[float, float, float] | None = None
     frames: int = 0
     streak: int = 0
+    presence: float = 1.0
+    hand_like: bool = True
+    doubted: int = 0
+
+
+_DOUBTED_FRAMES = 5   # a place found this many frames in a row scoring as no hand is tracked every new_hand_every
+
+
+def _shown(ids: list[int], states: dict, max_hands: int) -> list[int]:
+    """The indices of the hands to show: the confirmed ones that look like hands (presence), at most max_hands,
+    the likeliest first; when none does, the confirmed one likeliest to be a hand (alone in view, a hand the
+    presence model doubts is still shown, as with one hand)."""
+    confirmed = sorted((k for k, hand_id in enumerate(ids) if states[hand_id].confirmed),
+                       key=lambda k: -states[ids[k]].presence)
+    hands = [k for k in confirmed if states[ids[k]].hand_like][:max_hands]
+    return sorted(hands or confirmed[:1])
+
+
+def _distinct(estimates: list[Estimate], presence: list[float], same_hand_mm: float) -> list[int]:
+    """The indices of the estimates to keep, in order: one whose joints lie within same_hand_mm (mean over the
+    joints) of a likelier one's (higher presence) is that hand found twice (two places on one hand)."""
+    kept: list[int] = []
+    for k in sorted(range(len(estimates)), key=lambda k: -presence[k]):
+        if all(np.linalg.norm(estimates[k].xyz_mm - estimates[j].xyz_mm, axis=1).mean() >= same_hand_mm
+               for j in kept):
+            kept.append(k)
+    return sorted(kept)
 
 
 def _matched_truths(truths, estimates_mm: list[np.ndarray], max_mm: float = 150.0) -> list[np.ndarray | None]:
