@@ -96,10 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"hand to track (default {_CONFIG.hand}); the crop is mirrored for the hand the model was not "
                           "trained on. Given, only that one hand is tracked")
     trk.add_argument("--max-hands", type=int, default=None, metavar="N",
-                     help=f"(experimental) track up to N hands, each with its own id, side (left/right, found from "
-                          f"the depth: the "
-                          f"arm and body around it; {_CONFIG.hand} until known) and smoothing (default "
-                          f"{_CONFIG.max_hands}; 2 with --synthetic-hands 2)"),
+                     help=f"track up to N hands, each with its own id, side (left/right, found from the depth: "
+                          f"the arm and body around it; {_CONFIG.hand} until known) and smoothing (default "
+                          f"{_CONFIG.max_hands}; 1 with --hand)"),
     trk.add_argument("--near-mm", type=float, help=f"nearest hand distance searched, mm (default {_LOC.near_mm:g}; {_range('near_mm')})")
     trk.add_argument("--far-mm", type=float, help=f"farthest hand distance searched, mm (default {_LOC.far_mm:g}; {_range('far_mm')})")
     trk.add_argument("--cube-mm", type=float, help=f"crop cube side, mm (default: the model's; {_range('cube_mm')})")
@@ -170,8 +169,8 @@ def config_from_args(args, calibration: CameraCalibration | None = None) -> Trac
 
 
 def max_hands_from_args(args) -> int:
-    """--max-hands, else 2 for the two-hand synthetic demo, else the default. --hand restricts tracking to that
-    one hand (an InputError with --max-hands above 1)."""
+    """--max-hands, else the default (at least 2 for the two-hand synthetic demo). --hand restricts tracking to
+    that one hand (an InputError with --max-hands above 1)."""
     if args.hand is not None:
         if args.max_hands is not None and args.max_hands > 1:
             raise InputError(f"--hand {args.hand} tracks that one hand; leave it out to track up to --max-hands "
@@ -181,7 +180,7 @@ def max_hands_from_args(args) -> int:
         if args.max_hands < 1:
             raise InputError(f"--max-hands must be >= 1, got {args.max_hands}")
         return args.max_hands
-    return 2 if args.synthetic_hands == 2 else _CONFIG.max_hands
+    return max(2, _CONFIG.max_hands) if args.synthetic_hands == 2 else _CONFIG.max_hands
 
 
 def explicit_settings(args, calibration: CameraCalibration | None) -> frozenset[str]:

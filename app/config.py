@@ -335,7 +335,7 @@ class TrackerConfig:
     recentre_min_mm: float = 15.0
     min_confidence: float = 0.3
     intra_op_threads: int = 1
-    max_hands: int = 1
+    max_hands: int = 2
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     handedness: HandednessConfig = field(default_factory=HandednessConfig)
     max_frame_gap: int = 10

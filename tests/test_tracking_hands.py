@@ -166,7 +166,7 @@ def test_bad_max_hands_is_a_one_line_error():
         LOCALISER.locate_hands(depth, INTR, 0)
     with pytest.raises(InputError, match="max_hands must be a whole number >= 1"):
         TrackerConfig(max_hands=0)
-    assert TrackerConfig().max_hands == 1     # one hand by default: one-hand speed (bench_two_hand_tracking)
+    assert TrackerConfig().max_hands == 2     # both hands by default (issue #14)
     assert TrackerConfig.from_dict(TrackerConfig(max_hands=3).to_dict()).max_hands == 3
 
 

@@ -155,14 +155,24 @@ def test_a_model_with_an_offsets_output_gives_every_pixels_vote():
     assert plain.pose.offsets is None
 
 
-def test_the_tracked_hand_keeps_its_id_and_a_hand_found_anew_gets_the_next(estimator, moving_hand):
+@pytest.mark.parametrize("max_hands", [1, 2])
+def test_the_tracked_hand_keeps_its_id_and_a_hand_found_anew_gets_the_next(estimator, moving_hand, max_hands):
     depths, joints = moving_hand
-    tracker = make_tracker(estimator, min_confidence=0.0)
+    tracker = make_tracker(estimator, min_confidence=0.0, max_hands=max_hands)
     results = [tracker.process(frame(d, index=k, gt=j)) for k, (d, j) in enumerate(zip(depths, joints))]
     again = tracker.process(frame(depths[0], index=len(depths)))
     assert [len(r.hands) for r in results] == [1] * 6 + [0]          # one hand, then none
     assert {r.hands[0].hand_id for r in results[:6]} == {1}          # the same hand throughout
-    assert again.hands[0].hand_id == 2                               # found again after the loss: a new id
+    if max_hands == 1:
+        assert again.hands[0].hand_id == 2                           # found again after the loss: a new id
+    else:   # several hands: a hand lost for up to IdentityConfig.max_missed_frames keeps its id when found near
+        assert again.hands[0].hand_id == 1
+        gone = make_tracker(estimator, min_confidence=0.0, max_hands=2)
+        for k, d in enumerate(depths[:3]):
+            gone.process(frame(d, index=k))
+        for k in range(3, 3 + gone.config.identity.max_missed_frames + 1):
+            assert not gone.process(frame(np.zeros((480, 640)), index=k)).hands
+        assert gone.process(frame(depths[3], index=20)).hands[0].hand_id == 2
     first = results[0].hands[0]
     assert first.hand == "right" and first.status == results[0].status and first.pose is results[0].pose
     assert first.location is results[0].location and first.confidence == results[0].extra["confidence"]

@@ -78,7 +78,8 @@ class HandLocaliser:
         looked for near the previous centres only, which is cheaper); it must be hand-shaped (_is_further_hand)
         and lie at most further_hand_depth_gap_mm behind the nearest hand found.
         presence: None, or a function scoring a centre (u_px, v_px, z_mm) as the probability that a hand is there
-        (app.tracking.presence): every place found is then scored (HandLocation.presence). A further hand found
+        (app.tracking.presence): every place found is then scored (HandLocation.presence; the first one only
+        when more places are looked for, else None). A further hand found
         anew must then score at least min_presence (instead of the shape test); a place scoring below it (a
         forearm or an elbow tracked from the last frame, or the first place) claims only the samples near it,
         not its arm (the hand at the arm's end can still be found), and does not count towards max_hands (up to
@@ -99,7 +100,10 @@ class HandLocaliser:
         likely = None if presence is None else (lambda centre_uvz: score(centre_uvz) >= min_presence)
 
         hands = [self._find_first(depth_mm, intr, step, previous_centres[0] if previous_centres else None)]
-        scores = [score(hands[0].centre_uvz)]
+        # The first place is scored only when more are looked for (what it claims depends on it).
+        more = hands[0].centre_uvz is not None and max_hands > 1 and (search_new or bool(self._unexplained(
+            previous, (centre_mm(hands[0].centre_uvz, intr),), intr)))
+        scores = [score(hands[0].centre_uvz) if more else None]
         is_hand = [s is None or s >= min_presence for s in scores]
         while hands[-1].centre_uvz is not None and sum(is_hand) < max_hands \
                 and len(hands) < max_hands + _MAX_NON_HANDS:

@@ -178,25 +178,30 @@ class HandTracker:
             anyone = any(state.confirmed for state in self._hands.values())
             for hand_id in ids:
                 if hand_id not in self._hands:   # the first hand shows at once, any other once it has stayed
-                    self._hands[hand_id] = _HandState(OneEuroFilter(config.smoothing),
+                    # (the settings in force now: update() may have changed them since this frame began)
+                    self._hands[hand_id] = _HandState(OneEuroFilter(self.config.smoothing),
                                                       HandednessVote(config.handedness), confirmed=not anyone)
             for hand_id, state in self._hands.items():
                 if hand_id not in ids:
                     state.streak = 0
+                    state.smoother.reset()   # lost for a frame: its smoothing restarts (as with one hand)
             self._hands = {h.hand_id: self._hands[h.hand_id] for h in self._identities.known}
             states = {hand_id: self._hands[hand_id] for hand_id in ids}
         for hand_id, loc, score in zip(ids, found, presence):
             state = states[hand_id]
             state.centre_uvz = loc.centre_uvz
             state.frames += 1
-            state.presence = score if state.frames == 1 else 0.5 * (state.presence + score)
-            state.hand_like = state.presence >= config.min_presence
-            state.streak = state.streak + 1 if score >= config.min_presence else 0
+            if score is None:   # not scored (no other place looked for): as it was
+                state.streak += 1 if state.hand_like else 0
+            else:
+                state.presence = score if state.frames == 1 else 0.5 * (state.presence + score)
+                state.hand_like = state.presence >= config.min_presence
+                state.streak = state.streak + 1 if score >= config.min_presence else 0
             state.doubted = 0 if state.streak else state.doubted + 1
             state.confirmed = state.confirmed or state.streak >= config.identity.confirm_frames
         shown = _shown(ids, states, config.max_hands)
         ids, found = [ids[k] for k in shown], [found[k] for k in shown]
-        sides = self._hand_sides(depth_mm, intr, ids, found, states, config)   # of the hands shown only
+        sides = self._known_sides(ids, states, config)   # of the hands shown only
         times["localise"] = _ms_since(t)
         extra = {"hand": config.hand, "mirrored": False, "cube_mm": cube}
         if not found:
@@ -207,8 +212,12 @@ class HandTracker:
         estimates = self._estimate_all(depth_mm, intr, [loc.centre_uvz for loc in found], cube,
                                        [side != self.info.hand for side in sides], config, times)
         t = time.perf_counter()
+        # A hand found twice (two places on one hand, or one crop showing the other hand) is shown once.
         keep = _distinct(estimates, [states[i].presence for i in ids], config.identity.same_hand_mm)
         ids, found, sides, estimates = ([x[k] for k in keep] for x in (ids, found, sides, estimates))
+        self._read_side_cue(depth_mm, intr, ids, found, states, config)   # for the frames to come
+        _add(times, "localise", t)
+        t = time.perf_counter()
         truths = _matched_truths(frame.ground_truths(), [est.xyz_mm for est in estimates])
         hands = []
         for hand_id, loc, side, est, truth in zip(ids, found, sides, estimates, truths):
@@ -225,31 +234,35 @@ class HandTracker:
         return self._result(frame, primary.location, primary.status, primary.crop, primary.crop_depth, primary.pose,
                             times, extra, tuple(hands))
 
-    def _hand_sides(self, depth_mm, intr, ids, found, states, config: TrackerConfig) -> list[str]:
-        """Each found hand's side. The cue (app.tracking.handedness) is read only while two or more hands are in
-        view (alone, a hand keeps what it had, else the configured hand: one hand's place in the image is no
-        evidence), for hands seen for a few frames (a flicker is no hand), and of those only for the hands that
-        are due: every frame until a hand's vote has decided, then every HandednessConfig.recheck_frames frames.
-        One person has one hand of each side: a hand found next to a hand whose side is known takes the other
-        side (so a hand that reappears while the arms are crossed is not misread). The votes' hysteresis keeps
-        the labels through crossings and occlusions."""
-        hcfg = config.handedness
-        if len(found) >= 2:
-            due = [states[i].frames >= hcfg.min_frames and (states[i].vote.hand is None
-                                                              or states[i].frames % hcfg.recheck_frames == 0)
-                   for i in ids]
-            if hcfg.one_person and len(ids) == 2:
-                a, b = (states[i].vote for i in ids)
-                if (a.hand is None) != (b.hand is None):
-                    known, other = (a, b) if a.hand is not None else (b, a)
-                    other.assume(Hand.LEFT if known.hand is Hand.RIGHT else Hand.RIGHT)
-                    due = [False, False]
-            if any(due):
-                evidence = side_evidence(depth_mm, intr, [loc.centre_uvz for loc in found], hcfg)
-                for hand_id, now, ev in zip(ids, due, evidence):
-                    if now:
-                        states[hand_id].vote.update(ev)
+    def _known_sides(self, ids, states, config: TrackerConfig) -> list[str]:
+        """Each shown hand's side this frame: its vote's label, else the configured hand. One person has one
+        hand of each side: a hand shown next to a hand whose side is known takes the other side at once (so a
+        hand that reappears while the arms are crossed is not misread)."""
+        if config.handedness.one_person and len(ids) == 2:
+            a, b = (states[i].vote for i in ids)
+            if (a.hand is None) != (b.hand is None):
+                known, other = (a, b) if a.hand is not None else (b, a)
+                other.assume(Hand.LEFT if known.hand is Hand.RIGHT else Hand.RIGHT)
         return [str(states[i].vote.hand or config.hand) for i in ids]
+
+    def _read_side_cue(self, depth_mm, intr, ids, found, states, config: TrackerConfig) -> None:
+        """Update the shown hands' side votes from the depth (app.tracking.handedness), for the frames to come
+        (this frame's estimates were made with the sides known before it). The cue is read only while two or
+        more hands are shown (alone, a hand keeps what it had: one hand's place in the image is no evidence), for
+        hands seen for a few frames (a flicker is no hand), and of those only for the hands that are due: every
+        frame until a hand's vote has decided, then every HandednessConfig.recheck_frames frames. The votes'
+        hysteresis keeps the labels through crossings and occlusions."""
+        hcfg = config.handedness
+        if len(found) < 2:
+            return
+        due = [states[i].frames >= hcfg.min_frames and (states[i].vote.hand is None
+                                                          or states[i].frames % hcfg.recheck_frames == 0)
+               for i in ids]
+        if any(due):
+            evidence = side_evidence(depth_mm, intr, [loc.centre_uvz for loc in found], hcfg)
+            for hand_id, now, ev in zip(ids, due, evidence):
+                if now:
+                    states[hand_id].vote.update(ev)
 
     def _pose(self, est: Estimate, smoothed: np.ndarray, intr: Intrinsics, side: str) -> HandPose:
         """The pose of one estimate: smoothed joints (mm) and their pixels, the network's output, the side."""
