@@ -129,8 +129,8 @@ def _one_hand_reference(sequences, frames, seed, estimator, model_path, intr) ->
 
 
 def _single_hand_fps(estimator, model_path, intr, frames: int, seed: int, sequences: int) -> dict:
-    """One-hand sequences tracked with max_hands 1 and 2, alternately (ROUNDS rounds each, so that a drift of
-    the machine's speed hits both alike): throughput (frames / time), p99 time per frame, and the share of
+    """One-hand sequences tracked with max_hands 1 and 2, alternately sequence by sequence (ROUNDS rounds, so
+    that a drift of the machine's speed hits both alike): throughput (frames / time), p99 time per frame, and the share of
     frames that showed two hands."""
     clips = []
     for s in range(sequences):
@@ -139,8 +139,8 @@ def _single_hand_fps(estimator, model_path, intr, frames: int, seed: int, sequen
     times: dict[int, list[float]] = {1: [], 2: []}
     two = {1: 0, 2: 0}
     for _round in range(ROUNDS):
-        for max_hands in (1, 2):
-            for depth in clips:
+        for depth in clips:
+            for max_hands in (1, 2):
                 tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=max_hands), estimator)
                 for k, d in enumerate(depth):
                     frame = DepthFrame(k, k, k * 1000.0 / FPS, 0.0, d, intr)

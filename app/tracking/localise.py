@@ -50,6 +50,7 @@ from app.types import HandLocation, TrackingStatus
 _TARGET_WIDTH_PX = 160      # width of the downsampled search image
 _MAX_CANDIDATES = 6         # objects tried, nearest first, before giving up
 _MAX_PLANES = 2             # planes removed per search (a table and a wall or the front of a body)
+_NEW_HAND_COARSENING = 2    # a further hand found anew is looked for on a search image this much coarser
 _MAX_NON_HANDS = 2          # locate_hands with presence: places that are no hand taken besides max_hands hands
 
 
@@ -68,7 +69,7 @@ class HandLocaliser:
 
     def locate_hands(self, depth_mm: np.ndarray, intr: Intrinsics, max_hands: int,
                      previous_centres: tuple = (), search_new: bool = True, presence=None,
-                     min_presence: float = 0.5) -> list[HandLocation]:
+                     min_presence: float = 0.5, coarse_new: bool = False) -> list[HandLocation]:
         """Up to max_hands hands, none overlapping another. previous_centres: last frame's hand centres (u_px,
         v_px, z_mm), in any order, to track from (() for a global search). The first entry is exactly what
         locate() gives for previous_centres[0] (a hand, or only a status such as NO_HAND: then it is the only
@@ -83,7 +84,9 @@ class HandLocaliser:
         anew must then score at least min_presence (instead of the shape test); a place scoring below it (a
         forearm or an elbow tracked from the last frame, or the first place) claims only the samples near it,
         not its arm (the hand at the arm's end can still be found), and does not count towards max_hands (up to
-        _MAX_NON_HANDS more places are taken)."""
+        _MAX_NON_HANDS more places are taken). coarse_new: a further hand found anew (no previous centre) is
+        looked for on a search image _NEW_HAND_COARSENING times coarser: about a third of the cost, for a second
+        hand coming into view while one is tracked (found, it is tracked at full resolution from the next frame)."""
         if max_hands < 1:
             raise InputError(f"localiser: max_hands must be >= 1, got {max_hands}")
         step = self._sample_step(depth_mm, intr)
@@ -112,7 +115,7 @@ class HandLocaliser:
             if not (pending or search_new):
                 break
             further = self._find_further(depth_mm, intr, step, pending[0] if pending else None, found_mm,
-                                         search_new, tuple(is_hand), likely)
+                                         search_new, tuple(is_hand), likely, coarse_new)
             if further.centre_uvz is None:
                 break
             hands.append(further)
@@ -145,13 +148,16 @@ class HandLocaliser:
 
     def _find_further(self, depth_mm: np.ndarray, intr: Intrinsics, step: int, previous_centre_uvz,
                       found_mm: tuple[np.ndarray, ...], search_new: bool = True, hands: tuple | None = None,
-                      likely=None) -> Candidate:
+                      likely=None, coarse_new: bool = False) -> Candidate:
         """One more hand besides the places at found_mm (camera-frame centres, mm); hands: whether each of them
-        is a hand (None: all); likely: None, or whether a hand found anew is one (by its centre)."""
+        is a hand (None: all); likely: None, or whether a hand found anew is one (by its centre); coarse_new:
+        look for a hand found anew on a search image _NEW_HAND_COARSENING times coarser (cheaper)."""
         return self._near_previous_first(
             intr, step, previous_centre_uvz,
-            lambda window, prior_mm: self._search_further(depth_mm, intr, step, window, found_mm, prior_mm,
-                                                          hands, likely),
+            lambda window, prior_mm: self._search_further(
+                depth_mm, intr, step if prior_mm is not None or not coarse_new else step * _NEW_HAND_COARSENING,
+                window, found_mm,
+                prior_mm, hands, likely),
             search_new)
 
     def _near_previous_first(self, intr: Intrinsics, step: int, previous_centre_uvz, search,

@@ -168,9 +168,11 @@ class HandTracker:
             previous = tuple(state.centre_uvz for state in self._hands.values()
                              if state.streak or state.doubted < _DOUBTED_FRAMES or search_new)
             search_new = search_new or not previous
+            alone = len(self._hands) <= 1   # no other hand known (not even one lost for a few frames)
         locations = localiser.locate_hands(
             depth_mm, intr, config.max_hands, previous, search_new,
-            lambda centre: self._presence.scores(depth_mm, intr, [centre])[0], config.min_presence)
+            lambda centre: self._presence.scores(depth_mm, intr, [centre])[0], config.min_presence,
+            coarse_new=alone)
         found = [loc for loc in locations if loc.status.has_pose]
         presence = [loc.presence for loc in found]
         ids = self._identities.assign([unproject_px_to_mm(np.asarray(loc.centre_uvz), intr) for loc in found], t_s)
