@@ -70,7 +70,8 @@ class Setting:
 
 
 LIVE_SETTINGS: dict[str, Setting] = {s.key: s for s in (
-    Setting("hand", "hand", Hand, "the hand being tracked; the crop is mirrored for the model's other hand"),
+    Setting("hand", "hand", Hand, "the hand tracked alone (--hand), else the side a hand is taken to be until "
+            "its own is read from the depth; the crop is mirrored for the model's other hand"),
     Setting("smoothing_enabled", "smoothing (One Euro)", bool, "smooth the joints over time (One Euro filter)"),
     Setting("min_cutoff_hz", "min cutoff", float, "One Euro minimum cutoff: lower = steadier when still, more lag",
             " Hz", 0.01, 30.0, 0.1, 2),
