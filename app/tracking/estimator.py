@@ -150,6 +150,18 @@ def open_session(path: Path, providers: list[str], intra_op_threads: int = 1, wh
             ort.set_default_logger_severity(2)
 
 
+def session_metadata(session, path: Path, key: str, what: str, exporter: str) -> str:
+    """The text under key in an open session's model metadata; InputError (one line, 'not a <what>: ...') when
+    it is unreadable or missing (exporter: the command that writes it)."""
+    try:
+        meta = session.get_modelmeta().custom_metadata_map
+    except (UnicodeDecodeError, RuntimeError) as exc:   # a damaged file: its metadata is not text
+        raise InputError(f"not a {what}: {path}: unreadable metadata ({exc})"[:300]) from None
+    if key not in meta:
+        raise InputError(f"not a {what}: {path} has no '{key}' metadata (export it with {exporter})")
+    return meta[key]
+
+
 class Estimator:
     """One onnxruntime session. Not thread-safe: owned by the tracker thread.
 
@@ -188,15 +200,9 @@ class Estimator:
             raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
 
     def _read_info(self, path: Path) -> ModelInfo:
+        text = session_metadata(self.session, path, METADATA_KEY, "hand-tracker model", "python -m models.export")
         try:
-            meta = self.session.get_modelmeta().custom_metadata_map
-        except (UnicodeDecodeError, RuntimeError) as exc:   # a damaged file: its metadata is not text
-            raise InputError(f"not a hand-tracker model: {path}: unreadable metadata ({exc})"[:300]) from None
-        if METADATA_KEY not in meta:
-            raise InputError(f"not a hand-tracker model: {path} has no '{METADATA_KEY}' metadata "
-                             "(export it with python -m models.export)")
-        try:
-            info = ModelInfo.from_json(meta[METADATA_KEY])
+            info = ModelInfo.from_json(text)
         except InputError as exc:
             raise InputError(f"not a hand-tracker model: {path}: {exc}") from None
         if (not 8 <= info.input_size <= 4096 or not 1 <= info.feature_size <= info.input_size

@@ -25,7 +25,7 @@ import numpy as np
 from app.camera import Intrinsics
 from app.errors import InputError, TrackerError
 from app.tracking.crop import crop_depth, crop_geometry
-from app.tracking.estimator import open_session
+from app.tracking.estimator import open_session, session_metadata
 
 PRESENCE_METADATA_KEY = "hand_presence"
 PRESENCE_INPUT = "depth"        # float32 N x 1 x s x s
@@ -82,14 +82,8 @@ class HandPresence:
         if not path.is_file():
             raise InputError(f"presence model not found: {path}")
         self.session = open_session(path, ["CPUExecutionProvider"], 1, what="presence model")
-        try:
-            meta = self.session.get_modelmeta().custom_metadata_map
-        except (UnicodeDecodeError, RuntimeError) as exc:   # a damaged file: its metadata is not text
-            raise InputError(f"not a presence model: {path}: unreadable metadata ({exc})"[:300]) from None
-        if PRESENCE_METADATA_KEY not in meta:
-            raise InputError(f"not a presence model: {path} has no '{PRESENCE_METADATA_KEY}' metadata "
-                             "(export it with python -m models.train_presence)")
-        self.info = PresenceInfo.from_json(meta[PRESENCE_METADATA_KEY])
+        self.info = PresenceInfo.from_json(session_metadata(self.session, path, PRESENCE_METADATA_KEY,
+                                                            "presence model", "python -m models.train_presence"))
         names = ([i.name for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()])
         if names != ([PRESENCE_INPUT], [PRESENCE_OUTPUT]):
             raise InputError(f"not a presence model: {path}: expected '{PRESENCE_INPUT}' -> "
