@@ -100,27 +100,29 @@ class HandLocaliser:
                 scored[centre_uvz] = float(presence(centre_uvz))
             return scored[centre_uvz]
 
-        likely = None if presence is None else (lambda centre_uvz: score(centre_uvz) >= min_presence)
+        def counts(s: float | None) -> bool:   # a place counts as a hand unless scored below min_presence
+            return s is None or s >= min_presence
+
+        likely = None if presence is None else (lambda centre_uvz: counts(score(centre_uvz)))
 
         hands = [self._find_first(depth_mm, intr, step, previous_centres[0] if previous_centres else None)]
+        found_mm = () if hands[0].centre_uvz is None else (centre_mm(hands[0].centre_uvz, intr),)
+        pending = self._unexplained(previous, found_mm, intr)
         # The first place is scored only when more are looked for (what it claims depends on it).
-        more = hands[0].centre_uvz is not None and max_hands > 1 and (search_new or bool(self._unexplained(
-            previous, (centre_mm(hands[0].centre_uvz, intr),), intr)))
+        more = bool(found_mm) and max_hands > 1 and (search_new or bool(pending))
         scores = [score(hands[0].centre_uvz) if more else None]
-        is_hand = [s is None or s >= min_presence for s in scores]
-        while hands[-1].centre_uvz is not None and sum(is_hand) < max_hands \
+        while hands[-1].centre_uvz is not None and sum(map(counts, scores)) < max_hands \
                 and len(hands) < max_hands + _MAX_NON_HANDS:
-            found_mm = tuple(centre_mm(h.centre_uvz, intr) for h in hands)
-            pending = self._unexplained(previous, found_mm, intr)
             if not (pending or search_new):
                 break
             further = self._find_further(depth_mm, intr, step, pending[0] if pending else None, found_mm,
-                                         search_new, tuple(is_hand), likely, coarse_new)
+                                         search_new, tuple(map(counts, scores)), likely, coarse_new)
             if further.centre_uvz is None:
                 break
             hands.append(further)
             scores.append(score(further.centre_uvz))
-            is_hand.append(scores[-1] is None or scores[-1] >= min_presence)
+            found_mm += (centre_mm(further.centre_uvz, intr),)
+            pending = self._unexplained(previous, found_mm, intr)
         return [self._location(depth_mm, intr, h, s) for h, s in zip(hands, scores)]
 
     def _unexplained(self, previous_centres: list, found_mm: tuple[np.ndarray, ...], intr: Intrinsics) -> list:

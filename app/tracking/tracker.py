@@ -194,14 +194,13 @@ class HandTracker:
             state.centre_uvz = loc.centre_uvz
             state.frames += 1
             if score is None:   # not scored (no other place looked for): as it was
-                state.streak += 1 if state.hand_like else 0
+                state.streak += 1 if state.presence >= config.min_presence else 0
             else:
                 state.presence = score if state.frames == 1 else 0.5 * (state.presence + score)
-                state.hand_like = state.presence >= config.min_presence
                 state.streak = state.streak + 1 if score >= config.min_presence else 0
             state.doubted = 0 if state.streak else state.doubted + 1
             state.confirmed = state.confirmed or state.streak >= config.identity.confirm_frames
-        shown = _shown(ids, states, config.max_hands)
+        shown = _shown(ids, states, config.max_hands, config.min_presence)
         ids, found = [ids[k] for k in shown], [found[k] for k in shown]
         sides = self._known_sides(ids, states, config)   # of the hands shown only
         times["localise"] = _ms_since(t)
@@ -393,7 +392,8 @@ class _HandState:
     """One known hand's own state when tracking several: its filter, its side's vote, whether it may be shown
     (confirmed: the first hand at once, any other after IdentityConfig.confirm_frames frames in a row that looked
     like a hand), its last centre, how many frames it has been seen (in all, and in a row looking like a hand),
-    and its presence (the running mean of the presence model's score: hand_like when >= min_presence)."""
+    and its presence (the running mean of the presence model's score: it looks like a hand when that is at
+    least TrackerConfig.min_presence)."""
 
     smoother: OneEuroFilter
     vote: HandednessVote
@@ -402,20 +402,19 @@ class _HandState:
     frames: int = 0
     streak: int = 0
     presence: float = 1.0
-    hand_like: bool = True
     doubted: int = 0
 
 
 _DOUBTED_FRAMES = 5   # a place found this many frames in a row scoring as no hand is tracked every new_hand_every
 
 
-def _shown(ids: list[int], states: dict, max_hands: int) -> list[int]:
+def _shown(ids: list[int], states: dict, max_hands: int, min_presence: float) -> list[int]:
     """The indices of the hands to show: the confirmed ones that look like hands (presence), at most max_hands,
     the likeliest first; when none does, the confirmed one likeliest to be a hand (alone in view, a hand the
     presence model doubts is still shown, as with one hand)."""
     confirmed = sorted((k for k, hand_id in enumerate(ids) if states[hand_id].confirmed),
                        key=lambda k: -states[ids[k]].presence)
-    hands = [k for k in confirmed if states[ids[k]].hand_like][:max_hands]
+    hands = [k for k in confirmed if states[ids[k]].presence >= min_presence][:max_hands]
     return sorted(hands or confirmed[:1])
 
 
