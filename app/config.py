@@ -323,8 +323,9 @@ class TrackerConfig:
     on. With several hands: presence_model_path: the hand-presence model (app/tracking/presence.py) that scores
     every place found; min_presence: a place scoring below this is no hand (a forearm or an elbow the finder
     took for one): it is not shown, except as the only hand in view; new_hand_every: hands not yet tracked are
-    looked for every this many frames (tracked ones every frame), which keeps the cost of max_hands > 1 low while
-    one hand is in view."""
+    looked for every this many frames (tracked ones every frame); second_hand_every: the same while one hand alone
+    is known (a second hand coming into view is found within this many frames: 200 ms at 30 fps), which keeps the
+    cost of max_hands > 1 low while one hand is in view."""
 
     model_path: str = DEFAULT_MODEL_PATH
     provider: str = "auto"
@@ -343,14 +344,16 @@ class TrackerConfig:
     presence_model_path: str = DEFAULT_PRESENCE_MODEL_PATH
     min_presence: float = 0.5
     new_hand_every: int = 3
+    second_hand_every: int = 6
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hand", parse_hand(self.hand, "--hand"))
         if not 0.0 <= self.min_presence < 1.0:
             raise InputError(f"min_presence must be in [0, 1), got {self.min_presence}")
-        if isinstance(self.new_hand_every, bool) or not isinstance(self.new_hand_every, int) \
-                or self.new_hand_every < 1:
-            raise InputError(f"new_hand_every must be a whole number >= 1, got {self.new_hand_every!r}")
+        for name in ("new_hand_every", "second_hand_every"):
+            every = getattr(self, name)
+            if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+                raise InputError(f"{name} must be a whole number >= 1, got {every!r}")
         if self.provider not in PROVIDERS:
             raise InputError(f"--provider must be one of {', '.join(PROVIDERS)}, got '{self.provider}'")
         if self.cube_mm is not None:

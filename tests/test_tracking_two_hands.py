@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from app.config import DEFAULT_MODEL_PATH, TrackerChange, TrackerConfig
+from app.errors import InputError
 from app.runtime.bench_two_hand_tracking import two_hand_frames as bench_frames
 from app.sources.synthetic import D435_LIKE
 from app.synth.two_hand_motion import TwoHandAnimator
@@ -56,6 +57,32 @@ def test_one_hand_alone_is_tracked_as_with_one_hand_and_keeps_the_configured_sid
         assert len(b.hands) == 1 and b.hands[0].hand == "right" and b.hands[0].hand_id == 1
         assert np.array_equal(a.pose.joints_xyz_mm, b.pose.joints_xyz_mm)      # same crop, same filter
         assert a.status == b.status and np.array_equal(b.hands[0].gt_xyz_mm, joints)
+
+
+def test_new_hands_are_looked_for_every_second_hand_every_frames_alone_else_every_new_hand_every(shipped):
+    config = TrackerConfig(model_path=DEFAULT_MODEL_PATH, max_hands=2, new_hand_every=3, second_hand_every=6)
+    tracker = HandTracker(config, shipped)
+    searched: list[int] = []
+    real = tracker._localiser.locate_hands
+
+    def spy(depth_mm, intr, max_hands, previous=(), search_new=True, *rest, **options):   # records, then the real one
+        if search_new and previous:
+            searched.append(index)
+        return real(depth_mm, intr, max_hands, previous, search_new, *rest, **options)
+
+    tracker._localiser.locate_hands = spy
+    for index in range(13):                                      # one hand alone: every 6th frame
+        depth, joints = hand_scene((-40.0 + 5.0 * index, 5.0, 480.0))
+        tracker.process(DepthFrame(index, index, index * 33.3, 0.0, np.round(depth).astype(np.uint16), INTR, joints))
+    assert searched == [6, 12]
+    searched.clear()
+    tracker.reset()
+    for frame in two_hand_frames(seed=3, count=20):              # two hands known: every 3rd frame
+        index = frame.index
+        tracker.process(frame)
+    assert len(tracker._hands) == 2 and searched[-3:] == [12, 15, 18]
+    with pytest.raises(InputError, match="second_hand_every must be a whole number >= 1, got 0"):
+        TrackerConfig(second_hand_every=0)
 
 
 def test_live_smoothing_changes_reach_every_hand_and_a_seek_forgets_them(shipped):

@@ -161,14 +161,16 @@ class HandTracker:
         t = time.perf_counter()
         depth_mm = frame.depth_mm()
         # Every place found is scored by the presence model (a forearm or elbow found takes no hand's slot).
-        # Hands not yet tracked are looked for every new_hand_every frames (and whenever nothing is tracked),
+        # Hands not yet tracked are looked for every new_hand_every frames (second_hand_every while one hand
+        # alone is known; and whenever nothing is tracked),
         # and so are places tracked that are no hand: they cost nothing in between.
         with self._lock:
-            search_new = not self._hands or frame.index % config.new_hand_every == 0
+            alone = len(self._hands) <= 1   # no other hand known (not even one lost for a few frames)
+            every = config.second_hand_every if alone else config.new_hand_every
+            search_new = not self._hands or frame.index % every == 0
             previous = tuple(state.centre_uvz for state in self._hands.values()
                              if state.streak or state.doubted < _DOUBTED_FRAMES or search_new)
             search_new = search_new or not previous
-            alone = len(self._hands) <= 1   # no other hand known (not even one lost for a few frames)
         locations = localiser.locate_hands(
             depth_mm, intr, config.max_hands, previous, search_new,
             lambda centre: self._presence.scores(depth_mm, intr, [centre])[0], config.min_presence,
