@@ -154,12 +154,12 @@ class HandLocaliser:
         """One more hand besides the places at found_mm (camera-frame centres, mm); hands: whether each of them
         is a hand (None: all); likely: None, or whether a hand found anew is one (by its centre); coarse_new:
         look for a hand found anew on a search image _NEW_HAND_COARSENING times coarser (cheaper)."""
+        coarse_step = step * _NEW_HAND_COARSENING if coarse_new else step   # for a hand found anew only
         return self._near_previous_first(
             intr, step, previous_centre_uvz,
             lambda window, prior_mm: self._search_further(
-                depth_mm, intr, step if prior_mm is not None or not coarse_new else step * _NEW_HAND_COARSENING,
-                window, found_mm,
-                prior_mm, hands, likely),
+                depth_mm, intr, step if prior_mm is not None else coarse_step, window, found_mm, prior_mm, hands,
+                likely),
             search_new)
 
     def _near_previous_first(self, intr: Intrinsics, step: int, previous_centre_uvz, search,

@@ -162,8 +162,8 @@ class HandTracker:
         depth_mm = frame.depth_mm()
         # Every place found is scored by the presence model (a forearm or elbow found takes no hand's slot).
         # Hands not yet tracked are looked for every new_hand_every frames (second_hand_every while one hand
-        # alone is known; and whenever nothing is tracked),
-        # and so are places tracked that are no hand: they cost nothing in between.
+        # alone is known) and whenever nothing is tracked, and so are places tracked that are no hand: they cost
+        # nothing in between.
         with self._lock:
             alone = len(self._hands) <= 1   # no other hand known (not even one lost for a few frames)
             every = config.second_hand_every if alone else config.new_hand_every
@@ -407,7 +407,8 @@ class _HandState:
     doubted: int = 0
 
 
-_DOUBTED_FRAMES = 5   # a place found this many frames in a row scoring as no hand is tracked every new_hand_every
+_DOUBTED_FRAMES = 5   # a place found this many frames in a row scoring as no hand: tracked only when new hands
+                      # are looked for
 
 
 def _shown(ids: list[int], states: dict, max_hands: int, min_presence: float) -> list[int]:
