@@ -7,8 +7,8 @@ the camera-frame joints, frame timestamps from the device clock); wait is arriva
 end_to_end is arrival -> result ready (host perf_counter clock).
 
 Live changes: update(**changes) may be called from any thread (the GUI's); process() takes a consistent
-snapshot of the settings at the start of each frame. Imports numpy and app code only (onnxruntime stays inside
-estimator.py).
+snapshot of the settings at the start of each frame. A tracker sets OpenCV's thread pool to OPENCV_THREADS for
+the process (app.config says why). Imports numpy, cv2 and app code only (onnxruntime stays inside estimator.py).
 """
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
-from app.config import Hand, TrackerChange, TrackerConfig, parse_hand
+from app.config import OPENCV_THREADS, Hand, TrackerChange, TrackerConfig, parse_hand
 from app.errors import InputError
 from app.camera import Intrinsics, project_mm_to_px, unproject_px_to_mm
 from app.tracking.crop import crop_depth, crop_geometry
@@ -57,6 +58,7 @@ class HandTracker:
     estimator: an Estimator (owned by the thread that calls process())."""
 
     def __init__(self, config: TrackerConfig, estimator: Estimator) -> None:
+        cv2.setNumThreads(OPENCV_THREADS)
         self.estimator = estimator
         self.info = estimator.info
         self._lock = threading.Lock()
