@@ -616,3 +616,23 @@ def test_two_tracked_hands_reach_websocket_and_osc_clients_in_one_frame_each():
         streams.close()
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("client_kind", ["raw", "websockets"])
+def test_the_stream_benchmark_s_clients_receive_every_configuration_s_frames(capsys, client_kind):
+    """The benchmark's figures are only as good as its clients: both kinds (the light raw-socket readers and
+    the websockets-library ones) really receive the frames, with latencies measured on the tracker's clock, in a
+    short run of every configuration (frames decoded in memory)."""
+    from app.streaming import bench_stream
+
+    assert bench_stream.main(["--frames", "15", "--rounds", "1", "--client-kind", client_kind]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["source"] == "memory" and out["client_kind"] == client_kind
+    rows = out["median"]
+    assert set(rows) == set(bench_stream.CONFIGS)
+    assert all(rows[name]["frames"] == 15 for name in rows)
+    for name in ("ws, 1 client", "ws, 16 clients + 1 stalled"):
+        # (the stream process runs at idle priority: on a busy machine readers skip frames, by design)
+        assert rows[name]["frames_received_per_reader"] >= 5, (name, rows[name])
+        assert 0.0 < rows[name]["latency_ms_p50"] <= rows[name]["latency_ms_p99"] < 1000.0, (name, rows[name])
+    assert 5 <= rows["osc"]["osc_bundles_sent"] <= 15

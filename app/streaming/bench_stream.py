@@ -28,6 +28,7 @@ import asyncio
 import base64
 import json
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -41,11 +42,13 @@ import numpy as np
 from app.config import DEFAULT_MODEL_PATH, TrackerConfig
 from app.runtime.benchmark import BenchmarkCollector
 from app.runtime.pipeline import Pipeline
+from app.sources.base import FrameSource, SourceInfo
 from app.sources.session import SessionSource
 from app.streaming import open_streams
 from app.streaming.targets import STREAM_PROCESS_PRIORITIES, STREAM_PROCESS_PRIORITY
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
+from app.types import DepthFrame
 
 CONFIGS = ("no stream", "ws, 0 clients", "ws, 1 client", "ws, 16 clients + 1 stalled", "osc")
 
@@ -78,23 +81,99 @@ async def _clients_main(url: str, clients: int, stalled: int) -> None:
     print(json.dumps({"receipts": receipts}), flush=True)
 
 
-def _stalled_socket(url: str) -> socket.socket:
+def _raw_clients_main(url: str, clients: int, stalled: int) -> None:
+    """Readers as light as a client can be (what a compiled client costs, not what Python's websockets library
+    does per message): each a plain socket after the handshake, all in one selector loop, reading whatever has
+    arrived, splitting it into WebSocket frames and stamping each text frame's index on receipt; pings are
+    answered (the keep-alive), nothing else is parsed."""
+    socks = [_handshake(url) for _ in range(clients)]
+    stalled_socks = [_stalled_socket(url) for _ in range(stalled)]
+    receipts: list[list[tuple[int, float]]] = [[] for _ in range(clients)]
+    pending = [rest for _, rest in socks]
+    selector = selectors.DefaultSelector()
+    for k, (sock, _) in enumerate(socks):
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ, k)
+    selector.register(sys.stdin, selectors.EVENT_READ, None)
+    print("ready", flush=True)
+    running = True
+    while running:
+        for key, _ in selector.select():
+            if key.data is None:   # told to stop
+                running = False
+                continue
+            k = key.data
+            try:
+                data = key.fileobj.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            t = time.perf_counter()
+            if not data:
+                selector.unregister(key.fileobj)
+                continue
+            buf = pending[k] = pending[k] + data
+            pos = 0
+            while len(buf) - pos >= 2:
+                n, head = buf[pos + 1] & 0x7F, 2
+                if n == 126:
+                    n, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+                elif n == 127:
+                    n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+                if len(buf) - pos < head + n:
+                    break
+                opcode, body = buf[pos] & 0x0F, pos + head
+                if opcode == 1 and buf.startswith(b'{"frame":', body):
+                    receipts[k].append((int(buf[body + 9:buf.index(b",", body + 9)]), t))
+                elif opcode == 9:   # ping: pong with the same payload (a client's frames are masked)
+                    key.fileobj.sendall(_masked_frame(0x8A, buf[body:body + n]))
+                pos = body + n
+            pending[k] = buf[pos:]
+    for sock, _ in socks:
+        try:
+            sock.setblocking(True)
+            sock.sendall(_masked_frame(0x88, (1000).to_bytes(2, "big")))
+        except OSError:
+            pass
+        sock.close()
+    for sock in stalled_socks:
+        sock.close()
+    print(json.dumps({"receipts": receipts}), flush=True)
+
+
+def _masked_frame(first_byte: int, payload: bytes) -> bytes:
+    mask = os.urandom(4)
+    return bytes([first_byte, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def _handshake(url: str, rcvbuf: int | None = None) -> tuple[socket.socket, bytes]:
+    """A connected socket past the WebSocket handshake, and the bytes that came after the response."""
     host, port = url.split("//", 1)[1].rsplit(":", 1)
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.connect((host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall((f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-    if not sock.recv(12).startswith(b"HTTP/1.1 101"):
-        raise RuntimeError("the stalled client's handshake failed")
-    return sock
+    response = b""
+    while b"\r\n\r\n" not in response:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        response += chunk
+    if not response.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError("a client's handshake failed")
+    return sock, response.split(b"\r\n\r\n", 1)[1]
+
+
+def _stalled_socket(url: str) -> socket.socket:
+    return _handshake(url, rcvbuf=4096)[0]
 
 
 class _ClientProcess:
-    def __init__(self, url: str, clients: int, stalled: int) -> None:
+    def __init__(self, url: str, clients: int, stalled: int, kind: str) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "app.streaming.bench_stream", "--client", url,
-                                      "--clients", str(clients), "--stalled", str(stalled)],
+                                      "--clients", str(clients), "--stalled", str(stalled), "--client-kind", kind],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
         if self.proc.stdout.readline().strip() != "ready":
@@ -191,22 +270,55 @@ def _record_session(directory: str, frames: int, estimator: Estimator) -> None:
     pipeline.stop()
 
 
+class _FramesInMemory(FrameSource):
+    """The session's frames decoded once, before the run, and handed out from memory: a source that costs the
+    capture thread nothing, like a camera that delivers frames faster than the tracker takes them (a PNG replay
+    instead spends ~4 ms of the second core per frame on decoding). Same info as the session's replay."""
+
+    _decoded: dict[str, tuple[SourceInfo, list[DepthFrame]]] = {}
+
+    def __init__(self, directory: str) -> None:
+        if directory not in self._decoded:
+            with SessionSource(directory) as replay:
+                frames = list(iter(replay.read, None))
+                self._decoded[directory] = (replay.info, frames)
+        self._info, self._frames = self._decoded[directory]
+        self._next = 0
+
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    def open(self) -> None:
+        pass
+
+    def read(self, timeout_s: float = 1.0) -> DepthFrame | None:
+        if self._next >= len(self._frames):
+            return None
+        self._next += 1
+        return self._frames[self._next - 1]
+
+    def close(self) -> None:
+        self._next = len(self._frames)
+
+
 def run_config(name: str, session: str, estimator: Estimator, speed: float | None = None,
-               priority: str = STREAM_PROCESS_PRIORITY) -> dict:
+               priority: str = STREAM_PROCESS_PRIORITY, source: str = "memory", client_kind: str = "raw") -> dict:
     streams, clients, count = None, None, 0
     if name.startswith("ws"):
         streams = open_streams(["ws://127.0.0.1:0"], max_clients=32, log=lambda line: None, priority=priority)
         count = {"ws, 0 clients": 0, "ws, 1 client": 1}.get(name, 16)
         if count:
-            clients = _ClientProcess(streams.streams[0].url, count, 1 if "stalled" in name else 0)
+            clients = _ClientProcess(streams.streams[0].url, count, 1 if "stalled" in name else 0, client_kind)
     elif name == "osc":
         receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)   # a listener, so nothing is refused
         receiver.bind(("127.0.0.1", 0))
         receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         streams = open_streams([f"osc://127.0.0.1:{receiver.getsockname()[1]}"], log=lambda line: None,
                                priority=priority)
-    pipeline = Pipeline(SessionSource(session), HandTracker(TrackerConfig(model_path=estimator.model_path),
-                                                            estimator), speed=speed)
+    frames_source = SessionSource(session) if source == "replay" else _FramesInMemory(session)
+    pipeline = Pipeline(frames_source, HandTracker(TrackerConfig(model_path=estimator.model_path), estimator),
+                        speed=speed)
     ready_s: dict[int, float] = {}
     pipeline.add_consumer(lambda r: ready_s.__setitem__(r.frame.index, r.ready_s))
     collector = BenchmarkCollector()
@@ -279,12 +391,23 @@ def main(argv: list[str] | None = None) -> int:
                         "90 fps camera), every frame still processed; default: as fast as the tracker goes")
     p.add_argument("--stream-priority", choices=tuple(STREAM_PROCESS_PRIORITIES), default=STREAM_PROCESS_PRIORITY,
                    help=f"the stream process's CPU priority (default {STREAM_PROCESS_PRIORITY})")
+    p.add_argument("--source", choices=("memory", "replay"), default="memory",
+                   help="memory (default): the session's frames decoded before each run, so the capture thread "
+                        "costs nothing, like a camera faster than the tracker; replay: decoded from the PNGs "
+                        "while the tracker runs (the replay's ~4 ms per frame on the second core)")
+    p.add_argument("--client-kind", choices=("raw", "websockets"), default="raw",
+                   help="raw (default): readers as light as a compiled client (plain sockets, one selector loop: "
+                        "the stream's cost, not the clients'); websockets: Python websockets-library clients, "
+                        "~70 us of CPU per message each")
     p.add_argument("--client", help=argparse.SUPPRESS)
     p.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.client:
-        asyncio.run(_clients_main(args.client, args.clients, args.stalled))
+        if args.client_kind == "raw":
+            _raw_clients_main(args.client, args.clients, args.stalled)
+        else:
+            asyncio.run(_clients_main(args.client, args.clients, args.stalled))
         return 0
     estimator = Estimator(args.model, "cpu", 1)
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
@@ -296,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict] = []
         for k in range(args.rounds):
             for name in CONFIGS:
-                row = run_config(name, session, estimator, args.speed, args.stream_priority)
+                row = run_config(name, session, estimator, args.speed, args.stream_priority, args.source,
+                                 args.client_kind)
                 row["round"] = k
                 rows.append(row)
                 print(f"  round {k + 1}: {name}: {row['throughput_fps']} fps"
@@ -307,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
     summary = {}
     base = float(np.median([r["throughput_fps"] for r in rows if r["config"] == "no stream"]))
+    no_stream = {r["round"]: r["throughput_fps"] for r in rows if r["config"] == "no stream"}
     for name in CONFIGS:
         mine = [r for r in rows if r["config"] == name]
         entry = {key: round(float(np.median([r[key] for r in mine])), 3) for key in mine[0]
@@ -315,8 +440,13 @@ def main(argv: list[str] | None = None) -> int:
             entry[key] = {k: round(float(np.median([r[key].get(k, 0.0) for r in mine])), 1)
                           for k in sorted({k for r in mine for k in r[key]})}
         entry["throughput_vs_no_stream_pct"] = round(100.0 * (entry["throughput_fps"] / base - 1.0), 1)
+        # the same, paired: each round's throughput against that round's no stream, the median of those (a
+        # machine whose speed drifts between rounds moves both alike)
+        entry["paired_vs_no_stream_pct"] = round(100.0 * float(np.median(
+            [r["throughput_fps"] / no_stream[r["round"]] - 1.0 for r in mine])), 1)
         summary[name] = entry
     print(json.dumps({"frames": args.frames, "rounds": args.rounds, "cpu_count": os.cpu_count(),
+                      "source": args.source, "client_kind": args.client_kind,
                       "median": summary, "runs": rows}))
     return 0
 
