@@ -104,3 +104,43 @@ def test_frames_dropped_by_a_live_pipeline_do_not_restart_tracking(shipped):
     results = [tracker.process(frame) for frame in frames[0:40:3]]      # two of every three frames dropped
     assert {h.hand_id for r in results for h in r.hands} == {1, 2}        # the same two hands throughout
     assert tracker.config.max_frame_gap >= 3
+
+
+def test_the_second_hand_search_beside_the_network_run_gives_the_same_results(shipped, monkeypatch):
+    """While one hand is tracked alone, the search for a second one (and the presence model) runs on the helper
+    thread beside the network run on the tracked hand: on one-hand and two-hand sequences every frame's ids,
+    sides, statuses and joints are exactly those of the search in turn on the tracker's thread."""
+    import threading
+
+    from app.tracking import tracker as tracker_module
+
+    one_hand = []
+    for k in range(30):
+        depth, joints = hand_scene((-60.0 + 4.0 * k, 5.0, 470.0 + 3.0 * k))
+        one_hand.append(DepthFrame(k, k, k * 33.3, 0.0, np.round(depth).astype(np.uint16), INTR, joints))
+    sequences = [one_hand, two_hand_frames(seed=5, count=40)]
+
+    def run(beside: bool):
+        monkeypatch.setattr(tracker_module, "SEARCH_WHILE_INFERRING", beside)
+        out, threads = [], set()
+        for frames in sequences:
+            tracker = HandTracker(TrackerConfig(model_path=DEFAULT_MODEL_PATH, max_hands=2), shipped)
+            real = tracker._presence.scores
+
+            def spy(*args, **kwargs):
+                threads.add(threading.current_thread().name.split("_")[0])
+                return real(*args, **kwargs)
+
+            tracker._presence.scores = spy
+            for frame in frames:
+                result = tracker.process(frame)
+                out.append([(h.hand_id, h.hand, h.status, h.pose.joints_xyz_mm.round(6).tolist())
+                            for h in result.hands])
+        return out, threads
+
+    in_turn, threads_in_turn = run(False)
+    beside, threads_beside = run(True)
+    assert threads_in_turn == {"MainThread"}
+    assert "hand-search" in threads_beside                      # the helper did score places
+    assert sum(map(len, in_turn)) >= 30 + 40                     # hands were tracked
+    assert beside == in_turn

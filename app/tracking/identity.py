@@ -93,6 +93,8 @@ class HandIdentities:
                 if distance <= gate:
                     cost[k, j] = distance
         pairs = _best_exact(cost) if max(cost.shape) <= _MAX_EXACT else greedy_pairs(cost)
+        if len(pairs) == min(cost.shape):   # every found or every known hand paired: no second chance to give
+            return pairs
         # Second chance: a hand found with no match takes a known hand not found this frame when it is within
         # rematch_mm of that hand's prediction (the finder's centre jumped, e.g. onto the wrist, for a frame).
         loose = np.full(cost.shape, np.inf)
@@ -127,6 +129,8 @@ def _best_exact(cost: np.ndarray) -> dict[int, int]:
 
 def greedy_pairs(cost: np.ndarray) -> dict[int, int]:
     """{row: column}, the cheapest finite pairs first, each row and column at most once (inf: never paired)."""
+    if cost.shape == (1, 1):   # (the common case: one hand)
+        return {0: 0} if np.isfinite(cost[0, 0]) else {}
     pairs: dict[int, int] = {}
     for flat in np.argsort(cost, axis=None):
         k, j = np.unravel_index(flat, cost.shape)

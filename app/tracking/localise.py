@@ -67,9 +67,16 @@ class HandLocaliser:
         step = self._sample_step(depth_mm, intr)
         return self._location(depth_mm, intr, self._find_first(depth_mm, intr, step, previous_centre_uvz))
 
+    def find_first(self, depth_mm: np.ndarray, intr: Intrinsics,
+                   previous_centre_uvz: tuple[float, float, float] | None = None) -> Candidate:
+        """The first place locate_hands finds (what locate() finds) for previous_centres[0], as a candidate to
+        give it later (first=): a caller can start on that hand while the further places are looked for."""
+        return self._find_first(depth_mm, intr, self._sample_step(depth_mm, intr), previous_centre_uvz)
+
     def locate_hands(self, depth_mm: np.ndarray, intr: Intrinsics, max_hands: int,
                      previous_centres: tuple = (), search_new: bool = True, presence=None,
-                     min_presence: float = 0.5, coarse_new: bool = False) -> list[HandLocation]:
+                     min_presence: float = 0.5, coarse_new: bool = False,
+                     first: Candidate | None = None) -> list[HandLocation]:
         """Up to max_hands hands, none overlapping another. previous_centres: last frame's hand centres (u_px,
         v_px, z_mm), in any order, to track from (() for a global search). The first entry is exactly what
         locate() gives for previous_centres[0] (a hand, or only a status such as NO_HAND: then it is the only
@@ -86,7 +93,8 @@ class HandLocaliser:
         not its arm (the hand at the arm's end can still be found), and does not count towards max_hands (up to
         _MAX_NON_HANDS more places are taken). coarse_new: a further hand found anew (no previous centre) is
         looked for on a search image _NEW_HAND_COARSENING times coarser: about a third of the cost, for a second
-        hand coming into view while one is tracked (found, it is tracked at full resolution from the next frame)."""
+        hand coming into view while one is tracked (found, it is tracked at full resolution from the next frame).
+        first: find_first's candidate for these depth and previous centres when the caller has it already."""
         if max_hands < 1:
             raise InputError(f"localiser: max_hands must be >= 1, got {max_hands}")
         step = self._sample_step(depth_mm, intr)
@@ -105,7 +113,8 @@ class HandLocaliser:
 
         likely = None if presence is None else (lambda centre_uvz: counts(score(centre_uvz)))
 
-        hands = [self._find_first(depth_mm, intr, step, previous_centres[0] if previous_centres else None)]
+        hands = [first if first is not None else
+                 self._find_first(depth_mm, intr, step, previous_centres[0] if previous_centres else None)]
         found_mm = () if hands[0].centre_uvz is None else (centre_mm(hands[0].centre_uvz, intr),)
         pending = self._unexplained(previous, found_mm, intr)
         # The first place is scored only when more are looked for (what it claims depends on it).

@@ -1,4 +1,5 @@
-"""HandTracker: one depth frame in, one TrackerResult out. No threads, no I/O; the caller owns the loop.
+"""HandTracker: one depth frame in, one TrackerResult out. No I/O; the caller owns the loop (while one hand is
+tracked alone, a shared helper thread looks for a second one beside the network run: SEARCH_WHILE_INFERRING).
 
 Stages (each timed into StageTimings, ms): localise (depth to mm + hand finding, tracking from the previous
 centre), crop (the AWR crop, mirrored for the hand the model was not trained on), infer (onnxruntime; both
@@ -12,8 +13,10 @@ the process (app.config says why). Imports numpy, cv2 and app code only (onnxrun
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import cv2
@@ -173,10 +176,27 @@ class HandTracker:
             previous = tuple(state.centre_uvz for state in self._hands.values()
                              if state.streak or state.doubted < _DOUBTED_FRAMES or search_new)
             search_new = search_new or not previous
-        locations = localiser.locate_hands(
-            depth_mm, intr, config.max_hands, previous, search_new,
-            lambda centre: self._presence.scores(depth_mm, intr, [centre])[0], config.min_presence,
-            coarse_new=alone)
+            lone = next(iter(self._hands.values())) if alone and previous else None
+        search = functools.partial(localiser.locate_hands, depth_mm, intr, config.max_hands, previous, search_new,
+                                   lambda centre: self._presence.scores(depth_mm, intr, [centre])[0],
+                                   config.min_presence, coarse_new=alone)
+        early = None
+        if SEARCH_WHILE_INFERRING and search_new and lone is not None and lone.confirmed:
+            # One hand tracked alone, and a second one is to be looked for: that search (and the presence
+            # model on the places found) runs on the helper thread while the network runs on the tracked hand's
+            # crop here, on the other core. The estimate is used if that hand is the one shown (as it nearly
+            # always is: a hand found anew is not shown on its first frame), else dropped.
+            first = localiser.find_first(depth_mm, intr, previous[0])
+            pending = _helper().submit(search, first=first)
+            if first.centre_uvz is not None:
+                t_early = time.perf_counter()
+                mirror = str(lone.vote.hand or config.hand) != self.info.hand
+                early = (first.centre_uvz, mirror,
+                         self._estimate_all(depth_mm, intr, [first.centre_uvz], cube, [mirror], config, times))
+                t += time.perf_counter() - t_early   # (not localising)
+            locations = pending.result()
+        else:
+            locations = search()
         found = [loc for loc in locations if loc.status.has_pose]
         presence = [loc.presence for loc in found]
         ids = self._identities.assign([unproject_px_to_mm(np.asarray(loc.centre_uvz), intr) for loc in found], t_s)
@@ -214,8 +234,12 @@ class HandTracker:
                             HandLocation(TrackingStatus.NO_HAND, None))
             return self._result(frame, location, location.status, None, None, None, times, extra)
 
-        estimates = self._estimate_all(depth_mm, intr, [loc.centre_uvz for loc in found], cube,
-                                       [side != self.info.hand for side in sides], config, times)
+        mirrors = [side != self.info.hand for side in sides]
+        if early is not None and [loc.centre_uvz for loc in found] == [early[0]] and mirrors == [early[1]]:
+            estimates = early[2]
+        else:
+            estimates = self._estimate_all(depth_mm, intr, [loc.centre_uvz for loc in found], cube, mirrors,
+                                           config, times)
         t = time.perf_counter()
         # A hand found twice (two places on one hand, or one crop showing the other hand) is shown once.
         keep = _distinct(estimates, [states[i].presence for i in ids], config.identity.same_hand_mm)
@@ -360,6 +384,23 @@ class HandTracker:
         return TrackerResult(frame=frame, status=status, location=location, crop=geom, crop_depth=crop,
                              pose=pose, timings=StageTimings(**times), ready_s=ready_s, extra=extra,
                              hands=hands)
+
+
+# While one hand is tracked alone, the search for a second one runs on a helper thread beside the network run
+# (HandTracker._process_hands); False: in turn, on the tracker's thread (the same results, a little later).
+SEARCH_WHILE_INFERRING = True
+_HELPER: ThreadPoolExecutor | None = None
+_HELPER_LOCK = threading.Lock()
+
+
+def _helper() -> ThreadPoolExecutor:
+    """The process's one helper thread for the trackers (started on first use; a tracker waits for its own
+    work, so trackers in several threads take turns on it)."""
+    global _HELPER
+    with _HELPER_LOCK:
+        if _HELPER is None:
+            _HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hand-search")
+        return _HELPER
 
 
 def _status(found: TrackingStatus, overall: float, config: TrackerConfig) -> TrackingStatus:
