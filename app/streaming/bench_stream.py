@@ -2,12 +2,18 @@
 with no stream and with 0, 1 and 16 WebSocket clients plus one stalled client, memory over the run, and the
 OSC sender's cost per frame.
 
-    python -m app.streaming.bench_stream --frames 1000 --rounds 3
+    python -m app.streaming.bench_stream --frames 1000 --rounds 7
+    python -m app.streaming.bench_stream --frames 1000 --rounds 5 --source replay --client-kind websockets
 
-A synthetic session (640x480) is recorded once, then replayed frame-exact (every frame, as fast as the tracker
-goes, one ONNX Runtime thread: the README's headless benchmark) once per configuration and round; the
-configurations alternate within each round so a busy machine affects them alike. Clients run in a separate
-process (like real ones: they do not share the tracker's interpreter); each stamps every message with
+A synthetic session (640x480) is recorded once, then handed to the tracker frame-exact (every frame, as fast as
+the tracker goes, one ONNX Runtime thread: the README's headless benchmark) once per configuration and round:
+from memory (--source memory, the default: decoded before the run, a source that costs nothing, like a camera
+faster than the tracker) or decoded from its PNGs while the tracker runs (--source replay: ~4 ms per frame on the
+second core). The configurations alternate within each round so a busy machine affects them alike; the change
+against no stream is reported both from the medians and paired round by round. Clients run in a separate
+process (like real ones: they do not share the tracker's interpreter), either light readers (--client-kind raw,
+the default: plain sockets past the handshake in one selector loop, the cost of a compiled client) or clients
+of the Python websockets library (--client-kind websockets); each stamps every message with
 time.perf_counter() on receipt (CLOCK_MONOTONIC, the same clock as the tracker's TrackerResult.ready_s), so
 latency = receipt - ready_s per frame. The stalled client completes the handshake and never reads again.
 Memory: this process's and the stream process's resident sets, sampled every 50 ms; "growth" is RSS at the end

@@ -29,7 +29,7 @@ from app.tracking.crop import crop_depth, crop_geometry
 from app.tracking.estimator import Estimator
 from app.tracking.handedness import HandednessVote, side_evidence
 from app.tracking.identity import HandIdentities, greedy_pairs
-from app.tracking.localise import HandLocaliser
+from app.tracking.localise import HandLocaliser, centre_mm
 from app.tracking.presence import HandPresence
 from app.tracking.postprocess import (crop_to_camera, joint_confidence, overall_confidence, unmirror,
                                       unmirror_offsets)
@@ -199,7 +199,7 @@ class HandTracker:
             locations = search()
         found = [loc for loc in locations if loc.status.has_pose]
         presence = [loc.presence for loc in found]
-        ids = self._identities.assign([unproject_px_to_mm(np.asarray(loc.centre_uvz), intr) for loc in found], t_s)
+        ids = self._identities.assign([centre_mm(loc.centre_uvz, intr) for loc in found], t_s)
         with self._lock:
             anyone = any(state.confirmed for state in self._hands.values())
             for hand_id in ids:
@@ -478,11 +478,10 @@ def _distinct(estimates: list[Estimate], presence: list[float], same_hand_mm: fl
 def _matched_truths(truths, estimates_mm: list[np.ndarray], max_mm: float = 150.0) -> list[np.ndarray | None]:
     """The ground truth of each estimated hand: the truths paired with the estimates nearest first (mean
     joints), none further apart than max_mm (a false hand has no truth)."""
-    cost = np.full((len(estimates_mm), len(truths)), np.inf)
-    for k, est in enumerate(estimates_mm):
-        for j, truth in enumerate(truths):
-            distance = float(np.linalg.norm(truth.joints_xyz_mm.mean(axis=0) - est.mean(axis=0)))
-            if distance <= max_mm:
-                cost[k, j] = distance
-    pairs = greedy_pairs(cost)
+    if not truths or not estimates_mm:
+        return [None] * len(estimates_mm)
+    centres = np.array([est.mean(axis=0) for est in estimates_mm])
+    true_centres = np.array([truth.joints_xyz_mm.mean(axis=0) for truth in truths])
+    cost = np.linalg.norm(centres[:, None] - true_centres[None], axis=2)
+    pairs = greedy_pairs(np.where(cost <= max_mm, cost, np.inf))
     return [truths[pairs[k]].joints_xyz_mm if k in pairs else None for k in range(len(estimates_mm))]
