@@ -396,7 +396,7 @@ def claimed_by_hands(image: SearchImage, band: np.ndarray, centres_mm, cfg: Loca
     claims only the samples near it, so the hand at the end of that arm can still be found."""
     x_mm, y_mm = sample_xy_mm(image)
     surface = image.solid & band
-    labels = cv2.connectedComponents(surface.view(np.uint8), connectivity=8)[1]
+    count, labels = cv2.connectedComponents(surface.view(np.uint8), connectivity=8)
     r2 = np.float32(cfg.hand_claim_radius_mm ** 2)
     claimed = np.zeros(band.shape, bool)
     d2_sought = None
@@ -409,10 +409,11 @@ def claimed_by_hands(image: SearchImage, band: np.ndarray, centres_mm, cfg: Loca
         claimed |= near
         if surfaces is not None and not surfaces[k]:
             continue
-        own = np.unique(labels[near & surface])
-        own = own[own > 0]
-        if own.size:
-            mine = np.isin(labels, own)
+        own = np.zeros(count, bool)   # a table by label: the surfaces the centre's near samples lie on
+        own[labels[near & surface]] = True
+        own[0] = False                # (0: no surface)
+        if own.any():
+            mine = own[labels]
             if d2_sought is not None:
                 mine &= d2 < d2_sought
             claimed |= mine

@@ -184,16 +184,21 @@ class HandTracker:
         if SEARCH_WHILE_INFERRING and search_new and lone is not None and lone.confirmed:
             # One hand tracked alone, and a second one is to be looked for: that search (and the presence
             # model on the places found) runs on the helper thread while the network runs on the tracked hand's
-            # crop here, on the other core. The estimate is used if that hand is the one shown (as it nearly
-            # always is: a hand found anew is not shown on its first frame), else dropped.
+            # crop here, on the other core; it starts as the network run does (which leaves the interpreter
+            # free), not while this thread crops. The estimate is used if that hand is the one shown (as it
+            # nearly always is: a hand found anew is not shown on its first frame), else dropped.
             first = localiser.find_first(depth_mm, intr, previous[0])
-            pending = _helper().submit(search, first=first)
-            if first.centre_uvz is not None:
-                t_early = time.perf_counter()
-                mirror = str(lone.vote.hand or config.hand) != self.info.hand
-                early = (first.centre_uvz, mirror,
-                         self._estimate_all(depth_mm, intr, [first.centre_uvz], cube, [mirror], config, times))
-                t += time.perf_counter() - t_early   # (not localising)
+            go = threading.Event()
+            pending = _helper().submit(_once_set, go, functools.partial(search, first=first))
+            try:
+                if first.centre_uvz is not None:
+                    t_early = time.perf_counter()
+                    mirror = str(lone.vote.hand or config.hand) != self.info.hand
+                    early = (first.centre_uvz, mirror, self._estimate_all(
+                        depth_mm, intr, [first.centre_uvz], cube, [mirror], config, times, go.set))
+                    t += time.perf_counter() - t_early   # (not localising)
+            finally:
+                go.set()
             locations = pending.result()
         else:
             locations = search()
@@ -330,10 +335,12 @@ class HandTracker:
     def _estimate(self, depth_mm, intr, centre_uvz, cube, mirror, config, times) -> Estimate:
         return self._estimate_all(depth_mm, intr, [centre_uvz], cube, [mirror], config, times)[0]
 
-    def _estimate_all(self, depth_mm, intr, centres_uvz, cube, mirrors, config, times) -> list[Estimate]:
+    def _estimate_all(self, depth_mm, intr, centres_uvz, cube, mirrors, config, times,
+                      before_infer=None) -> list[Estimate]:
+        """before_infer: called as the first network run starts (after the crops)."""
         if not centres_uvz:
             return []
-        estimates = self._passes(depth_mm, intr, centres_uvz, cube, mirrors, times)
+        estimates = self._passes(depth_mm, intr, centres_uvz, cube, mirrors, times, before_infer)
         if config.recentre:
             # A second pass on a crop centred on the first pass's joints when those sit far from the crop
             # centre (the localiser's centre was off, e.g. an arm pulled it); all such crops in one run.
@@ -346,14 +353,17 @@ class HandTracker:
                     estimates[k] = replace(est, recentred=True)
         return estimates
 
-    def _passes(self, depth_mm, intr, centres_uvz, cube, mirrors, times) -> list[Estimate]:
+    def _passes(self, depth_mm, intr, centres_uvz, cube, mirrors, times, before_infer=None) -> list[Estimate]:
         """Crop at every centre (mirrored where asked), one network run over all the crops, post-process each."""
         t = time.perf_counter()
         geoms = [crop_geometry(c, cube, self.info.input_size, intr) for c in centres_uvz]
         crops = [_model_view(crop_depth(depth_mm, g), m) for g, m in zip(geoms, mirrors)]
+        batch = np.stack(crops)
         _add(times, "crop", t)
+        if before_infer is not None:
+            before_infer()
         t = time.perf_counter()
-        joints_uvd, weights, offsets = self.estimator.infer_votes(np.stack(crops))
+        joints_uvd, weights, offsets = self.estimator.infer_votes(batch)
         _add(times, "infer", t)
         t = time.perf_counter()
         estimates = [self._post_process(geoms[k], crops[k], joints_uvd[k], weights[k],
@@ -391,6 +401,12 @@ class HandTracker:
 SEARCH_WHILE_INFERRING = True
 _HELPER: ThreadPoolExecutor | None = None
 _HELPER_LOCK = threading.Lock()
+
+
+def _once_set(event: threading.Event, job):
+    """job() once event is set (on the helper thread)."""
+    event.wait()
+    return job()
 
 
 def _helper() -> ThreadPoolExecutor:
