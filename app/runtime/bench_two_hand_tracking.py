@@ -15,8 +15,8 @@ nearest first). Reported, overall and for the frames where the hands are crossed
   fps: throughput (frames / time) of HandTracker.process alone (one ONNX Runtime thread) and the 99th
       percentile of its time per frame (ms): two-hand frames with max_hands 2, and one-hand sequences
       (app.synth.motion, as many as two-hand ones, up to 150 frames each, ROUNDS times) with max_hands 1 and 2
-      alternately (one-hand speed), with the share of those one-hand frames that showed two hands (a false
-      second hand).
+      side by side, every frame to both in turns (one-hand speed, and max_hands 2's change against 1), with the
+      share of those one-hand frames that showed two hands (a false second hand).
 Prints one JSON object. Imports app code only.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ from app.tracking.tracker import HandTracker
 from app.types import DepthFrame
 
 FPS = 30.0
-ROUNDS = 2   # one-hand speed: rounds of max_hands 1 and 2, alternately
+ROUNDS = 2   # one-hand speed: rounds of max_hands 1 and 2, frame by frame in turns
 
 
 def two_hand_frames(animator: TwoHandAnimator, count: int, intr: Intrinsics):
@@ -129,26 +129,29 @@ def _one_hand_reference(sequences, frames, seed, estimator, model_path, intr) ->
 
 
 def _single_hand_fps(estimator, model_path, intr, frames: int, seed: int, sequences: int) -> dict:
-    """One-hand sequences tracked with max_hands 1 and 2, alternately sequence by sequence (ROUNDS rounds, so
-    that a drift of the machine's speed hits both alike): throughput (frames / time), p99 time per frame, and the share of
-    frames that showed two hands."""
+    """One-hand sequences tracked with max_hands 1 and 2 side by side, frame by frame (each frame goes to both
+    trackers, in turns which comes first; ROUNDS rounds), so that a drift of the machine's speed hits both alike:
+    throughput (frames / time), p99 time per frame, the share of frames that showed two hands, and the change of
+    max_hands 2 against 1 (the sum of times; and the median of the per-frame differences, ms)."""
     clips = []
     for s in range(sequences):
         animator = HandAnimator(seed * 100 + s, intr)
         clips.append([animator.next_frame(k / FPS).depth_raw for k in range(frames)])
     times: dict[int, list[float]] = {1: [], 2: []}
     two = {1: 0, 2: 0}
-    for _round in range(ROUNDS):
+    for rnd in range(ROUNDS):
         for depth in clips:
-            for max_hands in (1, 2):
-                tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=max_hands), estimator)
-                for k, d in enumerate(depth):
-                    frame = DepthFrame(k, k, k * 1000.0 / FPS, 0.0, d, intr)
+            trackers = {max_hands: HandTracker(TrackerConfig(model_path=model_path, max_hands=max_hands), estimator)
+                        for max_hands in (1, 2)}
+            for k, d in enumerate(depth):
+                frame = DepthFrame(k, k, k * 1000.0 / FPS, 0.0, d, intr)
+                for max_hands in ((1, 2) if (k + rnd) % 2 == 0 else (2, 1)):
                     t = time.perf_counter()
-                    result = tracker.process(frame)
+                    result = trackers[max_hands].process(frame)
                     times[max_hands].append(time.perf_counter() - t)
                     two[max_hands] += len(result.hands) >= 2
-    out = {}
+    out = {"one_hand_max_hands_2_vs_1_pct": round(100.0 * (sum(times[1]) / sum(times[2]) - 1.0), 2),
+           "one_hand_max_hands_2_minus_1_ms_p50": round(1e3 * float(np.median(np.subtract(times[2], times[1]))), 3)}
     for max_hands, spent in times.items():
         out[f"one_hand_max_hands_{max_hands}"] = round(len(spent) / float(np.sum(spent)), 1)
         out[f"one_hand_max_hands_{max_hands}_p99_ms"] = round(1e3 * float(np.percentile(spent, 99)), 1)
