@@ -15,6 +15,7 @@ app foundation only.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,10 +90,10 @@ class HandIdentities:
             gate = cfg.max_jump_mm + cfg.max_speed_mm_s * max(0.0, t_s - hand.last_seen_s)
             prediction = hand.predicted_mm(t_s)
             for k, centre in enumerate(centres):
-                distance = float(np.linalg.norm(centre - prediction))
+                distance = math.dist(centre, prediction)
                 if distance <= gate:
                     cost[k, j] = distance
-        pairs = _best_exact(cost) if max(cost.shape) <= _MAX_EXACT else greedy_pairs(cost)
+        pairs = _best_exact(cost) if 1 < max(cost.shape) <= _MAX_EXACT else greedy_pairs(cost)   # (1 x 1: the same)
         if len(pairs) == min(cost.shape):   # every found or every known hand paired: no second chance to give
             return pairs
         # Second chance: a hand found with no match takes a known hand not found this frame when it is within
@@ -103,7 +104,7 @@ class HandIdentities:
                 continue
             prediction = hand.predicted_mm(t_s)
             for k, centre in enumerate(centres):
-                distance = float(np.linalg.norm(centre - prediction))
+                distance = math.dist(centre, prediction)
                 if k not in pairs and distance <= cfg.rematch_mm:
                     loose[k, j] = distance
         pairs.update(greedy_pairs(loose))

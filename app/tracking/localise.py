@@ -37,6 +37,8 @@ Imports numpy, cv2 and app foundation only.
 """
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -139,9 +141,9 @@ class HandLocaliser:
         the nearest previous centre within hand_reach_mm of it that no hand before it explained."""
         pending = list(previous_centres)
         for f in found_mm:
-            gaps = [float(np.linalg.norm(centre_mm(p, intr) - f)) for p in pending]
+            gaps = [math.dist(centre_mm(p, intr), f) for p in pending]
             if gaps and min(gaps) < self.config.hand_reach_mm:
-                pending.pop(int(np.argmin(gaps)))
+                pending.pop(gaps.index(min(gaps)))
         return pending
 
     def _sample_step(self, depth_mm: np.ndarray, intr: Intrinsics) -> int:

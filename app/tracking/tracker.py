@@ -483,6 +483,8 @@ def _shown(ids: list[int], states: dict, max_hands: int, min_presence: float) ->
 def _distinct(estimates: list[Estimate], presence: list[float], same_hand_mm: float) -> list[int]:
     """The indices of the estimates to keep, in order: one whose joints lie within same_hand_mm (mean over the
     joints) of a likelier one's (higher presence) is that hand found twice (two places on one hand)."""
+    if len(estimates) < 2:
+        return list(range(len(estimates)))
     kept: list[int] = []
     for k in sorted(range(len(estimates)), key=lambda k: -presence[k]):
         if all(np.linalg.norm(estimates[k].xyz_mm - estimates[j].xyz_mm, axis=1).mean() >= same_hand_mm
