@@ -30,9 +30,9 @@ DEFAULT_CUBE_MM = 280.0   # the metric crop cube of training, rendering and the 
 PROVIDERS = ("auto", "cuda", "cpu", "tensorrt")
 # OpenCV's thread pool, process-wide (cv2.setNumThreads, set by HandTracker): one thread. The tracker's OpenCV
 # calls work on small images (the ~160 px wide search image, 128 px crops), where handing work to the pool costs
-# more than it saves: one-hand tracking took 5.76 ms per frame and 5.76 ms of CPU single-threaded, 5.96 ms and
-# 7.2 ms of CPU with the pool on 2 cores; the core it no longer wastes goes to the capture thread, the GUI and
-# the stream.
+# more than it saves: one-hand tracking used 5.7-5.9 ms of CPU per frame single-threaded, 7.1-7.4 ms with the
+# pool on 2 cores, for about the same wall time; the core it no longer wastes goes to the capture thread, the GUI
+# and the stream.
 OPENCV_THREADS = 1
 
 
