@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--client-kind", choices=("raw", "websockets"), default="raw",
                    help="raw (default): readers as light as a compiled client (plain sockets, one selector loop: "
                         "the stream's cost, not the clients'); websockets: Python websockets-library clients, "
-                        "~70 us of CPU per message each")
+                        "~50 us of CPU per message each")
     p.add_argument("--client", help=argparse.SUPPRESS)
     p.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)

@@ -66,8 +66,7 @@ class HandLocaliser:
                previous_centre_uvz: tuple[float, float, float] | None = None) -> HandLocation:
         """depth_mm: H x W float32 millimetres (0 = invalid); intr: the frame's intrinsics; previous_centre_uvz:
         last frame's centre to track from, or None for a global search."""
-        step = self._sample_step(depth_mm, intr)
-        return self._location(depth_mm, intr, self._find_first(depth_mm, intr, step, previous_centre_uvz))
+        return self._location(depth_mm, intr, self.find_first(depth_mm, intr, previous_centre_uvz))
 
     def find_first(self, depth_mm: np.ndarray, intr: Intrinsics,
                    previous_centre_uvz: tuple[float, float, float] | None = None) -> Candidate:
