@@ -3,6 +3,11 @@
     python -m models.train --config models/configs/lite_synthetic.json --run-dir runs/lite
     python -m models.train --config models/configs/lite_gpu.json --run-dir runs/gpu --minutes 6
     torchrun --nproc_per_node 4 -m models.train --config ... --run-dir ...        (several GPUs, DDP)
+    python -m models.train --config models/configs/lite_finetune_cpu.json --run-dir runs/finetune_cpu
+
+A configuration with `init_from` (an exported .onnx, e.g. the shipped model) starts from that model's weights
+(models/onnx_weights.py) instead of a random initialisation: fine-tuning, on more synthetic data or on a real data
+set; its log's first line (samples 0) is that model's validation error.
 
 Resumes from run_dir/last.pt when present (the same command again). The configuration file (JSON) holds the
 network name, data folders, crop constants, the two-stage schedule — in optimiser steps, or as fractions of a time
@@ -85,6 +90,8 @@ class TrainConfig:
     data_on_device: bool = True             # keep the training set on the training device
     threads: int = 2                        # torch CPU threads
     seed: int = 0
+    init_from: str = ""                     # an exported model (.onnx) to start from (fine-tuning); a resumed
+                                            # run starts from its checkpoint instead
     checkpoint_every: int = 250             # steps (step schedule)
     checkpoint_every_s: float = 60.0        # seconds (time schedule)
     keep_checkpoints_at: tuple[int, ...] = ()   # also keep step_N.pt at these steps (ablations compare budgets)
@@ -133,6 +140,9 @@ class TrainConfig:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if self.channels_last not in ("auto", "on", "off"):
             raise InputError(f"channels_last must be auto, on or off, got '{self.channels_last}'")
+        if self.init_from and (self.head != "awr" or not self.init_from.endswith(".onnx")):
+            raise InputError(f"init_from takes an exported AWR model (.onnx) and the awr head, got "
+                             f"'{self.init_from}' with head '{self.head}'")
         if self.batch_size < 1 or self.minutes < 0:
             raise InputError("batch_size must be positive and minutes cannot be negative")
         try:
@@ -332,13 +342,16 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
     train_set = _TrainingSet(tr, sample_device)
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg).to(device)
+    model = build_model(cfg)
+    ckpt = run / "last.pt"
+    if cfg.init_from and not ckpt.exists():
+        model = _initial_weights(cfg, tr, quiet)
+    model = model.to(device)
     if numerics.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     generator = torch.Generator(device=sample_device).manual_seed(cfg.seed + 1_000_003 * world.rank)
     step, elapsed0, samples = 0, 0.0, 0
-    ckpt = run / "last.pt"
     state = torch.load(ckpt, map_location="cpu", weights_only=False) if world.is_main and ckpt.exists() else None
     state = broadcast_object(world, state)
     if state is not None:
@@ -402,6 +415,9 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
     bar.update_to(elapsed0 if schedule.timed else step)
     phase = schedule.at(step, elapsed)
     lr = phase.lr if phase else cfg.lr
+    if step == 0 and cfg.init_from:
+        stage = phase.stage if phase else stage
+        validate(lr)                                  # where fine-tuning starts: the exported model's error
     try:
         while phase is not None:
             stage, lr = phase.stage, phase.lr
@@ -465,6 +481,21 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
     if cfg.test_dirs:
         final["test"] = evaluate_test(raw_model, cfg, device, run)
     return final
+
+
+def _initial_weights(cfg: TrainConfig, data: ShardData, quiet: bool) -> torch.nn.Module:
+    """The network of the exported model cfg.init_from, its folded BatchNorms calibrated on training crops."""
+    from models.onnx_weights import network_from_onnx
+
+    pick = np.random.default_rng(cfg.seed).choice(len(data), size=min(256, len(data)), replace=False)
+    crops = data.crops[np.sort(pick)].astype(np.float32)[:, None]
+    net = network_from_onnx(cfg.init_from, crops)
+    if net.config.name != cfg.network:
+        raise InputError(f"init_from {cfg.init_from} is a '{net.config.name}' network, the run trains "
+                         f"'{cfg.network}'")
+    if not quiet:
+        print(f"starting from the weights of {cfg.init_from}", file=sys.stderr)
+    return net
 
 
 def evaluate_test(model, cfg: TrainConfig, device: torch.device, run: Path) -> dict:
