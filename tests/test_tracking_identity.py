@@ -52,3 +52,19 @@ def test_three_found_two_known_the_nearest_two_keep_their_ids():
     a, b = np.array([-100.0, 0.0, 500.0]), np.array([100.0, 0.0, 500.0])
     assert ids.assign([a, b], 0.0) == [1, 2]
     assert ids.assign([b + 5, np.array([0.0, 0.0, 480.0]), a - 5], 1 / FPS) == [2, 3, 1]
+
+
+def test_one_hand_follows_the_same_rule_as_several():
+    """The one-hand shortcut (no arrays) decides as the general matching does: within the gate, within
+    rematch_mm of the prediction (a centre that jumped for a frame), and a new id beyond both."""
+    cfg = IdentityConfig()
+    for jump_mm, same in ((cfg.max_jump_mm - 1.0, True), (cfg.rematch_mm - 1.0, True), (cfg.rematch_mm + 60.0, False)):
+        one, two = HandIdentities(cfg), HandIdentities(cfg)
+        far = np.array([900.0, 0.0, 500.0])          # a second hand far away: the general matching runs
+        assert one.assign([np.zeros(3)], 0.0) == [1] and two.assign([np.zeros(3), far], 0.0) == [1, 2]
+        moved = np.array([jump_mm, 0.0, 0.0])
+        got_one = one.assign([moved], 1.0 / FPS)
+        got_two = two.assign([moved, far], 1.0 / FPS)
+        assert (got_one == [1]) is same and (got_two[0] == 1) is same, jump_mm
+        # the speed estimate moves identically
+        assert np.allclose(one.known[0].velocity_mm_s, two.known[0].velocity_mm_s)

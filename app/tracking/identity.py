@@ -27,16 +27,19 @@ _MAX_EXACT = 6   # up to this many hands on either side the best matching is fou
 
 @dataclass
 class KnownHand:
-    """A hand being tracked: hand_id, centre_mm (3,), velocity_mm_s (3,), last_seen_s, missed (frames since)."""
+    """A hand being tracked: hand_id, centre_mm (x, y, z), velocity_mm_s (x, y, z), last_seen_s, missed (frames
+    since). Three-vectors are tuples of floats: this runs every frame on one or two hands, where numpy's
+    per-call cost is most of the time (the same float64 arithmetic, element by element)."""
 
     hand_id: int
-    centre_mm: np.ndarray
-    velocity_mm_s: np.ndarray
+    centre_mm: tuple[float, float, float]
+    velocity_mm_s: tuple[float, float, float]
     last_seen_s: float
     missed: int = 0
 
-    def predicted_mm(self, t_s: float) -> np.ndarray:
-        return self.centre_mm + self.velocity_mm_s * max(0.0, t_s - self.last_seen_s)
+    def predicted_mm(self, t_s: float) -> tuple[float, float, float]:
+        dt = max(0.0, t_s - self.last_seen_s)
+        return tuple(c + v * dt for c, v in zip(self.centre_mm, self.velocity_mm_s))
 
 
 class HandIdentities:
@@ -53,13 +56,13 @@ class HandIdentities:
 
     def assign(self, centres_mm: list[np.ndarray], t_s: float) -> list[int]:
         """The id of each hand found at t_s (centres_mm: camera-frame mm, one per hand), in the given order."""
-        centres = [np.asarray(c, dtype=np.float64).reshape(3) for c in centres_mm]
+        centres = [_xyz(c) for c in centres_mm]
         pairs = self._match(centres, t_s)
         ids: list[int] = []
         for k, centre in enumerate(centres):
             j = pairs.get(k)
             if j is None:
-                hand = KnownHand(self._next_id, centre, np.zeros(3), t_s)
+                hand = KnownHand(self._next_id, centre, (0.0, 0.0, 0.0), t_s)
                 self._next_id += 1
                 self.known.append(hand)
             else:
@@ -73,18 +76,24 @@ class HandIdentities:
         self.known = [hand for hand in self.known if hand.missed <= self.config.max_missed_frames]
         return ids
 
-    def _update(self, hand: KnownHand, centre: np.ndarray, t_s: float) -> None:
+    def _update(self, hand: KnownHand, centre: tuple[float, float, float], t_s: float) -> None:
         dt = t_s - hand.last_seen_s
         if dt > 0:
             a = self.config.speed_smoothing
-            hand.velocity_mm_s = (1.0 - a) * hand.velocity_mm_s + a * (centre - hand.centre_mm) / dt
+            hand.velocity_mm_s = tuple((1.0 - a) * v + a * (c - p) / dt
+                                       for v, c, p in zip(hand.velocity_mm_s, centre, hand.centre_mm))
         hand.centre_mm, hand.last_seen_s, hand.missed = centre, t_s, 0
 
-    def _match(self, centres: list[np.ndarray], t_s: float) -> dict[int, int]:
+    def _match(self, centres: list[tuple[float, float, float]], t_s: float) -> dict[int, int]:
         """{index of a found hand: index of the known hand it is}, by the rule of the module docstring."""
         if not centres or not self.known:
             return {}
         cfg = self.config
+        if len(centres) == 1 and len(self.known) == 1:   # the common case, one hand: the same rule, no arrays
+            hand = self.known[0]
+            distance = math.dist(centres[0], hand.predicted_mm(t_s))
+            gate = cfg.max_jump_mm + cfg.max_speed_mm_s * max(0.0, t_s - hand.last_seen_s)
+            return {0: 0} if distance <= gate or distance <= cfg.rematch_mm else {}
         cost = np.full((len(centres), len(self.known)), np.inf)
         for j, hand in enumerate(self.known):
             gate = cfg.max_jump_mm + cfg.max_speed_mm_s * max(0.0, t_s - hand.last_seen_s)
@@ -109,6 +118,12 @@ class HandIdentities:
                     loose[k, j] = distance
         pairs.update(greedy_pairs(loose))
         return pairs
+
+
+def _xyz(centre_mm) -> tuple[float, float, float]:
+    """A centre (any 3-sequence of numbers, mm) as a tuple of three floats; ValueError for another shape."""
+    x, y, z = map(float, centre_mm)
+    return x, y, z
 
 
 def _best_exact(cost: np.ndarray) -> dict[int, int]:

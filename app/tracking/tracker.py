@@ -248,7 +248,8 @@ class HandTracker:
         t = time.perf_counter()
         # A hand found twice (two places on one hand, or one crop showing the other hand) is shown once.
         keep = _distinct(estimates, [states[i].presence for i in ids], config.identity.same_hand_mm)
-        ids, found, sides, estimates = ([x[k] for k in keep] for x in (ids, found, sides, estimates))
+        if len(keep) < len(ids):
+            ids, found, sides, estimates = ([x[k] for k in keep] for x in (ids, found, sides, estimates))
         self._read_side_cue(depth_mm, intr, ids, found, states, config)   # for the frames to come
         _add(times, "localise", t)
         t = time.perf_counter()
@@ -474,6 +475,8 @@ def _shown(ids: list[int], states: dict, max_hands: int, min_presence: float) ->
     """The indices of the hands to show: the confirmed ones that look like hands (presence), at most max_hands,
     the likeliest first; when none does, the confirmed one likeliest to be a hand (alone in view, a hand the
     presence model doubts is still shown, as with one hand)."""
+    if len(ids) == 1:   # (the common case: one hand, shown once confirmed, whatever its presence)
+        return [0] if states[ids[0]].confirmed else []
     confirmed = sorted((k for k, hand_id in enumerate(ids) if states[hand_id].confirmed),
                        key=lambda k: -states[ids[k]].presence)
     hands = [k for k in confirmed if states[ids[k]].presence >= min_presence][:max_hands]
