@@ -6,13 +6,14 @@ Two modes:
             (HandLocaliser -> crop -> onnxruntime -> post-processing; smoothing off, frames are independent),
             and reports mean / per-joint error in mm and the share of frames with max error <= 20 / 40 mm.
             Frames where the localiser finds no hand are counted and reported, not dropped silently.
-            Resumable: predictions are cached in --work-dir every 100 frames.
+            Resumable: predictions are cached in --work-dir every 100 frames (per model file and seed).
   crops     python -m models.evaluate --run runs/lite --test-shards data/synth/test
             Evaluates a training checkpoint (AWR or the direct-regression ablation) on pre-rendered test crops.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -47,7 +48,9 @@ def evaluate_runtime(model_path: str, frames: int, seed: int, work_dir: str, qui
     tracker = HandTracker(config, Estimator(model_path, provider="cpu"))
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    cache = work / f"runtime_seed{seed}.npz"
+    # The cache belongs to one model file and test set: another model (or the same path retrained) starts anew.
+    model_key = hashlib.sha1(Path(model_path).read_bytes()).hexdigest()[:12]
+    cache = work / f"runtime_seed{seed}_{model_key}.npz"
     pred = np.full((frames, len(JOINT_NAMES), 3), np.nan)
     gt = np.zeros((frames, len(JOINT_NAMES), 3))
     status = np.array([""] * frames, dtype=object)
@@ -77,7 +80,7 @@ def evaluate_runtime(model_path: str, frames: int, seed: int, work_dir: str, qui
         done = i + 1
         bar.update(1)
         if done % 100 == 0 or done == frames:
-            tmp = work / "runtime_tmp.npz"
+            tmp = cache.with_suffix(".tmp.npz")
             np.savez(tmp, pred=pred, gt=gt, status=status, centre_error=centre_error, done=done)
             os.replace(tmp, cache)
     bar.close()
