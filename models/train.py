@@ -547,6 +547,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=None, help="samples per step and rank (overrides the config)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="training device")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (overrides the config)")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="arithmetic (overrides the config; bf16: autocast of the network, also on a CPU with AMX)")
+    p.add_argument("--channels-last", choices=("auto", "on", "off"), default=None,
+                   help="channels_last memory layout (overrides the config)")
     p.add_argument("--export", metavar="PATH", default=None,
                    help=f"write the ONNX export here instead of RUN_DIR/{EXPORT_NAME} "
                         "(--export models/awr_lite.onnx replaces the shipped model)")
@@ -555,7 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     world = None
     try:
         cfg = TrainConfig.from_file(args.config, threads=args.threads, minutes=args.minutes,
-                                    batch_size=args.batch_size, device=args.device)
+                                    batch_size=args.batch_size, device=args.device, precision=args.precision,
+                                    channels_last=args.channels_last)
         run_dir = args.run_dir or os.path.join("runs", Path(args.config).stem)
         try:
             world = init_world(cfg.device)

@@ -145,8 +145,10 @@ def test_training_exports_into_the_run_folder_unless_told_and_bad_data_is_one_er
     assert train_main(["--config", str(cfg_path), "--run-dir", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "awr_lite.onnx").is_file()
     assert hashlib.sha256(shipped.read_bytes()).hexdigest() == digest       # the shipped model is untouched
-    assert train_main(["--config", str(cfg_path), "--run-dir", str(tmp_path / "r"),
-                       "--export", str(tmp_path / "chosen.onnx")]) == 0
+    assert train_main(["--config", str(cfg_path), "--run-dir", str(tmp_path / "r"), "--precision", "bf16",
+                       "--channels-last", "on", "--export", str(tmp_path / "chosen.onnx")]) == 0
+    resolved = json.loads((tmp_path / "r" / "config.json").read_text())      # the overrides, as the run used them
+    assert resolved["precision"] == "bf16" and resolved["channels_last"] == "on"
     assert Estimator(str(tmp_path / "chosen.onnx"), provider="cpu").info.num_joints == 21
     capsys.readouterr()
     cfg_path.write_text(json.dumps({"train_dirs": [str(shards), str(tmp_path / "missing")]}))
