@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.errors import TrackerError
+
 FPS = 30.0
 HERE = Path(__file__).resolve().parents[2]
 
@@ -80,7 +82,7 @@ def time_variant(checkout: Path, clips: str, model: str, max_hands: str) -> dict
                           capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"{checkout} (max_hands {max_hands}): {tail}")
+        raise TrackerError(f"{checkout} (max_hands {max_hands}): {tail}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -130,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         print(json.dumps(measure(args.against, args.rounds, args.sequences, args.frames, args.seed, args.model)))
-    except RuntimeError as exc:
+    except TrackerError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 
