@@ -2,6 +2,13 @@
 
     python -m models.gpu_recipe --out OUT --frames 40000 --test-frames 2000 --minutes 6
     python -m models.gpu_recipe --out /tmp/dry --frames 24 --test-frames 12 --minutes 0.05 --dry-run   (CPU)
+    python -m models.gpu_recipe --out OUT --frames 40000 --minutes 6 --ablation     (+ direct regression)
+
+--ablation also trains the direct-regression head (the paper's baseline: the same encoder, global pooling and a
+linear layer) on the same shards, for the same minutes, at the same time on the same device (a second process:
+the small network leaves a large GPU mostly idle, so each run gets nearly the speed it has alone; both runs'
+samples/s are in the summary to show it). It adds log_regression.jsonl and learning_curve_regression.png, and
+the regression run's validation and test accuracy under "ablation" in summary.json.
 
 Needs only Python, torch, numpy and OpenCV (plus onnx and onnxruntime for the export and its parity check; a
 folder of wheels given with --wheels is installed from first when they are missing; no network, no
@@ -59,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=6.0, help="training wall time")
     p.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="rendering processes")
     p.add_argument("--head", choices=("awr", "regression"), default="awr")
+    p.add_argument("--ablation", action="store_true",
+                   help="also train the direct-regression head at the same time, same data and minutes")
     p.add_argument("--wheels", default=None, help="folder of wheels for missing onnx / onnxruntime / tqdm")
     p.add_argument("--commit", default=os.environ.get("AWR_COMMIT", "unknown"), help="code commit, for the record")
     p.add_argument("--dry-run", action="store_true", help="tiny sizes for a CPU check: tiny network, batch 8")
@@ -94,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         times["render_s"] = round(time.perf_counter() - t, 1)
         run = work / f"run_{args.head}"
         t = time.perf_counter()
-        final = train(cfg, str(run))
+        rival = _start_regression(cfg, work) if args.ablation and args.head == "awr" else None
+        try:
+            final = train(cfg, str(run))
+        finally:
+            ablation = _finish_regression(rival, out) if rival is not None else None
         times["train_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
         export = export_run(cfg, str(run), str(out / "awr_lite.onnx")) if args.head == "awr" else None
@@ -114,12 +127,46 @@ def main(argv: list[str] | None = None) -> int:
                "frames": args.frames, "test_frames": args.test_frames, "seeds": [TRAIN_SEED, TEST_SEED],
                "minutes": args.minutes, "times_s": times, "total_s": round(time.perf_counter() - started, 1),
                "export": export, "val": {k: v for k, v in final.items() if k not in ("test", "per_joint_mm")},
-               "test": final.get("test"), "missing_packages": missing}
+               "test": final.get("test"), "ablation": ablation if args.ablation else None,
+               "missing_packages": missing}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps({"out": str(out), "test_mean_mm": (final.get("test") or {}).get("mean_mm"),
                       "samples": final["samples"], "samples_per_s": final["samples_per_s"],
                       "total_s": summary["total_s"]}))
     return 0
+
+
+def _start_regression(cfg, work: Path) -> tuple[subprocess.Popen, Path]:
+    """The direct-regression run of the ablation, started in its own process on the same shards and device."""
+    from dataclasses import asdict
+
+    run = work / "run_regression"
+    config = work / "regression_config.json"
+    config.write_text(json.dumps(asdict(replace(cfg, head="regression"))))
+    log = open(work / "regression_stdout.txt", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "models.train", "--config", str(config), "--run-dir", str(run),
+                             "--no-export"], stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[1])
+    return proc, run
+
+
+def _finish_regression(rival: tuple[subprocess.Popen, Path], out: Path) -> dict:
+    """Wait for the regression run; its log and curve into OUT; its accuracy (or why there is none)."""
+    from models.plot_log import plot_learning_curve
+
+    proc, run = rival
+    code = proc.wait()
+    result: dict = {"exit_code": code}
+    if (run / "log.jsonl").is_file():
+        shutil.copy(run / "log.jsonl", out / "log_regression.jsonl")
+        plot_learning_curve(str(run / "log.jsonl"), str(out / "learning_curve_regression.png"),
+                            title="direct regression (ablation)")
+    for name, key in (("final_val.json", "val"), ("test_eval.json", "test")):
+        if (run / name).is_file():
+            result[key] = {k: v for k, v in json.loads((run / name).read_text()).items() if k != "per_joint_mm"}
+    if code != 0:
+        tail = (run.parent / "regression_stdout.txt").read_text(errors="replace").strip().splitlines()[-3:]
+        result["error"] = " | ".join(tail)
+    return result
 
 
 if __name__ == "__main__":

@@ -505,7 +505,7 @@ def evaluate_test(model, cfg: TrainConfig, device: torch.device, run: Path) -> d
     data = load_shards(list(cfg.test_dirs))
     stats = evaluate_mm(model, cfg, data, device)
     out = summarise(stats.pop("predictions_xyz_mm"), data.joints_xyz_mm.astype(np.float64))
-    out.update({"test_dirs": list(cfg.test_dirs), "test_frames": len(data),
+    out.update({"head": cfg.head, "test_dirs": list(cfg.test_dirs), "test_frames": len(data),
                 "median_mm": stats["median_mm"]})
     (run / "test_eval.json").write_text(json.dumps(out, indent=1))
     return out

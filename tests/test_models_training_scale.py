@@ -177,18 +177,22 @@ def test_gpu_recipe_dry_run_on_a_bare_machine(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "models.gpu_recipe", "--out", str(out), "--work",
                            str(tmp_path / "work"), "--frames", "24", "--test-frames", "12", "--minutes", "0.1",
-                           "--processes", "2", "--dry-run"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=400)
+                           "--processes", "2", "--dry-run", "--ablation"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["awr_lite.onnx", "config.json", "learning_curve.png", "log.jsonl", "summary.json",
-                     "weights.pt"]
+    assert files == ["awr_lite.onnx", "config.json", "learning_curve.png", "learning_curve_regression.png",
+                     "log.jsonl", "log_regression.jsonl", "summary.json", "weights.pt"]     # at most 8
     assert all((out / f).stat().st_size < 16 * 2 ** 20 for f in files)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["missing_packages"] == ["tqdm"]               # the plain progress lines were used
     assert summary["export"]["max_abs_diff"] <= 1e-4
     assert summary["test"]["test_frames"] > 0 and summary["test"]["mean_mm"] > 0
     assert summary["val"]["samples"] > 0 and set(summary["times_s"]) == {"render_s", "train_s", "export_s"}
+    # the ablation: direct regression on the same shards and minutes, beside the AWR run
+    rival = summary["ablation"]
+    assert rival["exit_code"] == 0 and rival["val"]["samples"] > 0 and rival["test"]["mean_mm"] > 0
+    assert rival["test"]["head"] == "regression" and rival["test"]["test_frames"] == summary["test"]["test_frames"]
     est = Estimator(str(out / "awr_lite.onnx"), provider="cpu")
     assert est.info.cube_mm == 280.0
     assert "Traceback" not in proc.stderr
