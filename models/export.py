@@ -88,7 +88,7 @@ def _onnx_bytes(model: AWRInference, input_size: int, opset: int) -> bytes:
     return buf.getvalue()
 
 
-def _parity(model: AWRInference, path: str, input_size: int) -> float:
+def onnx_parity(model: AWRInference, path: str, input_size: int) -> float:
     """Largest |onnxruntime - torch| joint difference over batches of 1 and 3 (noise and hand-like crops)."""
     import onnxruntime as ort
 
@@ -129,7 +129,7 @@ def export_onnx(net: AWRNet, info: ModelInfo, path: str, opset: int = 17, check:
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(proto.SerializeToString())   # inline weights: one file, no .onnx.data
-        diff = _parity(model, str(out), info.input_size) if check else float("nan")
+        diff = onnx_parity(model, str(out), info.input_size) if check else float("nan")
     finally:
         net.train(was_training)
     if check and not diff <= PARITY_TOLERANCE:

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                "frames": args.frames, "test_frames": args.test_frames, "seeds": [TRAIN_SEED, TEST_SEED],
                "minutes": args.minutes, "times_s": times, "total_s": round(time.perf_counter() - started, 1),
                "export": export, "val": {k: v for k, v in final.items() if k not in ("test", "per_joint_mm")},
-               "test": final.get("test"), "ablation": ablation if args.ablation else None,
+               "test": final.get("test"), "ablation": ablation,
                "missing_packages": missing}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps({"out": str(out), "test_mean_mm": (final.get("test") or {}).get("mean_mm"),
@@ -143,9 +143,10 @@ def _start_regression(cfg, work: Path) -> tuple[subprocess.Popen, Path]:
     run = work / "run_regression"
     config = work / "regression_config.json"
     config.write_text(json.dumps(asdict(replace(cfg, head="regression"))))
-    log = open(work / "regression_stdout.txt", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "models.train", "--config", str(config), "--run-dir", str(run),
-                             "--no-export"], stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[1])
+    with open(work / "regression_stdout.txt", "w") as log:   # the child keeps its own copy of the handle
+        proc = subprocess.Popen([sys.executable, "-m", "models.train", "--config", str(config), "--run-dir",
+                                 str(run), "--no-export"], stdout=log, stderr=subprocess.STDOUT,
+                                cwd=Path(__file__).parents[1])
     return proc, run
 
 

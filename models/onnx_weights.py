@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from app.errors import InputError, TrackerError
-from models.export import PARITY_TOLERANCE, AWRInference, check_inputs, load_model_info
+from models.export import PARITY_TOLERANCE, AWRInference, check_inputs, load_model_info, onnx_parity
 from models.network import CONFIGS, AWRNet, build_network
 
 NET_PREFIX = "net."   # AWRInference names the network 'net': the exported parameter names start with it
@@ -71,7 +71,7 @@ def network_from_onnx(path: str, calibration_crops: np.ndarray | None = None, ch
                 # before it are already set, so what it sees is what the exported model's layer sees)
                 _unfold(net, conv, following_bn[name][1], bias, crops)
     if check:
-        diff = _parity(net, path, info.input_size)
+        diff = onnx_parity(AWRInference(net, info.kernel_radius, info.beta).eval(), path, info.input_size)
         if not diff <= PARITY_TOLERANCE:
             raise TrackerError(f"the weights read from {path} reproduce it only to {diff:.3g} (> {PARITY_TOLERANCE})")
     net.train()
@@ -125,23 +125,3 @@ def _unfold(net: AWRNet, conv: nn.Conv2d, bn: nn.BatchNorm2d, bias: np.ndarray |
     bn.running_var.copy_(var)
     bn.weight.copy_(torch.sqrt(var + bn.eps))
     bn.bias.copy_(b + mean)
-
-
-def _parity(net: AWRNet, path: str, input_size: int) -> float:
-    """Largest |onnxruntime - torch| joint difference (normalised units) on the exporter's check crops."""
-    import onnxruntime as ort
-
-    from app.model_info import INPUT_NAME, OUTPUT_JOINTS
-
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    model = AWRInference(net, *_aggregation(path)).eval()
-    x = check_inputs(input_size, 4, seed=4)
-    (joints_ort,) = sess.run([OUTPUT_JOINTS], {INPUT_NAME: x})
-    with torch.no_grad():
-        joints_pt, _ = model(torch.from_numpy(x))
-    return float(np.abs(joints_ort - joints_pt.numpy()).max())
-
-
-def _aggregation(path: str) -> tuple[float, float]:
-    info = load_model_info(path)
-    return info.kernel_radius, info.beta

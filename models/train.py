@@ -342,11 +342,8 @@ def _train(cfg: TrainConfig, run: Path, data: ShardData | None, quiet: bool, wor
     train_set = _TrainingSet(tr, sample_device)
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg)
     ckpt = run / "last.pt"
-    if cfg.init_from and not ckpt.exists():
-        model = _initial_weights(cfg, tr, quiet)
-    model = model.to(device)
+    model = (_initial_weights(cfg, tr, quiet) if cfg.init_from and not ckpt.exists() else build_model(cfg)).to(device)
     if numerics.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)

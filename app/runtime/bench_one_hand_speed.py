@@ -26,21 +26,21 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import TrackerError
+from app.runtime.bench_two_hand_tracking import FPS, one_hand_clips
 
-FPS = 30.0
 HERE = Path(__file__).resolve().parents[2]
 
 # Run inside each checkout: time its HandTracker on the clips. Only APIs every release has are used
 # (TrackerConfig(model_path=...), Estimator(path, provider, threads), DepthFrame's six positional fields).
 _TIMER = r"""
-import json, sys, time, dataclasses
+import json, sys, time
 import numpy as np
 from app.config import TrackerConfig
 from app.sources.synthetic import D435_LIKE
 from app.tracking.estimator import Estimator
 from app.tracking.tracker import HandTracker
 from app.types import DepthFrame
-clips_path, model, max_hands = sys.argv[1], sys.argv[2], sys.argv[3]
+clips_path, model, max_hands, fps = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 clips = np.load(clips_path)["depth"]
 estimator = Estimator(model, "cpu", 1)
 kw = {} if max_hands == "default" else {"max_hands": int(max_hands)}
@@ -49,7 +49,7 @@ def run(depth):
     tracker = HandTracker(config, estimator)
     spent, hands = 0.0, 0
     for k, d in enumerate(depth):
-        frame = DepthFrame(k, k, k * 1000.0 / 30.0, 0.0, d, D435_LIKE)
+        frame = DepthFrame(k, k, k * 1000.0 / fps, 0.0, d, D435_LIKE)
         t = time.perf_counter()
         result = tracker.process(frame)
         spent += time.perf_counter() - t
@@ -65,21 +65,16 @@ print(json.dumps({"frames": frames, "seconds": total, "with_pose": found}))
 
 
 def render_clips(path: str, sequences: int, frames: int, seed: int) -> None:
-    """The one-hand sequences, S x N x H x W uint16 raw depth, to an .npz file."""
+    """bench_two_hand_tracking's one-hand sequences, S x N x H x W uint16 raw depth, to an .npz file."""
     from app.sources.synthetic import D435_LIKE
-    from app.synth.motion import HandAnimator
 
-    clips = []
-    for s in range(sequences):
-        animator = HandAnimator(seed * 100 + s, D435_LIKE)
-        clips.append([animator.next_frame(k / FPS).depth_raw for k in range(frames)])
-    np.savez(path, depth=np.asarray(clips, dtype=np.uint16))
+    np.savez(path, depth=np.asarray(one_hand_clips(sequences, frames, seed, D435_LIKE), dtype=np.uint16))
 
 
 def time_variant(checkout: Path, clips: str, model: str, max_hands: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(checkout), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", _TIMER, clips, model, max_hands], cwd=checkout, env=env,
-                          capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run([sys.executable, "-c", _TIMER, clips, model, max_hands, str(FPS)], cwd=checkout,
+                          env=env, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise TrackerError(f"{checkout} (max_hands {max_hands}): {tail}")
@@ -100,13 +95,15 @@ def measure(against: list[str], rounds: int, sequences: int, frames: int, seed: 
                 fps[name].append(out["frames"] / out["seconds"])
                 with_pose[name] = out["with_pose"]
                 print(f"round {r + 1}/{rounds} {name}: {fps[name][-1]:.1f} fps", file=sys.stderr)
-    reference = fps[variants[0][0]] if against else fps["this:max_hands_1"]
+    reference_name = variants[0][0] if against else "this:max_hands_1"
+    reference = fps[reference_name]
     report = {"sequences": sequences, "frames_per_sequence": frames, "seed": seed, "rounds": rounds,
-              "reference": variants[0][0] if against else "this:max_hands_1", "variants": {}}
+              "reference": reference_name, "variants": {}}
     for name, values in fps.items():
         change = [100.0 * (v / ref - 1.0) for v, ref in zip(values, reference)]
         report["variants"][name] = {
-            "fps_median": round(float(np.median(values)), 1), "fps_range": [round(min(values), 1), round(max(values), 1)],
+            "fps_median": round(float(np.median(values)), 1),
+            "fps_range": [round(min(values), 1), round(max(values), 1)],
             "change_vs_reference_pct_median": round(float(np.median(change)), 2),
             "change_vs_reference_pct_range": [round(min(change), 2), round(max(change), 2)],
             "frames_with_pose": with_pose[name]}

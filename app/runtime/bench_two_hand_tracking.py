@@ -128,15 +128,21 @@ def _one_hand_reference(sequences, frames, seed, estimator, model_path, intr) ->
     return {side: round(float(np.mean(e)), 2) if e else None for side, e in errors.items()}
 
 
+def one_hand_clips(sequences: int, frames: int, seed: int, intr: Intrinsics) -> list[list[np.ndarray]]:
+    """The one-hand speed sequences: app.synth.motion with seed * 100 + k, frames at FPS (raw depth each)."""
+    clips = []
+    for s in range(sequences):
+        animator = HandAnimator(seed * 100 + s, intr)
+        clips.append([animator.next_frame(k / FPS).depth_raw for k in range(frames)])
+    return clips
+
+
 def _single_hand_fps(estimator, model_path, intr, frames: int, seed: int, sequences: int) -> dict:
     """One-hand sequences tracked with max_hands 1 and 2 side by side, frame by frame (each frame goes to both
     trackers, in turns which comes first; ROUNDS rounds), so that a drift of the machine's speed hits both alike:
     throughput (frames / time), p99 time per frame, the share of frames that showed two hands, and the change of
     max_hands 2 against 1 (the sum of times; and the median of the per-frame differences, ms)."""
-    clips = []
-    for s in range(sequences):
-        animator = HandAnimator(seed * 100 + s, intr)
-        clips.append([animator.next_frame(k / FPS).depth_raw for k in range(frames)])
+    clips = one_hand_clips(sequences, frames, seed, intr)
     times: dict[int, list[float]] = {1: [], 2: []}
     two = {1: 0, 2: 0}
     for rnd in range(ROUNDS):
