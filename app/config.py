@@ -269,7 +269,8 @@ class HandednessConfig:
     pair_weight: the hands' order across the image (right hand on the left), per pair;
     frame_weight / frame_slope: when no body is seen, the hand's side of the optical axis (the person in front
         of the camera), saturating at this ray slope x/z;
-    one_person: two hands in view are one person's: one left, one right;
+    one_person: two hands in view are one person's: one left, one right (and a hand that comes back with a side
+        takes the id of the hand last shown with that side, when that one is not shown);
     vote_decay / vote_max_step / vote_switch: HandednessVote keeps decay * evidence + this frame's (clipped to
         the step, log-odds) and changes its label only when the sum passes the switch level the other way;
     min_frames / recheck_frames: the tracker reads the cue for a hand seen at least min_frames frames (a

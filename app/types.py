@@ -176,7 +176,8 @@ class TrackedHand:
     """One hand found in a frame.
 
     hand_id: stable while this hand is tracked from frame to frame (a hand found anew gets a new id; ids start
-    at 1 and are not reused within a run); hand: 'right' or 'left'; status: TRACKING, LOW_CONFIDENCE or
+    at 1; one person's hand that comes back into view, or from behind the other arm, with the side of the hand
+    last shown with that side gets that hand's id back, HandednessConfig.one_person); hand: 'right' or 'left'; status: TRACKING, LOW_CONFIDENCE or
     AT_BORDER; location, crop, crop_depth, pose: as in TrackerResult, for this hand (pose None when the status
     has none); confidence: overall confidence in [0, 1] (None without a pose); gt_xyz_mm: 21 x 3 ground truth
     of this hand when the source knows it.

@@ -68,3 +68,14 @@ def test_one_hand_follows_the_same_rule_as_several():
         assert (got_one == [1]) is same and (got_two[0] == 1) is same, jump_mm
         # the speed estimate moves identically
         assert np.allclose(one.known[0].velocity_mm_s, two.known[0].velocity_mm_s)
+
+
+def test_swap_exchanges_two_ids_and_each_place_is_then_followed_under_its_new_id():
+    ids = HandIdentities()
+    a, b = np.array([-100.0, 0.0, 500.0]), np.array([100.0, 0.0, 500.0])
+    assert ids.assign([a, b], 0.0) == [1, 2]
+    ids.swap(1, 2)                                    # the tracker recognised hand 1 as the hand that had id 2
+    assert ids.assign([a + 5, b - 5], 1 / FPS) == [2, 1]
+    ids.swap(2, 7)                                    # an id no known hand has is simply taken
+    assert ids.assign([a + 10, b - 10], 2 / FPS) == [7, 1]
+    assert ids.assign([np.array([0.0, 300.0, 500.0])], 3 / FPS) == [3]   # new ids go on counting

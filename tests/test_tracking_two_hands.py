@@ -1,12 +1,15 @@
 """HandTracker with max_hands=2 on rendered two-hand sequences (both hands of a person swinging across each other,
 app.synth.two_hand_motion) with the shipped model: both hands found, each keeps its id and its side, per-hand
 errors in mm; one hand alone is tracked as with max_hands=1."""
+from dataclasses import replace
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from app.config import DEFAULT_MODEL_PATH, TrackerChange, TrackerConfig
 from app.errors import InputError
-from app.runtime.bench_two_hand_tracking import two_hand_frames as bench_frames
+from app.runtime.bench_two_hand_tracking import match_hands, two_hand_frames as bench_frames
 from app.sources.synthetic import D435_LIKE
 from app.synth.two_hand_motion import TwoHandAnimator
 from app.tracking.estimator import Estimator
@@ -51,6 +54,45 @@ def test_two_hands_are_found_and_keep_their_ids_sides_and_accuracy(shipped):
     assert set(majority.values()) == {"right", "left"}
     assert np.mean([majority[i] == s for i, s in truth_of_id]) >= 0.97      # measured: 1.0 and 0.98
     assert np.mean(errors["right"]) < 35.0 and np.mean(errors["left"]) < 50.0   # measured: 26.2 / 37.7 mm
+
+
+@pytest.mark.parametrize("one_person", [True, False])
+def test_a_hand_hidden_behind_the_other_arm_comes_back_with_its_id_when_one_person(shipped, one_person):
+    """In this rendered sequence the left forearm hides the right hand from frame 11 to 34 (measured). One
+    person's hands (the default): it comes back with its id. Not one person: it is a hand found anew."""
+    config = TrackerConfig(model_path=DEFAULT_MODEL_PATH, max_hands=2)
+    tracker = HandTracker(replace(config, handedness=replace(config.handedness, one_person=one_person)), shipped)
+    matched: dict[str, int] = {}
+    right_ids, left_ids = [], set()
+    for frame in two_hand_frames(seed=7002, count=40):
+        result = tracker.process(frame)
+        truths = {t.hand: t.joints_xyz_mm for t in frame.gt_hands}
+        matched = {side: hand.hand_id for side, hand, _ in match_hands(truths, result.hands, matched)}
+        right_ids.append(matched.get("right"))
+        left_ids.add(matched.get("left"))
+        if one_person and frame.index >= 5:                     # each hand labelled with its side (read by then)
+            assert all(h.hand == side for side, h, _ in match_hands(truths, result.hands, matched))
+    hidden = [k for k, i in enumerate(right_ids) if i is None]
+    assert len(hidden) >= 15 and right_ids[0] is not None and right_ids[-1] is not None    # measured: 24 frames
+    before, after = right_ids[0], right_ids[-1]
+    assert {i for i in right_ids[:hidden[0]] if i} == {before} and {i for i in right_ids[hidden[-1] + 1:]} == {after}
+    assert (after == before) is one_person
+    assert left_ids - {None} == {1}                               # the left hand kept its id throughout
+
+
+def test_tracking_is_judged_by_keeping_last_frames_pairs_while_they_hold():
+    """The benchmark's pairing of true and tracked hands (CLEAR MOT): a pair of the frame before is kept while
+    within MATCH_MM, even when the other tracked hand has come nearer; the rest are paired nearest first."""
+    def hand(hand_id, centre):
+        return SimpleNamespace(hand_id=hand_id, pose=SimpleNamespace(joints_xyz_raw_mm=np.tile(centre, (21, 1))))
+    truths = {"right": np.tile([0.0, 0.0, 500.0], (21, 1)), "left": np.tile([60.0, 0.0, 500.0], (21, 1))}
+    a, b = hand(1, [55.0, 0.0, 500.0]), hand(2, [10.0, 0.0, 500.0])   # 1 nearer the left, 2 nearer the right
+    fresh = {side: h.hand_id for side, h, _ in match_hands(truths, [a, b], {})}
+    assert fresh == {"left": 1, "right": 2}
+    kept = {side: h.hand_id for side, h, _ in match_hands(truths, [a, b], {"right": 1, "left": 2})}
+    assert kept == {"right": 1, "left": 2}                        # both still within MATCH_MM of their truths
+    far = hand(1, [400.0, 0.0, 500.0])                            # a hand further than MATCH_MM matches nothing
+    assert {side: h.hand_id for side, h, _ in match_hands(truths, [far, b], {"right": 1})} == {"right": 2}
 
 
 def test_one_hand_alone_is_tracked_as_with_one_hand_and_keeps_the_configured_side(shipped):

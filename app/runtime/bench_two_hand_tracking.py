@@ -3,15 +3,21 @@
 
     python -m app.runtime.bench_two_hand_tracking --sequences 5 --frames 200 --seed 7
 
-Per frame each true hand is matched to a tracked hand (HandTracker pairs them: mean joints within 150 mm,
-nearest first). Reported, overall and for the frames where the hands are crossed / apart:
+Per frame each true hand is matched to a tracked hand as in the CLEAR MOT metrics (Bernardin & Stiefelhagen
+2008): a true hand keeps the tracked hand it was matched to in the last frame while that hand is still shown and
+its mean joint lies within MATCH_MM of the truth's; the others are paired nearest first (mean joints, within
+MATCH_MM). (Pairing every frame afresh, nearest first, swaps the truths of two crossed hands whenever an estimate
+leans towards the other hand for a frame: two switches and back, with no id changed.) Reported, overall and for the
+frames where the hands are crossed / apart:
   both_found: share of frames with both true hands matched;
   handedness: share of matched hands labelled with their true side;
   error_mm: mean joint error (unsmoothed joints, mm) per side over matched hands;
   one_hand_error_mm: the reference, per side: the one-hand tracker (max_hands 1) told that side, on the same
       frames, over the frames where the hand it tracks is that hand;
   id_switches_per_1000: a true hand matched to an id other than the one it had when last matched, per 1,000
-      frames (a hand lost and found again under a new id counts once);
+      frames (a hand lost and found again under a new id counts once), and the same split by cause: the hand
+      came back after frames unmatched (lost, e.g. hidden behind the other arm, and found anew) or changed ids
+      from one frame to the next;
   fps: throughput (frames / time) of HandTracker.process alone (one ONNX Runtime thread) and the 99th
       percentile of its time per frame (ms): two-hand frames with max_hands 2, and one-hand sequences
       (app.synth.motion, as many as two-hand ones, up to 150 frames each, ROUNDS times) with max_hands 1 and 2
@@ -38,6 +44,7 @@ from app.tracking.tracker import HandTracker
 from app.types import DepthFrame
 
 FPS = 30.0
+MATCH_MM = 150.0   # a tracked hand whose mean joint lies further than this from a true hand's is not that hand
 ROUNDS = 2   # one-hand speed: rounds of max_hands 1 and 2, frame by frame in turns
 
 
@@ -57,18 +64,21 @@ def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MO
     for s in range(sequences):
         animator = TwoHandAnimator(seed * 1000 + s, intr)
         tracker = HandTracker(TrackerConfig(model_path=model_path, max_hands=2), estimator)
-        last_id: dict[str, int] = {}
+        last_id: dict[str, int] = {}       # each true hand's id when last matched, and that frame's index
+        last_frame: dict[str, int] = {}
+        current: dict[str, int] = {}       # the matching of the frame before: side -> id
         for arrangement, frame in two_hand_frames(animator, frames, intr):
             t = time.perf_counter()
             result = tracker.process(frame)
             times_two.append(time.perf_counter() - t)
-            sides = {id(truth.joints_xyz_mm): truth.hand for truth in frame.gt_hands}
-            matched = [(sides[id(h.gt_xyz_mm)], h) for h in result.hands if h.gt_xyz_mm is not None]
-            switches = 0
-            for side, hand in matched:
+            truths = {truth.hand: truth.joints_xyz_mm for truth in frame.gt_hands}
+            matched = match_hands(truths, result.hands, current)
+            current = {side: hand.hand_id for side, hand, _truth in matched}
+            switches = {"after_lost": 0, "next_frame": 0}
+            for side, hand, _truth in matched:
                 if side in last_id and last_id[side] != hand.hand_id:
-                    switches += 1
-                last_id[side] = hand.hand_id
+                    switches["next_frame" if last_frame[side] == frame.index - 1 else "after_lost"] += 1
+                last_id[side], last_frame[side] = hand.hand_id, frame.index
             for key in ("all", arrangement):
                 rows[key].add(matched, switches)
     one_hand = _one_hand_reference(sequences, frames, seed, estimator, model_path, intr)
@@ -83,31 +93,57 @@ def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MO
     return out
 
 
+def match_hands(truths: dict, hands, previous: dict) -> list:
+    """[(side, tracked hand, truth joints)] for this frame: truths, side -> J x 3 mm; hands: the TrackedHands
+    shown; previous: side -> hand_id matched in the frame before. A true hand keeps last frame's tracked hand while
+    that one is shown and within MATCH_MM (mean joints); the rest are paired nearest first within MATCH_MM."""
+    posed = [h for h in hands if h.pose is not None]
+    centre = {h.hand_id: h.pose.joints_xyz_raw_mm.mean(axis=0) for h in posed}
+    true_centre = {side: joints.mean(axis=0) for side, joints in truths.items()}
+    pairs: dict[str, object] = {}
+    for side, hand_id in previous.items():
+        hand = next((h for h in posed if h.hand_id == hand_id), None)
+        if side in truths and hand is not None and np.linalg.norm(centre[hand_id] - true_centre[side]) <= MATCH_MM:
+            pairs[side] = hand
+    free_sides = [side for side in truths if side not in pairs]
+    free_hands = [h for h in posed if all(h is not p for p in pairs.values())]
+    options = sorted((float(np.linalg.norm(centre[h.hand_id] - true_centre[side])), k, side)
+                     for side in free_sides for k, h in enumerate(free_hands))
+    taken: set[int] = set()
+    for distance, k, side in options:
+        if distance <= MATCH_MM and side not in pairs and k not in taken:
+            pairs[side] = free_hands[k]
+            taken.add(k)
+    return [(side, hand, truths[side]) for side, hand in pairs.items()]
+
+
 class _Tally:
     def __init__(self) -> None:
         self.frames = 0
         self.both = 0
         self.labelled = 0
         self.correct = 0
-        self.switches = 0
+        self.switches = {"after_lost": 0, "next_frame": 0}
         self.errors: dict[str, list[float]] = {"right": [], "left": []}
 
-    def add(self, matched, switches: int) -> None:
+    def add(self, matched, switches: dict[str, int]) -> None:
         self.frames += 1
-        self.both += len({side for side, _ in matched}) == 2
-        self.switches += switches
-        for side, hand in matched:
+        self.both += len({side for side, _hand, _truth in matched}) == 2
+        for cause, count in switches.items():
+            self.switches[cause] += count
+        for side, hand, truth in matched:
             self.labelled += 1
             self.correct += hand.hand == side
-            self.errors[side].append(float(np.linalg.norm(hand.pose.joints_xyz_raw_mm - hand.gt_xyz_mm,
-                                                          axis=1).mean()))
+            self.errors[side].append(float(np.linalg.norm(hand.pose.joints_xyz_raw_mm - truth, axis=1).mean()))
 
     def summary(self) -> dict:
         n = max(1, self.frames)
         return {"frames": self.frames, "both_found": round(self.both / n, 4),
                 "handedness": round(self.correct / max(1, self.labelled), 4),
                 "error_mm": {side: round(float(np.mean(e)), 2) if e else None for side, e in self.errors.items()},
-                "id_switches_per_1000": round(1000.0 * self.switches / n, 2)}
+                "id_switches_per_1000": round(1000.0 * sum(self.switches.values()) / n, 2),
+                **{f"id_switches_{cause}_per_1000": round(1000.0 * count / n, 2)
+                   for cause, count in self.switches.items()}}
 
 
 def _one_hand_reference(sequences, frames, seed, estimator, model_path, intr) -> dict:

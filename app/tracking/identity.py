@@ -9,7 +9,8 @@ Rule (IdentityConfig in app/config.py): the matching maximises the number of han
 sum of distances from prediction to centre; a pair further apart than max_jump_mm + max_speed_mm_s * (time
 since that hand was last seen) is never matched; then a hand still without a match takes a known hand not yet
 matched within rematch_mm (a centre that jumped for a frame). A hand found without a match gets a new id (ids
-start at 1 and are not reused); a known hand unmatched for more than max_missed_frames frames is forgotten. Imports numpy and
+start at 1 and are not given twice; the tracker may swap two known hands' ids, swap(), when it recognises one
+person's hand that came back); a known hand unmatched for more than max_missed_frames frames is forgotten. Imports numpy and
 app foundation only.
 """
 from __future__ import annotations
@@ -53,6 +54,13 @@ class HandIdentities:
     def reset(self) -> None:
         """Forget every known hand (a seek, a new source); ids go on counting."""
         self.known = []
+
+    def swap(self, a: int, b: int) -> None:
+        """The known hands with ids a and b exchange their ids (the tracker recognised hand a as the hand that
+        had b, come back); an id no known hand has is simply taken."""
+        for hand in self.known:
+            if hand.hand_id in (a, b):
+                hand.hand_id = b if hand.hand_id == a else a
 
     def assign(self, centres_mm: list[np.ndarray], t_s: float) -> list[int]:
         """The id of each hand found at t_s (centres_mm: camera-frame mm, one per hand), in the given order."""

@@ -73,6 +73,8 @@ class HandTracker:
         # several hands (config.max_hands > 1): each known hand's state, by id, and the ids' keeper
         self._identities = HandIdentities(self.config.identity)
         self._hands: dict[int, _HandState] = {}
+        self._last_shown: dict[str, int] = {}   # one person's hands: side -> id of the hand last shown with it
+        self._shown_before: frozenset[int] = frozenset()   # ... and the ids shown in the frame before
         # ... and whether each place found is a hand at all (max_hands is fixed for a tracker's life)
         self._presence = HandPresence(config.presence_model_path) if config.max_hands > 1 else None
 
@@ -108,6 +110,8 @@ class HandTracker:
         self._last_index = None
         self._identities.reset()
         self._hands = {}
+        self._last_shown = {}
+        self._shown_before = frozenset()
 
     @property
     def mirrored(self) -> bool:
@@ -235,6 +239,7 @@ class HandTracker:
         times["localise"] = _ms_since(t)
         extra = {"hand": config.hand, "mirrored": False, "cube_mm": cube}
         if not found:
+            self._shown_before = frozenset()
             location = next((loc for loc in locations if not loc.status.has_pose),
                             HandLocation(TrackingStatus.NO_HAND, None))
             return self._result(frame, location, location.status, None, None, None, times, extra)
@@ -250,6 +255,8 @@ class HandTracker:
         keep = _distinct(estimates, [states[i].presence for i in ids], config.identity.same_hand_mm)
         if len(keep) < len(ids):
             ids, found, sides, estimates = ([x[k] for k in keep] for x in (ids, found, sides, estimates))
+        if config.handedness.one_person:
+            ids = self._come_back(ids, states)
         self._read_side_cue(depth_mm, intr, ids, found, states, config)   # for the frames to come
         _add(times, "localise", t)
         t = time.perf_counter()
@@ -279,6 +286,31 @@ class HandTracker:
                 known, other = (a, b) if a.hand is not None else (b, a)
                 other.assume(Hand.LEFT if known.hand is Hand.RIGHT else Hand.RIGHT)
         return [str(states[i].vote.hand or config.hand) for i in ids]
+
+    def _come_back(self, ids: list[int], states: dict) -> list[int]:
+        """One person's hands: a hand shown now and not in the frame before, with its side decided, is the hand
+        last shown with that side when that one is not shown now (it came back from behind the other arm, or into
+        view): the two exchange their ids (what is left of the hand that had it, e.g. a place on the forearm
+        tracked under its id and not shown, goes on under the other id; tracking itself is unchanged). Updates
+        states, the known hands and each side's last id; returns the ids."""
+        out = list(ids)
+        for k, hand_id in enumerate(ids):
+            side = states[hand_id].vote.hand
+            if side is None:
+                continue
+            before = self._last_shown.get(str(side))
+            if hand_id not in self._shown_before and before is not None and before != hand_id and before not in ids:
+                with self._lock:
+                    self._identities.swap(hand_id, before)
+                    swapped = {before: hand_id, hand_id: before}
+                    self._hands = {swapped.get(i, i): st for i, st in self._hands.items()}
+                    states[before], states[hand_id] = states[hand_id], states.get(before)
+                    if states[hand_id] is None:
+                        del states[hand_id]
+                out[k] = hand_id = before
+            self._last_shown[str(side)] = hand_id
+        self._shown_before = frozenset(out)
+        return out
 
     def _read_side_cue(self, depth_mm, intr, ids, found, states, config: TrackerConfig) -> None:
         """Update the shown hands' side votes from the depth (app.tracking.handedness), for the frames to come
