@@ -9,7 +9,8 @@ import pytest
 
 from app.config import DEFAULT_MODEL_PATH, TrackerChange, TrackerConfig
 from app.errors import InputError
-from app.runtime.bench_two_hand_tracking import match_hands, two_hand_frames as bench_frames
+from app.runtime.bench_two_hand_tracking import IN_VIEW_SHARE, joints_in_view, match_hands
+from app.runtime.bench_two_hand_tracking import two_hand_frames as bench_frames
 from app.sources.synthetic import D435_LIKE
 from app.synth.two_hand_motion import TwoHandAnimator
 from app.tracking.estimator import Estimator
@@ -78,6 +79,17 @@ def test_a_hand_hidden_behind_the_other_arm_comes_back_with_its_id_when_one_pers
     assert {i for i in right_ids[:hidden[0]] if i} == {before} and {i for i in right_ids[hidden[-1] + 1:]} == {after}
     assert (after == before) is one_person
     assert left_ids - {None} == {1}                               # the left hand kept its id throughout
+
+
+def test_joints_in_view_tells_a_hand_in_plain_view_from_one_behind_the_other_forearm():
+    animator = TwoHandAnimator(7002, D435_LIKE)
+    shares = {}
+    for k in (0, 20):                              # the right hand in view, then behind the left forearm
+        sample = animator.frame(k / 30.0)
+        shares[k] = {str(h.hand): joints_in_view(h.joints_xyz_mm, sample.clean_depth_raw, D435_LIKE)
+                     for h in sample.hands}
+    assert shares[0]["right"] >= IN_VIEW_SHARE and shares[0]["left"] >= IN_VIEW_SHARE     # measured: 0.76, 0.62
+    assert shares[20]["right"] < 0.35 and shares[20]["left"] >= IN_VIEW_SHARE             # measured: 0.19, 0.57
 
 
 def test_tracking_is_judged_by_keeping_last_frames_pairs_while_they_hold():

@@ -9,7 +9,9 @@ its mean joint lies within MATCH_MM of the truth's; the others are paired neares
 MATCH_MM). (Pairing every frame afresh, nearest first, swaps the truths of two crossed hands whenever an estimate
 leans towards the other hand for a frame: two switches and back, with no id changed.) Reported, overall and for the
 frames where the hands are crossed / apart:
-  both_found: share of frames with both true hands matched;
+  both_found: share of frames with both true hands matched; and of the frames where both hands are in view (at
+      least half the joints of each not hidden, joints_in_view: the arms swing in front of the hands), both
+      found;
   handedness: share of matched hands labelled with their true side;
   error_mm: mean joint error (unsmoothed joints, mm) per side over matched hands;
   one_hand_error_mm: the reference, per side: the one-hand tracker (max_hands 1) told that side, on the same
@@ -34,7 +36,7 @@ import time
 
 import numpy as np
 
-from app.camera import Intrinsics
+from app.camera import Intrinsics, project_mm_to_px
 from app.config import DEFAULT_MODEL_PATH, Hand, TrackerConfig
 from app.sources.synthetic import D435_LIKE
 from app.synth.motion import HandAnimator
@@ -44,16 +46,39 @@ from app.tracking.tracker import HandTracker
 from app.types import DepthFrame
 
 FPS = 30.0
+IN_VIEW_MM = 50.0     # joints_in_view: a surface further than this in front of a joint hides it
+IN_VIEW_SHARE = 0.5   # a hand with at least this share of its joints in view is in view
 MATCH_MM = 150.0   # a tracked hand whose mean joint lies further than this from a true hand's is not that hand
 ROUNDS = 2   # one-hand speed: rounds of max_hands 1 and 2, frame by frame in turns
 
 
 def two_hand_frames(animator: TwoHandAnimator, count: int, intr: Intrinsics):
     """(arrangement, DepthFrame with each hand's ground truth) for the animator's first count frames at FPS."""
+    for arrangement, frame, _visible in two_hand_scenes(animator, count, intr):
+        yield arrangement, frame
+
+
+def two_hand_scenes(animator: TwoHandAnimator, count: int, intr: Intrinsics):
+    """(arrangement, DepthFrame with each hand's ground truth, {side: share of its joints in view}) for the
+    animator's first count frames at FPS (joints_in_view)."""
     for k in range(count):
         sample = animator.frame(k / FPS)
+        visible = {str(h.hand): joints_in_view(h.joints_xyz_mm, sample.clean_depth_raw, intr) for h in sample.hands}
         yield sample.arrangement, DepthFrame(k, k, k * 1000.0 / FPS, 0.0, sample.depth_raw, intr,
-                                             gt_hands=sample.ground_truths())
+                                             gt_hands=sample.ground_truths()), visible
+
+
+def joints_in_view(joints_mm: np.ndarray, clean_depth_raw: np.ndarray, intr: Intrinsics) -> float:
+    """The share of a hand's joints (J x 3 mm) the camera sees: inside the image, with the noiseless rendered
+    depth there no more than IN_VIEW_MM in front of the joint (a joint lies inside its finger, and the hand's own
+    palm or fingers can lie that much in front of it; more in front is mostly something else covering it, here
+    the other arm or hand: a hand in plain view measures 0.6-0.95, one behind the other forearm 0.1-0.3)."""
+    uvz = project_mm_to_px(joints_mm, intr)
+    u, v = np.round(uvz[:, 0]).astype(int), np.round(uvz[:, 1]).astype(int)
+    inside = (u >= 0) & (u < intr.width) & (v >= 0) & (v < intr.height)
+    surface = np.zeros(len(joints_mm))
+    surface[inside] = clean_depth_raw[v[inside], u[inside]] * intr.depth_unit_mm
+    return float(np.mean(inside & (surface > 0) & (surface >= uvz[:, 2] - IN_VIEW_MM)))
 
 
 def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MODEL_PATH) -> dict:
@@ -67,7 +92,7 @@ def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MO
         last_id: dict[str, int] = {}       # each true hand's id when last matched, and that frame's index
         last_frame: dict[str, int] = {}
         current: dict[str, int] = {}       # the matching of the frame before: side -> id
-        for arrangement, frame in two_hand_frames(animator, frames, intr):
+        for arrangement, frame, visible in two_hand_scenes(animator, frames, intr):
             t = time.perf_counter()
             result = tracker.process(frame)
             times_two.append(time.perf_counter() - t)
@@ -80,7 +105,7 @@ def measure(sequences: int, frames: int, seed: int, model_path: str = DEFAULT_MO
                     switches["next_frame" if last_frame[side] == frame.index - 1 else "after_lost"] += 1
                 last_id[side], last_frame[side] = hand.hand_id, frame.index
             for key in ("all", arrangement):
-                rows[key].add(matched, switches)
+                rows[key].add(matched, switches, visible)
     one_hand = _one_hand_reference(sequences, frames, seed, estimator, model_path, intr)
     single_fps = _single_hand_fps(estimator, model_path, intr, frames=min(frames, 150), seed=seed,
                                   sequences=sequences)
@@ -121,14 +146,19 @@ class _Tally:
     def __init__(self) -> None:
         self.frames = 0
         self.both = 0
+        self.in_view = 0          # frames with both hands in view (IN_VIEW_SHARE of their joints), and both found
+        self.both_in_view = 0
         self.labelled = 0
         self.correct = 0
         self.switches = {"after_lost": 0, "next_frame": 0}
         self.errors: dict[str, list[float]] = {"right": [], "left": []}
 
-    def add(self, matched, switches: dict[str, int]) -> None:
+    def add(self, matched, switches: dict[str, int], visible: dict[str, float]) -> None:
         self.frames += 1
         self.both += len({side for side, _hand, _truth in matched}) == 2
+        if min(visible.values()) >= IN_VIEW_SHARE:
+            self.in_view += 1
+            self.both_in_view += len({side for side, _hand, _truth in matched}) == 2
         for cause, count in switches.items():
             self.switches[cause] += count
         for side, hand, truth in matched:
@@ -139,6 +169,8 @@ class _Tally:
     def summary(self) -> dict:
         n = max(1, self.frames)
         return {"frames": self.frames, "both_found": round(self.both / n, 4),
+                "frames_both_in_view": self.in_view,
+                "both_found_when_both_in_view": round(self.both_in_view / max(1, self.in_view), 4),
                 "handedness": round(self.correct / max(1, self.labelled), 4),
                 "error_mm": {side: round(float(np.mean(e)), 2) if e else None for side, e in self.errors.items()},
                 "id_switches_per_1000": round(1000.0 * sum(self.switches.values()) / n, 2),
