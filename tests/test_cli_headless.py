@@ -179,9 +179,12 @@ def test_ctrl_c_exits_cleanly(model, png_folder):
     src = sorted(png_folder.glob("*.png"))[0].read_bytes()
     for k in range(150):
         (many / f"depth_{k:04d}.png").write_bytes(src)
+    # Ctrl-C as at a terminal: the child gets SIGINT's default disposition, also when this test runs where it is
+    # ignored (a background job of a non-interactive shell, e.g. `nohup .ci/run &`, which the child would inherit)
     proc = subprocess.Popen([sys.executable, str(REPO / "run_tracker.py"), "--headless", "--source", many,
                              "--intrinsics", INTRINSICS, "--model", model, "--realtime"],
-                            cwd=REPO, env=ENV, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                            cwd=REPO, env=ENV, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = proc.stderr.readline()                    # "model: ... provider: ..." once the run has started
     assert "provider" in first, first
     time.sleep(0.3)
