@@ -68,11 +68,12 @@ def test_a_hand_hidden_behind_the_other_arm_comes_back_with_its_id_when_one_pers
     for frame in two_hand_frames(seed=7002, count=40):
         result = tracker.process(frame)
         truths = {t.hand: t.joints_xyz_mm for t in frame.gt_hands}
-        matched = {side: hand.hand_id for side, hand, _ in match_hands(truths, result.hands, matched)}
+        pairs = match_hands(truths, result.hands, matched)
+        matched = {side: hand.hand_id for side, hand, _ in pairs}
         right_ids.append(matched.get("right"))
         left_ids.add(matched.get("left"))
         if one_person and frame.index >= 5:                     # each hand labelled with its side (read by then)
-            assert all(h.hand == side for side, h, _ in match_hands(truths, result.hands, matched))
+            assert all(hand.hand == side for side, hand, _ in pairs)
     hidden = [k for k, i in enumerate(right_ids) if i is None]
     assert len(hidden) >= 15 and right_ids[0] is not None and right_ids[-1] is not None    # measured: 24 frames
     before, after = right_ids[0], right_ids[-1]

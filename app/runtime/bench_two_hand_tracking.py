@@ -154,11 +154,12 @@ class _Tally:
         self.errors: dict[str, list[float]] = {"right": [], "left": []}
 
     def add(self, matched, switches: dict[str, int], visible: dict[str, float]) -> None:
+        both = len({side for side, _hand, _truth in matched}) == 2
         self.frames += 1
-        self.both += len({side for side, _hand, _truth in matched}) == 2
+        self.both += both
         if min(visible.values()) >= IN_VIEW_SHARE:
             self.in_view += 1
-            self.both_in_view += len({side for side, _hand, _truth in matched}) == 2
+            self.both_in_view += both
         for cause, count in switches.items():
             self.switches[cause] += count
         for side, hand, truth in matched:

@@ -299,14 +299,16 @@ class HandTracker:
             if side is None:
                 continue
             before = self._last_shown.get(str(side))
-            if hand_id not in self._shown_before and before is not None and before != hand_id and before not in ids:
+            # (against out, the ids as already changed: a hand whose side changed is the last of both sides)
+            if hand_id not in self._shown_before and before is not None and before not in out:
                 with self._lock:
                     self._identities.swap(hand_id, before)
                     swapped = {before: hand_id, hand_id: before}
                     self._hands = {swapped.get(i, i): st for i, st in self._hands.items()}
-                    states[before], states[hand_id] = states[hand_id], states.get(before)
-                    if states[hand_id] is None:
-                        del states[hand_id]
+                    mine, theirs = states.pop(hand_id), states.pop(before, None)
+                    states[before] = mine
+                    if theirs is not None:
+                        states[hand_id] = theirs
                 out[k] = hand_id = before
             self._last_shown[str(side)] = hand_id
         self._shown_before = frozenset(out)
